@@ -1,0 +1,174 @@
+/**
+ * One process the harness started: spawned with execa, its output written to a log file,
+ * its readiness read from its output, and every one of them killed when the harness exits.
+ */
+import { createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import { execa, type ResultPromise } from "execa";
+
+export interface ProcessSpec {
+  /** A name for logs and errors: "api", "redis", "dispatcher". */
+  name: string;
+  command: string;
+  args: string[];
+  logFile: string;
+  env?: Record<string, string>;
+  /** Returns what it learned from an output line once that line shows the process is ready. */
+  readyWhen: (line: string) => Record<string, unknown> | undefined;
+  /** A line that shows the process cannot start, e.g. "Address already in use". */
+  failsWhen?: (line: string) => string | undefined;
+}
+
+const live = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort: whatever the harness still runs dies with it (also on an uncaught error).
+  process.on("exit", () => {
+    for (const child of live) child.killNow();
+  });
+}
+
+export class ProcessStartError extends Error {
+  override name = "ProcessStartError";
+}
+
+export class ManagedProcess {
+  private child: ResultPromise | undefined;
+  private log: WriteStream | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private paused = false;
+  /** What the ready line said (e.g. the URL the process listens on). */
+  readyInfo: Record<string, unknown> = {};
+
+  constructor(readonly spec: ProcessSpec) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Starts the process and resolves once it is ready; rejects (after killing it) if it exits or fails first. */
+  async start(timeoutMs = 15_000): Promise<Record<string, unknown>> {
+    installExitHook();
+    this.log = createWriteStream(this.spec.logFile, { flags: "a" });
+    const child = execa(this.spec.command, this.spec.args, {
+      env: { ...this.spec.env, FAAS_PARENT_PID: String(process.pid) },
+      stdin: "ignore",
+      buffer: false,
+      reject: false,
+      cleanup: true,
+      forceKillAfterDelay: 5000,
+    });
+    this.child = child;
+    this.paused = false;
+    live.add(this);
+    this.exited = child.then(() => undefined, () => undefined).finally(() => live.delete(this));
+    child.stdout?.pipe(this.log, { end: false });
+    child.stderr?.pipe(this.log, { end: false });
+
+    return new Promise((resolve, reject) => {
+      let buffered = "";
+      let settled = false;
+      const settle = (error?: Error, info?: Record<string, unknown>) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        child.stdout?.off("data", onData);
+        if (error) {
+          this.killNow();
+          reject(error);
+        } else {
+          this.readyInfo = info ?? {};
+          resolve(this.readyInfo);
+        }
+      };
+      const onData = (chunk: Buffer) => {
+        buffered += chunk.toString();
+        let newline;
+        while ((newline = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          const failure = this.spec.failsWhen?.(line);
+          if (failure) return settle(new ProcessStartError(`${this.spec.name} could not start: ${failure}`));
+          const info = this.spec.readyWhen(line);
+          if (info) return settle(undefined, info);
+        }
+      };
+      const timer = setTimeout(
+        () => settle(new ProcessStartError(`${this.spec.name} was not ready within ${timeoutMs} ms (see ${this.spec.logFile})`)),
+        timeoutMs,
+      );
+      child.stdout?.on("data", onData);
+      child.on("error", (error) => settle(new ProcessStartError(`${this.spec.name} could not be started: ${error.message}`)));
+      void this.exited.then(() =>
+        settle(new ProcessStartError(`${this.spec.name} exited before it was ready (code ${child.exitCode ?? child.signalCode}; see ${this.spec.logFile})`)),
+      );
+    });
+  }
+
+  /** Sends a signal; SIGSTOP/SIGCONT pause and resume. Resolves at once. */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.running) return;
+    this.child!.kill(signal);
+    if (signal === "SIGSTOP") this.paused = true;
+    if (signal === "SIGCONT") this.paused = false;
+  }
+
+  /** Kills with the signal and waits until the process has exited. */
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    if (!this.running) return;
+    if (this.paused && signal !== "SIGKILL") this.signal("SIGCONT");
+    this.child!.kill(signal);
+    await this.exited;
+  }
+
+  /** Asks the process to stop (SIGTERM), and kills it if it is still there after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (!this.running) return this.closeLog();
+    if (this.paused) this.signal("SIGCONT");
+    this.child!.kill("SIGTERM");
+    const timer = setTimeout(() => this.killNow(), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+    await this.closeLog();
+  }
+
+  /** Synchronous SIGKILL, for exit hooks. */
+  killNow(): void {
+    if (this.running) this.child!.kill("SIGKILL");
+  }
+
+  async waitForExit(): Promise<void> {
+    await this.exited;
+  }
+
+  private async closeLog(): Promise<void> {
+    const log = this.log;
+    this.log = undefined;
+    if (log && !log.closed) {
+      log.end();
+      await once(log, "close").catch(() => {});
+    }
+  }
+}
+
+/** Reads faaslab's JSON log lines: the ready event of a component. */
+export function readyEvent(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const event = JSON.parse(line) as Record<string, unknown>;
+    return event.event === "ready" ? event : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,71 @@
+/** A redis-server of the harness's own: a free port, a temporary directory, optional AOF. */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import getPort from "get-port";
+import { ManagedProcess, ProcessStartError } from "./process.js";
+
+export type RedisPersistence = { kind: "none" } | { kind: "aof"; fsync: "always" | "everysec" };
+
+export interface RedisSpec {
+  dir: string;
+  persistence?: RedisPersistence;
+  /** Keep this port (a restart uses the port it had). */
+  port?: number;
+}
+
+export const REDIS_SERVER = process.env.FAAS_REDIS_SERVER ?? "redis-server";
+export const MISSING_REDIS_MESSAGE =
+  `redis-server was not found (looked for "${REDIS_SERVER}"). Install it with: apt-get install -y redis-server ` +
+  "(or set FAAS_REDIS_SERVER to its path)";
+
+export class RedisServer {
+  private process: ManagedProcess | undefined;
+  port = 0;
+
+  constructor(private readonly spec: RedisSpec) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get managed(): ManagedProcess | undefined {
+    return this.process;
+  }
+
+  /** Starts on the given or a free port, trying another port if the chosen one was taken meanwhile. */
+  async start(): Promise<void> {
+    mkdirSync(this.spec.dir, { recursive: true });
+    for (let attempt = 1; ; attempt++) {
+      this.port = this.spec.port ?? this.port ?? 0;
+      if (!this.port) this.port = await getPort({ host: "127.0.0.1" });
+      this.process = new ManagedProcess({
+        name: "redis",
+        command: REDIS_SERVER,
+        args: this.args(),
+        logFile: join(this.spec.dir, "redis.log"),
+        readyWhen: (line) => (line.includes("Ready to accept connections") ? { url: this.url } : undefined),
+        failsWhen: (line) => (/Address already in use|Could not create server TCP listening socket/.test(line) ? line.trim() : undefined),
+      });
+      try {
+        await this.process.start();
+        return;
+      } catch (error) {
+        if (/ENOENT|not found/.test((error as Error).message)) throw new ProcessStartError(MISSING_REDIS_MESSAGE);
+        const portTaken = /Address already in use|TCP listening socket/.test((error as Error).message);
+        if (!portTaken || this.spec.port !== undefined || attempt >= 5) throw error;
+        this.port = 0;
+      }
+    }
+  }
+
+  private args(): string[] {
+    const persistence = this.spec.persistence ?? { kind: "none" };
+    const args = [
+      "--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.spec.dir,
+      "--save", "", "--daemonize", "no", "--logfile", "", "--protected-mode", "no",
+    ];
+    if (persistence.kind === "aof") args.push("--appendonly", "yes", "--appendfsync", persistence.fsync);
+    else args.push("--appendonly", "no");
+    return args;
+  }
+}

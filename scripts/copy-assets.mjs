@@ -1,0 +1,3 @@
+// Copies the files that tsc does not emit (the Lua scripts of the task store) into dist/.
+import { cpSync } from "node:fs";
+cpSync("system/store/scripts", "dist/system/store/scripts", { recursive: true });

@@ -1,0 +1,140 @@
+/**
+ * The REST API, compatible with the MPCSFaaS course project. `buildApp` wires routes to a
+ * store; `server.ts` owns the connections and the socket, so tests can use `inject`.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import type { Logger } from "../log.js";
+import { CodecError } from "../codec/index.js";
+import { decodeArgumentsPayload, decodeFunctionPayload, InvalidFunctionError } from "../codec/function.js";
+import { isTerminal } from "../task.js";
+import type { TaskStore } from "../store/store.js";
+import { ApiError, type ErrorBody } from "./errors.js";
+import type { FinishedTasks } from "./finished-tasks.js";
+import * as schemas from "./schemas.js";
+
+export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+
+export interface AppDependencies {
+  store: TaskStore;
+  finished: FinishedTasks;
+  logger: Logger;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit?: number;
+}
+
+export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT }: AppDependencies): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit, disableRequestLogging: true, return503OnClosing: true });
+
+  // Only JSON bodies are accepted: anything else is answered 415.
+  app.removeContentTypeParser("text/plain");
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { statusCode, body } = describeError(error, store);
+    if (statusCode >= 500 && statusCode !== 503) request.log.error({ err: error }, "request failed");
+    if (statusCode === 503) void reply.header("retry-after", "1");
+    return reply.code(statusCode).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `there is no route ${request.method} ${request.url.split("?")[0]}`, code: "ROUTE_NOT_FOUND" } satisfies ErrorBody),
+  );
+
+  app.post<{ Body: { name: string; payload: string } }>("/register_function", { schema: schemas.registerFunction }, async (request, reply) => {
+    const source = decodePayload(() => decodeFunctionPayload(request.body.payload), "INVALID_FUNCTION");
+    const functionId = await store.registerFunction(request.body.name, source);
+    return reply.code(201).send({ function_id: functionId });
+  });
+
+  app.post<{ Body: { function_id: string; payload: string; deadline_ms?: number } }>(
+    "/execute_function", { schema: schemas.executeFunction },
+    async (request, reply) => {
+      const { function_id: functionId, payload, deadline_ms: deadlineMs } = request.body;
+      decodePayload(() => decodeArgumentsPayload(payload), "INVALID_ARGUMENTS");
+      const taskId = await store.submitTask(functionId.toLowerCase(), payload, deadlineMs);
+      if (taskId === null) throw new ApiError("FUNCTION_NOT_FOUND", `there is no function ${functionId}`);
+      return reply.code(201).send({ task_id: taskId });
+    },
+  );
+
+  app.get<{ Params: { task_id: string } }>("/status/:task_id", { schema: schemas.getStatus }, async (request) => {
+    const taskId = request.params.task_id.toLowerCase();
+    const status = await store.getStatus(taskId);
+    if (status === null) throw taskNotFound(taskId);
+    return { task_id: taskId, status };
+  });
+
+  app.get<{ Params: { task_id: string }; Querystring: { wait?: number } }>("/result/:task_id", { schema: schemas.getResult }, async (request) => {
+    const taskId = request.params.task_id.toLowerCase();
+    const waitMs = Math.round((request.query.wait ?? 0) * 1000);
+    if (waitMs === 0) return resultBody(taskId, await store.getOutcome(taskId));
+    // Register before reading, so a task finishing in between still wakes this request.
+    const waiter = finished.wait(taskId, waitMs);
+    request.raw.once("close", waiter.cancel);
+    try {
+      const outcome = await store.getOutcome(taskId);
+      if (outcome === null || isTerminal(outcome.status)) return resultBody(taskId, outcome);
+      await waiter.finished;
+      return resultBody(taskId, await store.getOutcome(taskId));
+    } finally {
+      waiter.cancel();
+    }
+  });
+
+  app.get<{ Params: { task_id: string } }>("/tasks/:task_id", { schema: schemas.getTask }, async (request) => {
+    const taskId = request.params.task_id.toLowerCase();
+    const task = await store.getTask(taskId);
+    if (task === null) throw taskNotFound(taskId);
+    return task;
+  });
+
+  app.get("/healthz", async (_request, reply: FastifyReply) => {
+    try {
+      await store.redis.ping();
+      return { status: "ok" };
+    } catch {
+      return reply.code(503).header("retry-after", "1").send({ error: "Redis is unreachable", code: "REDIS_UNAVAILABLE" } satisfies ErrorBody);
+    }
+  });
+
+  return app;
+}
+
+function resultBody(taskId: string, outcome: Awaited<ReturnType<TaskStore["getOutcome"]>>) {
+  if (outcome === null) throw taskNotFound(taskId);
+  return { task_id: taskId, status: outcome.status, result: outcome.result };
+}
+
+function taskNotFound(taskId: string): ApiError {
+  return new ApiError("TASK_NOT_FOUND", `there is no task ${taskId}`);
+}
+
+function decodePayload<T>(decode: () => T, code: "INVALID_FUNCTION" | "INVALID_ARGUMENTS"): T {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof InvalidFunctionError || error instanceof CodecError) throw new ApiError(code, `invalid payload: ${error.message}`);
+    throw error;
+  }
+}
+
+const FASTIFY_CODES: Record<string, { statusCode: number; code: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { statusCode: 400, code: "INVALID_JSON" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { statusCode: 400, code: "INVALID_JSON" },
+  FST_ERR_CTP_BODY_TOO_LARGE: { statusCode: 413, code: "BODY_TOO_LARGE" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { statusCode: 415, code: "UNSUPPORTED_MEDIA_TYPE" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, code: "BAD_REQUEST" },
+};
+
+function describeError(error: FastifyError, store: TaskStore): { statusCode: number; body: ErrorBody } {
+  if (error instanceof ApiError) return { statusCode: error.statusCode, body: { error: error.message, code: error.code } };
+  if (error.validation) return { statusCode: 400, body: { error: `invalid request: ${error.message}`, code: "BAD_REQUEST" } };
+  const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (known) return { statusCode: known.statusCode, body: { error: error.message, code: known.code } };
+  if (error instanceof SyntaxError) return { statusCode: 400, body: { error: `malformed JSON: ${error.message}`, code: "INVALID_JSON" } };
+  if (store.redis.status !== "ready" || /timed out|Connection is closed|enableOfflineQueue|max retries/i.test(error.message)) {
+    return { statusCode: 503, body: { error: "Redis is unreachable; try again shortly", code: "REDIS_UNAVAILABLE" } };
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return { statusCode: error.statusCode, body: { error: error.message, code: error.code ?? "BAD_REQUEST" } };
+  }
+  return { statusCode: 500, body: { error: "internal error", code: "INTERNAL" } };
+}

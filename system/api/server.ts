@@ -1,0 +1,57 @@
+/** The API process: its Redis connections, the listening socket and a clean shutdown. */
+import type { FastifyInstance } from "fastify";
+import { createLogger, logReady, type Logger } from "../log.js";
+import { connectRedis } from "../store/redis.js";
+import { TaskStore } from "../store/store.js";
+import { buildApp, DEFAULT_BODY_LIMIT } from "./app.js";
+import { FinishedTasks } from "./finished-tasks.js";
+
+export interface ApiOptions {
+  host: string;
+  /** 0 picks a free port; the ready log line says which. */
+  port: number;
+  redisUrl: string;
+  prefix?: string;
+  bodyLimit?: number;
+  /** How long a Redis command may take before the request is answered 503, in ms. */
+  redisCommandTimeoutMs?: number;
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startApi(options: ApiOptions, log: Logger = createLogger("api")): Promise<RunningApi> {
+  const redis = connectRedis(options.redisUrl, "serving", { commandTimeout: options.redisCommandTimeoutMs ?? 5000 });
+  const subscriber = connectRedis(options.redisUrl, "working", { enableAutoPipelining: false });
+  let redisDown = false;
+  const onError = (error: Error) => {
+    if (!redisDown) log.warn({ err: error.message }, "Redis is unreachable; answering 503 until it is back");
+    redisDown = true;
+  };
+  redis.on("error", onError);
+  subscriber.on("error", onError);
+  redis.on("ready", () => {
+    if (redisDown) log.info("Redis is reachable again");
+    redisDown = false;
+  });
+
+  const store = new TaskStore(redis, { prefix: options.prefix });
+  const finished = new FinishedTasks(subscriber, store.keys.finishedChannel);
+  void finished.start().catch((error) => log.warn({ err: error.message }, "could not subscribe to finished tasks yet"));
+  const app = buildApp({ store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT });
+  const address = await app.listen({ host: options.host, port: options.port });
+  const url = address.replace("[::1]", "127.0.0.1");
+  logReady(log, { url });
+  return {
+    app,
+    url,
+    async close() {
+      await app.close();
+      redis.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

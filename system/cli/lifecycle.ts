@@ -1,0 +1,56 @@
+/** How a long-running component ends: on SIGINT/SIGTERM, or when the harness that started it is gone. */
+import type { Logger } from "../log.js";
+
+/**
+ * Calls `close` once on the first SIGINT or SIGTERM (a second one exits at once), then exits.
+ * When FAAS_PARENT_PID is set (the harness sets it), also exits when that process disappears,
+ * so nothing the harness started outlives it even if the harness is killed with -9.
+ */
+export function runUntilStopped(log: Logger, close: () => Promise<void>): void {
+  let closing = false;
+  const shutdown = (reason: string) => {
+    if (closing) process.exit(1);
+    closing = true;
+    log.info({ reason }, "stopping");
+    close().then(
+      () => process.exit(0),
+      (error) => {
+        log.error({ err: error }, "error while stopping");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  const parent = Number(process.env.FAAS_PARENT_PID);
+  if (parent > 0) {
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        shutdown("parent process exited");
+      }
+    }, 1000).unref();
+  }
+}
+
+/** Parses a positive integer option for commander, with a message naming the option. */
+export function positiveInteger(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1) throw new InvalidOption(`${name} must be a positive integer, got "${value}"`);
+    return number;
+  };
+}
+
+export function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) throw new InvalidOption(`${name} must be a whole number of 0 or more, got "${value}"`);
+    return number;
+  };
+}
+
+export class InvalidOption extends Error {
+  override name = "InvalidOption";
+}

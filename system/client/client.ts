@@ -1,0 +1,131 @@
+/**
+ * The client SDK: register functions, execute them, and read their status and results,
+ * over the REST API. Values cross the wire with the package's codec.
+ */
+import { deserialize, serialize } from "../codec/index.js";
+import type { TaskRecord, TaskStatus } from "../task.js";
+import { FaaSError, TaskFailedError, TaskTimeoutError } from "./errors.js";
+
+export interface FaaSClientOptions {
+  /** The API's base URL, e.g. http://127.0.0.1:8000 */
+  baseUrl: string;
+  /** Per-request timeout in ms, on top of any `wait` (default 30 s). */
+  timeoutMs?: number;
+}
+
+export interface TaskResult {
+  taskId: string;
+  status: TaskStatus;
+  /** The raw serialized result (null until the task is terminal). */
+  result: string | null;
+  /** The deserialized return value (COMPLETED) or error (FAILED); undefined before. */
+  value: unknown;
+}
+
+/** The API answers a long wait in slices of at most this many seconds. */
+const MAX_WAIT_SECONDS = 30;
+
+export class FaaSClient {
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: FaaSClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** Registers a function (its source travels, not its closure) and returns its id. */
+  async register(fn: (...args: never[]) => unknown, name = fn.name || "anonymous"): Promise<string> {
+    const body = await this.request<{ function_id: string }>("POST", "/register_function", { name, payload: serialize(fn) });
+    return body.function_id;
+  }
+
+  /** Queues one execution of a registered function and returns the task id. */
+  async execute(functionId: string, ...args: unknown[]): Promise<string> {
+    return this.executeWith(functionId, args);
+  }
+
+  /** Like `execute`, with options such as a per-task deadline. */
+  async executeWith(functionId: string, args: unknown[], options: { deadlineMs?: number } = {}): Promise<string> {
+    const body = await this.request<{ task_id: string }>("POST", "/execute_function", {
+      function_id: functionId,
+      payload: serialize(args),
+      ...(options.deadlineMs === undefined ? {} : { deadline_ms: options.deadlineMs }),
+    });
+    return body.task_id;
+  }
+
+  async status(taskId: string): Promise<TaskStatus> {
+    const body = await this.request<{ status: TaskStatus }>("GET", `/status/${encodeURIComponent(taskId)}`);
+    return body.status;
+  }
+
+  /**
+   * The task's status and result. With `wait` (seconds) the API holds the request until the
+   * task finishes or the wait ends; waits over 30 s are made of several requests.
+   */
+  async result(taskId: string, options: { wait?: number } = {}): Promise<TaskResult> {
+    const deadline = Date.now() + (options.wait ?? 0) * 1000;
+    for (;;) {
+      const remaining = Math.max(0, (deadline - Date.now()) / 1000);
+      const wait = Math.min(remaining, MAX_WAIT_SECONDS);
+      const query = wait > 0 ? `?wait=${wait.toFixed(3)}` : "";
+      const body = await this.request<{ status: TaskStatus; result: string | null }>(
+        "GET", `/result/${encodeURIComponent(taskId)}${query}`, undefined, wait * 1000,
+      );
+      const finished = body.status === "COMPLETED" || body.status === "FAILED";
+      if (finished || Date.now() >= deadline) {
+        return { taskId, status: body.status, result: body.result, value: body.result === null ? undefined : deserialize(body.result) };
+      }
+    }
+  }
+
+  /** The whole task record: timestamps, attempts, and which worker and executor ran it. */
+  async task(taskId: string): Promise<TaskRecord> {
+    return this.request<TaskRecord>("GET", `/tasks/${encodeURIComponent(taskId)}`);
+  }
+
+  /**
+   * Registers `fn`, runs it with `args` and returns its value; throws TaskFailedError if it
+   * failed and TaskTimeoutError if it did not finish within `timeoutSeconds` (default 60).
+   */
+  async run<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>, ...args: A): Promise<Awaited<R>> {
+    const functionId = await this.register(fn as (...args: never[]) => unknown);
+    const taskId = await this.execute(functionId, ...args);
+    return this.valueOf<Awaited<R>>(taskId, 60);
+  }
+
+  /** Waits for a task and returns its value, or throws as `run` does. */
+  async valueOf<R = unknown>(taskId: string, timeoutSeconds = 60): Promise<R> {
+    const outcome = await this.result(taskId, { wait: timeoutSeconds });
+    if (outcome.status === "COMPLETED") return outcome.value as R;
+    if (outcome.status === "FAILED") throw new TaskFailedError(taskId, outcome.value);
+    throw new TaskTimeoutError(taskId, timeoutSeconds * 1000);
+  }
+
+  private async request<T>(method: "GET" | "POST", path: string, body?: unknown, extraTimeoutMs = 0): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? undefined : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs + extraTimeoutMs),
+      });
+    } catch (error) {
+      throw new FaaSError(`cannot reach the API at ${this.baseUrl}: ${(error as Error).message}`, 0, "UNREACHABLE");
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === "" ? {} : JSON.parse(text);
+    } catch {
+      throw new FaaSError(`the API answered ${response.status} with a body that is not JSON`, response.status, "BAD_RESPONSE");
+    }
+    if (!response.ok) {
+      const { error, code } = parsed as { error?: string; code?: string };
+      throw new FaaSError(error ?? `HTTP ${response.status}`, response.status, code ?? "HTTP_ERROR");
+    }
+    return parsed as T;
+  }
+}

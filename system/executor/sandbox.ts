@@ -1,0 +1,147 @@
+/**
+ * The wall around user code, inside one executor thread. Each function gets its own `vm`
+ * context whose global object has a null prototype, with code generation from strings
+ * (eval, new Function) switched off, so nothing in it leads back to the host's `Function`.
+ * Its only link to the host is a bridge of callbacks held in a closure that user code cannot
+ * name: timers, and the settling of a call. `import()` is refused when the source is
+ * parsed, because Node rejects it with a host-realm error.
+ *
+ * The executor thread adds the deadline and memory limit around this (see pool.ts).
+ */
+import vm from "node:vm";
+import { checkFunctionSource, functionExpression } from "../codec/function.js";
+import { copyIntoSandbox, copyOutOfSandbox, type Intrinsics } from "./realm.js";
+
+/** What a call ended with, already copied out of the sandbox. */
+export type CallOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The host side of the bridge; every method catches its own errors (a host error must never reach user code). */
+interface Bridge {
+  setTimer(repeat: boolean, callback: () => void, delay: number): number;
+  clearTimer(id: number): void;
+  settle(ok: boolean, value: unknown): void;
+}
+
+// Evaluated inside the context before any user code, in strict mode. It captures the
+// intrinsics it relies on so that user code that replaces them cannot intercept a call.
+const BRIDGE_SOURCE = `(function installBridge(bridge) {
+  "use strict";
+  const apply = Reflect.apply;
+  const then = Promise.prototype.then;
+  const PromiseConstructor = Promise;
+  const TypeErrorConstructor = TypeError;
+  const define = (name, value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
+  const timer = (repeat) => function (callback, delay, ...args) {
+    if (typeof callback !== "function") throw new TypeErrorConstructor("the callback must be a function");
+    return bridge.setTimer(repeat, () => apply(callback, undefined, args), Number(delay) || 0);
+  };
+  const clear = function (id) { bridge.clearTimer(Number(id)); };
+  define("setTimeout", timer(false));
+  define("setInterval", timer(true));
+  define("clearTimeout", clear);
+  define("clearInterval", clear);
+  define("queueMicrotask", function (callback) { apply(then, PromiseConstructor.resolve(), [() => callback()]); });
+  const discard = function () {};
+  define("console", Object.freeze({ log: discard, info: discard, warn: discard, error: discard, debug: discard }));
+  const intrinsics = { Object, Array, Map, Set, Date, RegExp, Error, ArrayBuffer, DataView,
+    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+    Float32Array, Float64Array, BigInt64Array, BigUint64Array };
+  function invoke(fn, args) {
+    const settled = new PromiseConstructor((resolve) => resolve(apply(fn, undefined, args)));
+    apply(then, settled, [(value) => bridge.settle(true, value), (error) => bridge.settle(false, error)]);
+  }
+  return { intrinsics, invoke };
+})`;
+
+export interface SandboxOptions {
+  /** Shown in stack traces of the function, e.g. the function id. */
+  filename: string;
+}
+
+/** One function, compiled once in its own context, called any number of times (one call at a time). */
+export class Sandbox {
+  private readonly intrinsics: Intrinsics;
+  private readonly invoke: (fn: unknown, args: unknown) => void;
+  private readonly fn: unknown;
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private nextTimerId = 1;
+  private pending: ((outcome: CallOutcome) => void) | undefined;
+
+  constructor(source: string, options: SandboxOptions) {
+    const context = vm.createContext(Object.create(null), {
+      name: options.filename,
+      codeGeneration: { strings: false, wasm: false },
+    });
+    const install = vm.runInContext(BRIDGE_SOURCE, context, { filename: "faaslab:bridge" }) as (bridge: Bridge) => {
+      intrinsics: Intrinsics;
+      invoke: (fn: unknown, args: unknown) => void;
+    };
+    const { intrinsics, invoke } = install(this.bridge());
+    this.intrinsics = intrinsics;
+    this.invoke = invoke;
+    // Checked here as well as at registration: the wall must not depend on its callers.
+    this.fn = new vm.Script(functionExpression(checkFunctionSource(source)), { filename: options.filename }).runInContext(context);
+  }
+
+  /** Calls the function with arguments given as host values; resolves when it settles. */
+  call(args: unknown[]): Promise<CallOutcome> {
+    if (this.pending) throw new Error("a sandbox runs one call at a time");
+    return new Promise<CallOutcome>((resolve) => {
+      this.pending = resolve;
+      let sandboxArgs: unknown;
+      try {
+        sandboxArgs = copyIntoSandbox(args, this.intrinsics);
+      } catch (error) {
+        this.finish({ ok: false, error });
+        return;
+      }
+      this.invoke(this.fn, sandboxArgs);
+    });
+  }
+
+  /** Fails the running call, e.g. with an error thrown by one of its timer callbacks. */
+  private finish(outcome: CallOutcome): void {
+    const resolve = this.pending;
+    if (!resolve) return;
+    this.pending = undefined;
+    // A call's timers end with it, so a late callback never runs during another call.
+    for (const handle of this.timers.values()) clearTimeout(handle);
+    this.timers.clear();
+    resolve(outcome);
+  }
+
+  private settle(ok: boolean, value: unknown): void {
+    if (!this.pending) return;
+    try {
+      const copied = copyOutOfSandbox(value, undefined, ok ? "result" : "thrown value");
+      this.finish(ok ? { ok: true, value: copied } : { ok: false, error: copied });
+    } catch (error) {
+      this.finish({ ok: false, error });
+    }
+  }
+
+  private bridge(): Bridge {
+    return {
+      setTimer: (repeat, callback, delay) => {
+        const id = this.nextTimerId++;
+        if (!this.pending) return id; // a timer set outside any call never fires
+        const fire = () => {
+          if (!repeat) this.timers.delete(id);
+          try {
+            callback();
+          } catch (error) {
+            this.settle(false, error);
+          }
+        };
+        this.timers.set(id, repeat ? setInterval(fire, delay) : setTimeout(fire, delay));
+        return id;
+      },
+      clearTimer: (id) => {
+        const handle = this.timers.get(id);
+        if (handle) clearTimeout(handle);
+        this.timers.delete(id);
+      },
+      settle: (ok, value) => this.settle(ok, value),
+    };
+  }
+}

@@ -1,0 +1,27 @@
+/** Every Redis key and channel faaslab uses, built in one place. */
+export interface Keys {
+  function(id: string): string;
+  task(id: string): string;
+  /** Prefix of task keys, for scripts that build a task key from an id. */
+  taskPrefix: string;
+  /** The stream of submitted tasks that no dispatcher has finished yet. */
+  queue: string;
+  /** The consumer group of all dispatchers on the queue. */
+  group: string;
+  /** Pub/Sub channel carrying the id of every task that reached a terminal state. */
+  finishedChannel: string;
+  /** A dispatcher's liveness key (expires when it stops refreshing it). */
+  dispatcher(id: string): string;
+}
+
+export function keysFor(prefix = "faas:"): Keys {
+  return {
+    function: (id) => `${prefix}function:${id}`,
+    task: (id) => `${prefix}task:${id}`,
+    taskPrefix: `${prefix}task:`,
+    queue: `${prefix}queue`,
+    group: "dispatchers",
+    finishedChannel: `${prefix}finished`,
+    dispatcher: (id) => `${prefix}dispatcher:${id}`,
+  };
+}

@@ -1,0 +1,23 @@
+--[[
+  finishTask: RUNNING -> COMPLETED | FAILED (completeTask and failTask). The first terminal
+  result recorded wins: a late one (from a worker that was presumed lost) is discarded.
+
+  KEYS[1] task key     KEYS[2] queue stream
+  ARGV[1] consumer group   ARGV[2] queue entry id   ARGV[3] COMPLETED or FAILED
+  ARGV[4] serialized result   ARGV[5] executor name   ARGV[6] finished channel
+  ARGV[7] task id   ARGV[8] result ttl seconds (0 keeps the task forever)
+
+  Returns: 1 when this result was recorded, 0 when the task was already terminal (or gone).
+]]
+redis.call("XACK", KEYS[2], ARGV[1], ARGV[2])
+redis.call("XDEL", KEYS[2], ARGV[2])
+local status = redis.call("HGET", KEYS[1], "status")
+if (not status) or status == "COMPLETED" or status == "FAILED" then
+  return 0
+end
+local time = redis.call("TIME")
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call("HSET", KEYS[1], "status", ARGV[3], "result", ARGV[4], "finished_at", now, "executor", ARGV[5])
+if tonumber(ARGV[8]) > 0 then redis.call("EXPIRE", KEYS[1], ARGV[8]) end
+redis.call("PUBLISH", ARGV[6], ARGV[7])
+return 1

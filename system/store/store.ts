@@ -1,0 +1,152 @@
+/**
+ * The task store: functions, tasks and the queue in Redis. Every change of a task's state
+ * is one Lua script named after its transition (scripts/*.lua document their keys and
+ * arguments); reads are plain commands.
+ */
+import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import { isTerminal, type TaskRecord, type TaskStatus, type TerminalStatus } from "../task.js";
+import { keysFor, type Keys } from "./keys.js";
+
+const SCRIPTS = { submitTask: 3, claimTask: 2, finishTask: 2 } as const;
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptRunner = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+function loadScript(name: ScriptName): string {
+  return readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), "utf8");
+}
+
+export interface FunctionRecord {
+  function_id: string;
+  name: string;
+  source: string;
+  created_at: number;
+}
+
+export type ClaimResult =
+  | { claimed: true; functionId: string; args: string; deadlineMs: number | null; attempts: number }
+  | { claimed: false; reason: "terminal" | "missing" | "attempts-exhausted" };
+
+/** A task is finished in Redis with the outcome of its (last) attempt. */
+export interface Finish {
+  entryId: string;
+  taskId: string;
+  status: TerminalStatus;
+  result: string;
+  executor: string;
+}
+
+export interface StoreOptions {
+  prefix?: string;
+  /** How long a finished task is kept, in seconds (0: forever). */
+  resultTtlSeconds?: number;
+}
+
+export class TaskStore {
+  readonly keys: Keys;
+  private readonly resultTtl: number;
+  private readonly scripts: Record<ScriptName, ScriptRunner>;
+
+  constructor(readonly redis: Redis, options: StoreOptions = {}) {
+    this.keys = keysFor(options.prefix);
+    this.resultTtl = options.resultTtlSeconds ?? 0;
+    const scripts = {} as Record<ScriptName, ScriptRunner>;
+    for (const [name, numberOfKeys] of Object.entries(SCRIPTS) as [ScriptName, number][]) {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua: loadScript(name) });
+      const command = (redis as unknown as Record<string, ScriptRunner>)[name];
+      scripts[name] = command.bind(redis);
+    }
+    this.scripts = scripts;
+  }
+
+  async registerFunction(name: string, source: string): Promise<string> {
+    const id = randomUUID();
+    await this.redis.hset(this.keys.function(id), { name, source, created_at: Date.now() });
+    return id;
+  }
+
+  async getFunction(id: string): Promise<FunctionRecord | null> {
+    const [name, source, createdAt] = await this.redis.hmget(this.keys.function(id), "name", "source", "created_at");
+    if (source === null) return null;
+    return { function_id: id, name: name ?? "", source, created_at: Number(createdAt) };
+  }
+
+  async getFunctionSource(id: string): Promise<string | null> {
+    return this.redis.hget(this.keys.function(id), "source");
+  }
+
+  /** submitTask: stores the task as QUEUED and queues it. Null when the function is unknown. */
+  async submitTask(functionId: string, args: string, deadlineMs?: number): Promise<string | null> {
+    const taskId = randomUUID();
+    const created = await this.scripts.submitTask(
+      this.keys.function(functionId), this.keys.task(taskId), this.keys.queue,
+      taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs),
+    );
+    return created === -1 ? null : taskId;
+  }
+
+  async getStatus(taskId: string): Promise<TaskStatus | null> {
+    return (await this.redis.hget(this.keys.task(taskId), "status")) as TaskStatus | null;
+  }
+
+  /** Status and result in one read: what GET /result needs. */
+  async getOutcome(taskId: string): Promise<{ status: TaskStatus; result: string | null } | null> {
+    const [status, result] = await this.redis.hmget(this.keys.task(taskId), "status", "result");
+    if (status === null) return null;
+    return { status: status as TaskStatus, result: isTerminal(status) ? result : null };
+  }
+
+  async getTask(taskId: string): Promise<TaskRecord | null> {
+    const hash = await this.redis.hgetall(this.keys.task(taskId));
+    if (!hash.status) return null;
+    const numberOrNull = (value: string | undefined) => (value === undefined || value === "" ? null : Number(value));
+    return {
+      task_id: taskId,
+      function_id: hash.function_id,
+      status: hash.status as TaskStatus,
+      result: hash.result ?? null,
+      created_at: Number(hash.created_at),
+      started_at: numberOrNull(hash.started_at),
+      finished_at: numberOrNull(hash.finished_at),
+      attempts: Number(hash.attempts ?? 0),
+      deadline_ms: numberOrNull(hash.deadline_ms),
+      worker: hash.worker ?? null,
+      executor: hash.executor ?? null,
+    };
+  }
+
+  /** claimTask: QUEUED | RUNNING -> RUNNING, or WorkerLost once attempts are used up. */
+  async claimTask(entryId: string, taskId: string, worker: string, maxAttempts: number, workerLostError: string): Promise<ClaimResult> {
+    const reply = (await this.scripts.claimTask(
+      this.keys.task(taskId), this.keys.queue,
+      this.keys.group, entryId, worker, maxAttempts, workerLostError, this.keys.finishedChannel, taskId, this.resultTtl,
+    )) as [number, ...string[]];
+    switch (reply[0]) {
+      case 1: {
+        const [, functionId, args, deadline, attempts] = reply;
+        return { claimed: true, functionId, args, deadlineMs: deadline === "" ? null : Number(deadline), attempts: Number(attempts) };
+      }
+      case 0: return { claimed: false, reason: "terminal" };
+      case -1: return { claimed: false, reason: "missing" };
+      default: return { claimed: false, reason: "attempts-exhausted" };
+    }
+  }
+
+  /** completeTask / failTask: RUNNING -> COMPLETED | FAILED. False when a result was already recorded. */
+  async finishTask(finish: Finish): Promise<boolean> {
+    const recorded = await this.scripts.finishTask(
+      this.keys.task(finish.taskId), this.keys.queue,
+      this.keys.group, finish.entryId, finish.status, finish.result, finish.executor, this.keys.finishedChannel, finish.taskId, this.resultTtl,
+    );
+    return recorded === 1;
+  }
+
+  completeTask(finish: Omit<Finish, "status">): Promise<boolean> {
+    return this.finishTask({ ...finish, status: "COMPLETED" });
+  }
+
+  failTask(finish: Omit<Finish, "status">): Promise<boolean> {
+    return this.finishTask({ ...finish, status: "FAILED" });
+  }
+}

@@ -1,0 +1,52 @@
+/** The task contract shared by the API, the store, the dispatchers and the SDK. */
+import { serialize } from "./codec/index.js";
+
+export const TASK_STATUSES = ["QUEUED", "RUNNING", "COMPLETED", "FAILED"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type TerminalStatus = "COMPLETED" | "FAILED";
+
+export function isTerminal(status: string | null | undefined): status is TerminalStatus {
+  return status === "COMPLETED" || status === "FAILED";
+}
+
+/** A task as stored in Redis (timestamps in ms since the epoch, by Redis's clock). */
+export interface TaskRecord {
+  task_id: string;
+  function_id: string;
+  status: TaskStatus;
+  /** Serialized return value (COMPLETED) or serialized error (FAILED); null before. */
+  result: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  attempts: number;
+  /** Per-task deadline given at submission, if any (the dispatcher's default applies otherwise). */
+  deadline_ms: number | null;
+  /** The dispatcher or worker that last claimed the task. */
+  worker: string | null;
+  /** The executor that produced the result. */
+  executor: string | null;
+}
+
+/** The names of the errors faaslab itself gives a FAILED task (the others are what the function threw). */
+export const TaskErrors = {
+  /** The task ran past its deadline and its executor was stopped. */
+  DeadlineExceeded: "DeadlineExceeded",
+  /** The executor ran out of its memory limit. */
+  ResourceLimitExceeded: "ResourceLimitExceeded",
+  /** The task's worker was lost as many times as the dispatcher allows attempts. */
+  WorkerLost: "WorkerLost",
+  /** The result (or the arguments) cannot be carried by the codec. */
+  SerializationError: "SerializationError",
+  /** The executor died for another reason while running the task. */
+  ExecutorCrashed: "ExecutorCrashed",
+} as const;
+export type TaskErrorName = keyof typeof TaskErrors;
+
+/** The serialized error of a task that faaslab failed (no stack: it is not the function's). */
+export function serializedTaskError(name: TaskErrorName, message: string): string {
+  const error = new Error(message);
+  error.name = name;
+  delete (error as { stack?: string }).stack;
+  return serialize(error);
+}
