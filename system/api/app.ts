@@ -2,6 +2,7 @@
  * The REST API, compatible with the MPCSFaaS course project. `buildApp` wires routes to a
  * store; `server.ts` owns the connections and the socket, so tests can use `inject`.
  */
+import type { IncomingMessage } from "node:http";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "../log.js";
 import { CodecError } from "../codec/index.js";
@@ -23,13 +24,21 @@ export interface AppDependencies {
 }
 
 export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT }: AppDependencies): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit, disableRequestLogging: true, return503OnClosing: true });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    // A field of the wrong type is a client error, not something to convert ("name": 5 is refused).
+    ajv: { customOptions: { coerceTypes: false } },
+  });
 
   // Only JSON bodies are accepted: anything else is answered 415.
   app.removeContentTypeParser("text/plain");
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const { statusCode, body } = describeError(error, store);
+    if (statusCode === 413) await drainUpload(request.raw);
     if (statusCode >= 500 && statusCode !== 503) request.log.error({ err: error }, "request failed");
     if (statusCode === 503) void reply.header("retry-after", "1");
     return reply.code(statusCode).send(body);
@@ -62,9 +71,12 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
     return { task_id: taskId, status };
   });
 
-  app.get<{ Params: { task_id: string }; Querystring: { wait?: number } }>("/result/:task_id", { schema: schemas.getResult }, async (request) => {
+  app.get<{ Params: { task_id: string }; Querystring: { wait?: string } }>("/result/:task_id", { schema: schemas.getResult }, async (request) => {
     const taskId = request.params.task_id.toLowerCase();
-    const waitMs = Math.round((request.query.wait ?? 0) * 1000);
+    const waitMs = Math.round(Number(request.query.wait ?? 0) * 1000);
+    if (!(waitMs <= schemas.MAX_WAIT_SECONDS * 1000)) {
+      throw new ApiError("BAD_REQUEST", `invalid request: wait must be at most ${schemas.MAX_WAIT_SECONDS} seconds`);
+    }
     if (waitMs === 0) return resultBody(taskId, await store.getOutcome(taskId));
     // Register before reading, so a task finishing in between still wakes this request.
     const waiter = finished.wait(taskId, waitMs);
@@ -96,6 +108,40 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
   });
 
   return app;
+}
+
+/** How much of an oversized upload is read and thrown away so that its client sees the 413. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads the rest of a refused upload before answering. Closing a socket with unread data
+ * makes the kernel send a reset, and the client then loses the 413 while still writing
+ * (the "lingering close" problem). Past the limits the upload is cut off.
+ */
+function drainUpload(stream: IncomingMessage): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let received = 0;
+    const finish = () => {
+      clearTimeout(timer);
+      stream.off("data", count);
+      resolve();
+    };
+    const giveUp = () => {
+      stream.destroy();
+      finish();
+    };
+    const count = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > DRAIN_LIMIT_BYTES) giveUp();
+    };
+    const timer = setTimeout(giveUp, DRAIN_TIMEOUT_MS);
+    stream.on("data", count);
+    stream.once("end", finish);
+    stream.once("error", finish);
+    stream.resume();
+  });
 }
 
 function resultBody(taskId: string, outcome: Awaited<ReturnType<TaskStore["getOutcome"]>>) {

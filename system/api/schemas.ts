@@ -48,7 +48,8 @@ export const getResult = {
   params: taskParams,
   querystring: {
     type: "object",
-    properties: { wait: { type: "number", minimum: 0, maximum: MAX_WAIT_SECONDS } },
+    // A query string is text: wait is a number of seconds written in decimal, checked for range by the route.
+    properties: { wait: { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?$" } },
   },
   response: {
     200: {

@@ -1,4 +1,5 @@
 /** A cluster per test file, always stopped, with helpers for raw HTTP and waiting on status. */
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll } from "vitest";
 import { Cluster, type ClusterOptions } from "../../harness/cluster/cluster.js";
 import { waitFor } from "../../harness/wait.js";
@@ -45,6 +46,26 @@ export async function http(baseUrl: string, method: string, path: string, body?:
     /* not JSON: the test will say so */
   }
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/**
+ * Posts a large body the way a robust client must: a server may answer (413) and close
+ * before the upload ends, so a write error after the response arrived is not a failure.
+ */
+export function postLarge(baseUrl: string, path: string, body: string): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const request = httpRequest(`${baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
+      answered = true;
+      let text = "";
+      response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: new Headers(response.headers as Record<string, string>), body: JSON.parse(text) }));
+    });
+    request.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    request.end(body);
+  });
 }
 
 export const registerBody = (fn: (...args: never[]) => unknown, name = "f") => ({ name, payload: serialize(fn) });

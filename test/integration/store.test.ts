@@ -1,0 +1,135 @@
+/** The task transitions, each one Lua script, against a real redis-server. */
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { serialize } from "../../system/codec/index.js";
+import { TaskQueue } from "../../system/store/queue.js";
+import { TaskStore } from "../../system/store/store.js";
+import { serializedTaskError } from "../../system/task.js";
+import { useRedis } from "../support/redis.js";
+
+const redis = useRedis();
+const workerLost = serializedTaskError("WorkerLost", "lost");
+
+/** A store and queue under a prefix of their own, so the tests do not see each other's tasks. */
+async function setup(consumer = "d1") {
+  const prefix = `t-${randomUUID().slice(0, 8)}:`;
+  const store = new TaskStore(redis.connect(), { prefix });
+  const queue = new TaskQueue(store.keys, redis.connect(), store.redis, consumer);
+  await queue.ensureGroup();
+  const functionId = await store.registerFunction("add", "(a, b) => a + b");
+  return { store, queue, functionId, prefix };
+}
+
+describe("task store", () => {
+  it("submitTask stores a QUEUED task with its timestamps and queues it; tasks queued before the group exists are delivered", async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}:`;
+    const store = new TaskStore(redis.connect(), { prefix });
+    const functionId = await store.registerFunction("add", "(a, b) => a + b");
+    const taskId = (await store.submitTask(functionId, serialize([1, 2]), 500))!;
+    const task = await store.getTask(taskId);
+    expect(task).toMatchObject({ status: "QUEUED", function_id: functionId, attempts: 0, deadline_ms: 500, result: null, started_at: null });
+    expect(task!.created_at).toBeGreaterThan(Date.now() - 60_000);
+
+    const queue = new TaskQueue(store.keys, redis.connect(), store.redis, "late-dispatcher");
+    await queue.ensureGroup();
+    expect(await queue.read(10, 100)).toEqual([{ entryId: expect.any(String), taskId }]);
+  });
+
+  it("submitTask refuses an unknown function and stores nothing", async () => {
+    const { store, queue } = await setup();
+    expect(await store.submitTask(randomUUID(), serialize([]))).toBeNull();
+    expect(await queue.read(10, 50)).toEqual([]);
+  });
+
+  it("claimTask: QUEUED -> RUNNING, counting attempts and naming the worker", async () => {
+    const { store, queue, functionId } = await setup();
+    const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
+    const [entry] = await queue.read(1, 100);
+    const claim = await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
+    expect(claim).toEqual({ claimed: true, functionId, args: serialize([1, 2]), deadlineMs: null, attempts: 1 });
+    expect(await store.getTask(taskId)).toMatchObject({ status: "RUNNING", attempts: 1, worker: "d1" });
+  });
+
+  it("completeTask records the result once; a second (late) result is discarded", async () => {
+    const { store, queue, functionId } = await setup();
+    const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
+    const [entry] = await queue.read(1, 100);
+    await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
+    expect(await store.completeTask({ entryId: entry.entryId, taskId, result: serialize(3), executor: "d1/thread-1" })).toBe(true);
+    expect(await store.failTask({ entryId: entry.entryId, taskId, result: serialize(new Error("late")), executor: "d2/thread-1" })).toBe(false);
+    const task = await store.getTask(taskId);
+    expect(task).toMatchObject({ status: "COMPLETED", result: serialize(3), executor: "d1/thread-1" });
+    expect(task!.finished_at).toBeGreaterThanOrEqual(task!.started_at!);
+    expect(await store.getOutcome(taskId)).toEqual({ status: "COMPLETED", result: serialize(3) });
+  });
+
+  it("a finished task leaves the queue: nothing is pending afterwards", async () => {
+    const { store, queue, functionId } = await setup();
+    const taskId = (await store.submitTask(functionId, serialize([])))!;
+    const [entry] = await queue.read(1, 100);
+    await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
+    await store.failTask({ entryId: entry.entryId, taskId, result: serialize(new Error("x")), executor: "d1" });
+    expect(await store.redis.xlen(store.keys.queue)).toBe(0);
+    const [, , , pending] = (await store.redis.xpending(store.keys.queue, store.keys.group)) as unknown[];
+    expect(pending).toBeNull();
+  });
+
+  it("claimTask of a terminal task drops the entry and leaves the task as it was", async () => {
+    const { store, queue, functionId } = await setup();
+    const taskId = (await store.submitTask(functionId, serialize([])))!;
+    const [entry] = await queue.read(1, 100);
+    await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
+    await store.completeTask({ entryId: entry.entryId, taskId, result: serialize(1), executor: "d1" });
+    expect(await store.claimTask(entry.entryId, taskId, "d2", 3, workerLost)).toEqual({ claimed: false, reason: "terminal" });
+    expect(await store.getTask(taskId)).toMatchObject({ status: "COMPLETED", attempts: 1, worker: "d1" });
+  });
+
+  it("a RUNNING task whose dispatcher died is taken over by another and re-run, never moving backwards", async () => {
+    const { store, queue, functionId } = await setup("dead");
+    const taskId = (await store.submitTask(functionId, serialize([])))!;
+    const [entry] = await queue.read(1, 100);
+    await store.claimTask(entry.entryId, taskId, "dead", 3, workerLost);
+    // "dead" never refreshed a liveness key; "alive" has one.
+    const alive = new TaskQueue(store.keys, redis.connect(), store.redis, "alive");
+    await alive.heartbeat(10_000);
+    expect(await alive.reclaimFromDeadConsumers()).toEqual([{ entryId: entry.entryId, taskId }]);
+    expect(await store.claimTask(entry.entryId, taskId, "alive", 3, workerLost)).toMatchObject({ claimed: true, attempts: 2 });
+    expect(await store.getTask(taskId)).toMatchObject({ status: "RUNNING", attempts: 2, worker: "alive" });
+  });
+
+  it("a live dispatcher's tasks are not taken over", async () => {
+    const { store, queue, functionId } = await setup("busy");
+    await queue.heartbeat(10_000);
+    const taskId = (await store.submitTask(functionId, serialize([])))!;
+    const [entry] = await queue.read(1, 100);
+    await store.claimTask(entry.entryId, taskId, "busy", 3, workerLost);
+    const other = new TaskQueue(store.keys, redis.connect(), store.redis, "other");
+    expect(await other.reclaimFromDeadConsumers()).toEqual([]);
+  });
+
+  it("claimTask fails a task with WorkerLost once it was started max-attempts times", async () => {
+    const { store, queue, functionId } = await setup();
+    const taskId = (await store.submitTask(functionId, serialize([])))!;
+    const [entry] = await queue.read(1, 100);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      expect(await store.claimTask(entry.entryId, taskId, "d1", 2, workerLost)).toMatchObject({ claimed: true, attempts: attempt });
+    }
+    expect(await store.claimTask(entry.entryId, taskId, "d1", 2, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
+    expect(await store.getTask(taskId)).toMatchObject({ status: "FAILED", result: workerLost, attempts: 2 });
+  });
+
+  it("every terminal transition is announced on the finished channel", async () => {
+    const { store, queue, functionId } = await setup();
+    const subscriber = redis.connect();
+    const heard: string[] = [];
+    subscriber.on("message", (_channel: string, id: string) => heard.push(id));
+    await subscriber.subscribe(store.keys.finishedChannel);
+    const taskId = (await store.submitTask(functionId, serialize([])))!;
+    const [entry] = await queue.read(1, 100);
+    await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
+    await store.completeTask({ entryId: entry.entryId, taskId, result: serialize(1), executor: "d1" });
+    await store.redis.ping(); // the publish happened before this reply; the message may trail it on the other connection
+    await subscriber.ping();
+    expect(heard).toEqual([taskId]);
+  });
+});

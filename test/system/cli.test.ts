@@ -1,0 +1,60 @@
+/** The `faas` command as a user runs it. */
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { Redis } from "ioredis";
+import { cliPath } from "../../harness/paths.js";
+import { waitFor } from "../../harness/wait.js";
+import { FaaSClient } from "../../system/client/index.js";
+
+const faas = (args: string[], env: Record<string, string> = {}) =>
+  execa(process.execPath, [cliPath, ...args], { reject: false, env, timeout: 20_000 });
+
+describe("faas", () => {
+  it.each([[[]], [["api"]], [["dispatcher"]], [["up"]]])("%j --help explains itself and exits 0", async (command) => {
+    const result = await faas([...command, "--help"]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: faas/);
+  });
+
+  it.each([
+    [["dispatcher", "-w", "0"], /--workers must be a positive integer/],
+    [["dispatcher", "-m", "nowhere"], /Allowed choices are local/],
+    [["api", "--port", "http"], /--port must be/],
+    [["up", "--workers", "2x2"], /--workers must be <executors> or 1x<executors> in local mode/],
+    [["nonsense"], /unknown command 'nonsense'/],
+  ])("%j is refused with a message and exit code 1", async (args, message) => {
+    const result = await faas(args);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it("faas up without redis-server says how to install it", async () => {
+    const result = await faas(["up", "-p", "0"], { FAAS_REDIS_SERVER: "/nonexistent/redis-server" });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("apt-get install -y redis-server");
+  });
+
+  it("faas up starts a working cluster, prints its URLs, and stops all of it on Ctrl-C", async () => {
+    const up = execa(process.execPath, [cliPath, "up", "-p", "0", "-w", "2"], { reject: false, buffer: true, timeout: 30_000 });
+    let output = "";
+    up.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitFor(() => output.includes("Press Ctrl-C"), { what: "faas up to print its URLs", timeoutMs: 20_000 });
+      const apiUrl = /API:\s+(\S+)/.exec(output)![1];
+      const redisUrl = /Redis:\s+(\S+)/.exec(output)![1];
+      expect(await new FaaSClient({ baseUrl: apiUrl }).run((a: string) => `${a}!`, "up")).toBe("up!");
+
+      up.kill("SIGINT");
+      const result = await up;
+      expect(result.exitCode).toBe(0);
+      // Everything it started is gone: the API and its Redis refuse connections.
+      await expect(fetch(`${apiUrl}/healthz`)).rejects.toThrow();
+      const probe = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      probe.on("error", () => {});
+      await expect(probe.connect()).rejects.toThrow();
+      probe.disconnect();
+    } finally {
+      up.kill("SIGKILL");
+    }
+  });
+});

@@ -1,0 +1,71 @@
+/** What survives a crash: the dispatcher killed mid-task, and Redis going away and coming back. */
+import { describe, expect, it } from "vitest";
+import { waitFor } from "../../harness/wait.js";
+import { http, useCluster, waitForStatus } from "../support/cluster.js";
+
+const sleepThenDouble = async (x: number) => {
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return x * 2;
+};
+
+describe("the dispatcher is killed with -9 while tasks run", () => {
+  const fx = useCluster({ executors: 2, dispatcher: { heartbeatMs: 100, heartbeatTolerance: 3 } });
+
+  it("its running and queued tasks are all completed, once each, by the next dispatcher", async () => {
+    const functionId = await fx.client.register(sleepThenDouble);
+    const taskIds = await Promise.all(Array.from({ length: 6 }, (_, x) => fx.client.execute(functionId, x)));
+    await waitFor(async () => (await Promise.all(taskIds.map((id) => fx.client.status(id)))).filter((s) => s === "RUNNING").length === 2, {
+      what: "two tasks to be RUNNING",
+    });
+    const runningBeforeCrash = [];
+    for (const id of taskIds) if ((await fx.client.status(id)) === "RUNNING") runningBeforeCrash.push(id);
+
+    await fx.cluster.kill("dispatcher", "SIGKILL");
+    await fx.cluster.startDispatcher();
+
+    const values = await Promise.all(taskIds.map((id) => fx.client.valueOf(id)));
+    expect(values).toEqual([0, 2, 4, 6, 8, 10]);
+    for (const id of runningBeforeCrash) {
+      expect((await fx.client.task(id)).attempts, `task ${id} was re-run once`).toBe(2);
+    }
+  });
+});
+
+describe("a task whose dispatcher is lost max-attempts times", () => {
+  const fx = useCluster({ executors: 1, dispatcher: { heartbeatMs: 100, heartbeatTolerance: 3, maxAttempts: 1 } });
+
+  it("fails with WorkerLost instead of running again", async () => {
+    const functionId = await fx.client.register(sleepThenDouble);
+    const taskId = await fx.client.execute(functionId, 1);
+    await waitForStatus(fx.client, taskId, "RUNNING");
+    await fx.cluster.kill("dispatcher", "SIGKILL");
+    await fx.cluster.startDispatcher();
+    const outcome = await fx.client.result(taskId, { wait: 20 });
+    expect(outcome.status).toBe("FAILED");
+    expect((outcome.value as Error).name).toBe("WorkerLost");
+  });
+});
+
+describe("Redis goes away and comes back", () => {
+  const fx = useCluster({ executors: 1 });
+
+  it("the API answers 503 with Retry-After meanwhile, nothing crashes, and service resumes by itself", async () => {
+    const before = await fx.client.register((x: number) => x + 1);
+    await fx.cluster.kill("redis", "SIGKILL");
+
+    const health = await http(fx.url, "GET", "/healthz");
+    expect(health.status).toBe(503);
+    expect(health.headers.get("retry-after")).toBe("1");
+    expect(health.body.code).toBe("REDIS_UNAVAILABLE");
+    const execute = await http(fx.url, "POST", "/execute_function", { function_id: before, payload: "[[]]" });
+    expect(execute.status).toBe(503);
+    expect(execute.body).toMatchObject({ code: "REDIS_UNAVAILABLE", error: expect.any(String) });
+
+    await fx.cluster.restart("redis");
+    await waitFor(async () => (await http(fx.url, "GET", "/healthz")).status === 200, { what: "the API to see Redis again" });
+    // This Redis keeps nothing on disk, so the cluster starts afresh, and must serve.
+    expect(await fx.client.run((x: number) => x + 1, 41)).toBe(42);
+    expect(fx.cluster.process("api")?.running).toBe(true);
+    expect(fx.cluster.process("dispatcher")?.running).toBe(true);
+  });
+});
