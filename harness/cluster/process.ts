@@ -2,8 +2,9 @@
  * One process the harness started: spawned with execa, its output written to a log file,
  * its readiness read from its output, and every one of them killed when the harness exits.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
+import { accessSync, constants, createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
+import { delimiter, isAbsolute, join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 
 export interface ProcessSpec {
@@ -18,6 +19,26 @@ export interface ProcessSpec {
   /** A line that shows the process cannot start, e.g. "Address already in use". */
   failsWhen?: (line: string) => string | undefined;
 }
+
+/** The path of an executable, looked up in PATH as a shell would; undefined when absent. */
+export function findExecutable(command: string): string | undefined {
+  const candidates = isAbsolute(command) || command.includes("/") ? [command] : (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, command));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * util-linux's setpriv sets the kernel's parent-death signal and then execs the command (the
+ * pid stays the same), so a child dies with the harness even when the harness is killed -9.
+ */
+const SETPRIV = findExecutable("setpriv");
 
 const live = new Set<ManagedProcess>();
 let exitHookInstalled = false;
@@ -61,7 +82,10 @@ export class ManagedProcess {
   async start(timeoutMs = 15_000): Promise<Record<string, unknown>> {
     installExitHook();
     this.log = createWriteStream(this.spec.logFile, { flags: "a" });
-    const child = execa(this.spec.command, this.spec.args, {
+    const [command, args] = SETPRIV
+      ? [SETPRIV, ["--pdeathsig", "KILL", "--", this.spec.command, ...this.spec.args]]
+      : [this.spec.command, this.spec.args];
+    const child = execa(command, args, {
       env: { ...this.spec.env, FAAS_PARENT_PID: String(process.pid) },
       stdin: "ignore",
       buffer: false,

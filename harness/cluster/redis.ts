@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import getPort from "get-port";
-import { ManagedProcess, ProcessStartError } from "./process.js";
+import { findExecutable, ManagedProcess, ProcessStartError } from "./process.js";
 
 export type RedisPersistence = { kind: "none" } | { kind: "aof"; fsync: "always" | "everysec" };
 
@@ -34,13 +34,15 @@ export class RedisServer {
 
   /** Starts on the given or a free port, trying another port if the chosen one was taken meanwhile. */
   async start(): Promise<void> {
+    const executable = findExecutable(REDIS_SERVER);
+    if (!executable) throw new ProcessStartError(MISSING_REDIS_MESSAGE);
     mkdirSync(this.spec.dir, { recursive: true });
     for (let attempt = 1; ; attempt++) {
-      this.port = this.spec.port ?? this.port ?? 0;
+      this.port = this.spec.port ?? this.port;
       if (!this.port) this.port = await getPort({ host: "127.0.0.1" });
       this.process = new ManagedProcess({
         name: "redis",
-        command: REDIS_SERVER,
+        command: executable,
         args: this.args(),
         logFile: join(this.spec.dir, "redis.log"),
         readyWhen: (line) => (line.includes("Ready to accept connections") ? { url: this.url } : undefined),
@@ -50,7 +52,6 @@ export class RedisServer {
         await this.process.start();
         return;
       } catch (error) {
-        if (/ENOENT|not found/.test((error as Error).message)) throw new ProcessStartError(MISSING_REDIS_MESSAGE);
         const portTaken = /Address already in use|TCP listening socket/.test((error as Error).message);
         if (!portTaken || this.spec.port !== undefined || attempt >= 5) throw error;
         this.port = 0;

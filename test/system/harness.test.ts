@@ -1,0 +1,56 @@
+/** The harness launcher itself: what it starts can be signalled, restarted, and never outlives it. */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { packageRoot } from "../../harness/paths.js";
+import { waitFor } from "../../harness/wait.js";
+import { http, useCluster } from "../support/cluster.js";
+
+/** Alive means present and not a zombie (a killed child whose parent is gone may linger as one). */
+function isAlive(pid: number): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
+    return state !== undefined && state !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+describe("harness launcher", () => {
+  const fx = useCluster({ executors: 1 });
+
+  it("restarts Redis on the same port, and pauses and resumes a component", async () => {
+    const redisUrl = fx.cluster.redisUrl;
+    await fx.cluster.restart("redis");
+    expect(fx.cluster.redisUrl).toBe(redisUrl);
+    await waitFor(async () => (await http(fx.url, "GET", "/healthz")).status === 200, { what: "the API to reach the restarted Redis" });
+
+    fx.cluster.pause("dispatcher");
+    expect(fx.cluster.process("dispatcher")?.isPaused).toBe(true);
+    const functionId = await fx.client.register(() => "after pause");
+    const taskId = await fx.client.execute(functionId);
+    expect(await fx.client.status(taskId)).toBe("QUEUED");
+    fx.cluster.resume("dispatcher");
+    expect(await fx.client.valueOf(taskId)).toBe("after pause");
+  });
+
+  it("nothing it started outlives a harness killed with -9", async () => {
+    const script = `
+      const { Cluster } = await import(${JSON.stringify(`${packageRoot}/dist/harness/cluster/cluster.js`)});
+      const cluster = await Cluster.start({ executors: 1 });
+      console.log(JSON.stringify(["redis", "api", "dispatcher"].map((c) => cluster.process(c).pid)));
+      setInterval(() => {}, 1000);
+    `;
+    const harness = execa(process.execPath, ["--input-type=module", "-e", script], { reject: false, buffer: false });
+    let output = "";
+    harness.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const pids = await waitFor(() => (output.includes("]") ? (JSON.parse(output.trim().split("\n").pop()!) as number[]) : undefined), {
+      what: "the child harness to start its cluster",
+      timeoutMs: 20_000,
+    });
+    expect(pids.every(isAlive)).toBe(true);
+    harness.kill("SIGKILL");
+    await harness;
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), { what: `processes ${pids.join(", ")} to exit after their harness was killed`, timeoutMs: 10_000 });
+  });
+});
