@@ -71,7 +71,7 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
     return { task_id: taskId, status };
   });
 
-  app.get<{ Params: { task_id: string }; Querystring: { wait?: string } }>("/result/:task_id", { schema: schemas.getResult }, async (request) => {
+  app.get<{ Params: { task_id: string }; Querystring: { wait?: string } }>("/result/:task_id", { schema: schemas.getResult }, async (request, reply) => {
     const taskId = request.params.task_id.toLowerCase();
     const waitMs = Math.round(Number(request.query.wait ?? 0) * 1000);
     if (!(waitMs <= schemas.MAX_WAIT_SECONDS * 1000)) {
@@ -80,7 +80,8 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
     if (waitMs === 0) return resultBody(taskId, await store.getOutcome(taskId));
     // Register before reading, so a task finishing in between still wakes this request.
     const waiter = finished.wait(taskId, waitMs);
-    request.raw.once("close", waiter.cancel);
+    // A client that goes away stops its wait (the response closes with its connection).
+    reply.raw.once("close", waiter.cancel);
     try {
       const outcome = await store.getOutcome(taskId);
       if (outcome === null || isTerminal(outcome.status)) return resultBody(taskId, outcome);

@@ -234,6 +234,41 @@ export function correctnessSuite(name: string, options: ClusterOptions): void {
       });
     });
 
+    describe("isolation", () => {
+      it("a function reaches neither require, process, globalThis.process, import() nor the host through constructors", async () => {
+        const probe = await register(() => {
+          const attempt = (get: () => unknown) => {
+            try {
+              const value = get();
+              return value === undefined ? "undefined" : `REACHED ${typeof value}`;
+            } catch (error) {
+              return (error as Error).name;
+            }
+          };
+          const g = globalThis as any;
+          return {
+            require: attempt(() => g.require),
+            process: attempt(() => g.process),
+            module: attempt(() => g.module),
+            constructor: attempt(function (this: any) {
+              return this.constructor.constructor("return process")();
+            }),
+            objectConstructor: attempt(() => ({}).constructor.constructor("return process")()),
+          };
+        });
+        expect(await fx.client.valueOf(await fx.client.execute(probe))).toEqual({
+          require: "undefined",
+          process: "undefined",
+          module: "undefined",
+          constructor: expect.stringMatching(/^(TypeError|EvalError)$/),
+          objectConstructor: "EvalError",
+        });
+        const importer = await http(fx.url, "POST", "/register_function", { name: "i", payload: serialize(new FunctionSource("async () => (await import('node:fs')).readFileSync('/etc/passwd', 'utf8')")) });
+        expect(importer.status).toBe(400);
+        expect(importer.body.error).toMatch(/import\(\) is not available/);
+      });
+    });
+
     describe("end to end", () => {
       it("the full lifecycle, observed as QUEUED -> RUNNING -> COMPLETED", async () => {
         const functionId = await register(async (x: number) => {
