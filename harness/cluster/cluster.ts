@@ -1,18 +1,26 @@
 /**
  * A whole faaslab cluster as real processes: its own redis-server (unless given a Redis
- * URL), the API and the dispatcher, each on its own ports, each awaited until ready, each
- * with a log file in the cluster's directory. Any component can be killed with any signal,
- * paused, resumed and restarted; `stop()` ends everything it started.
+ * URL), the API, the dispatcher and, in pull and push mode, its workers, each on its own
+ * ports, each awaited until ready, each with a log file in the cluster's directory. Any
+ * component can be killed with any signal, paused, resumed and restarted; `stop()` ends
+ * everything it started.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cliPath } from "../paths.js";
-import { ManagedProcess, readyEvent } from "./process.js";
+import { logEvent, ManagedProcess, readyEvent } from "./process.js";
 import { RedisServer, type RedisPersistence } from "./redis.js";
 
-export type DispatcherMode = "local";
-export type Component = "redis" | "api" | "dispatcher";
+export type DispatcherMode = "local" | "pull" | "push";
+export type WorkerComponent = `worker-${number}`;
+export type Component = "redis" | "api" | "dispatcher" | WorkerComponent;
+
+/** A worker pool's shape: `count` worker processes of `executors` executors each. */
+export interface WorkerShape {
+  count: number;
+  executors: number;
+}
 
 export interface DispatcherSettings {
   taskDeadlineMs?: number;
@@ -24,8 +32,12 @@ export interface DispatcherSettings {
 
 export interface ClusterOptions {
   mode?: DispatcherMode;
-  /** Executors of the local dispatcher's pool. */
+  /** Local mode: executors of the dispatcher's pool (default 2). */
   executors?: number;
+  /** Pull and push mode: the workers started with the cluster (default 2 × 2). */
+  workers?: WorkerShape;
+  /** Pull and push mode: the token the dispatcher requires and the workers present. */
+  workerToken?: string;
   dispatcher?: DispatcherSettings;
   /** Start the dispatcher with the cluster (default true); tests of QUEUED tasks start it later. */
   startDispatcher?: boolean;
@@ -45,8 +57,11 @@ export class Cluster {
   private redis: RedisServer | undefined;
   private api: ManagedProcess | undefined;
   private dispatcher: ManagedProcess | undefined;
+  private readonly workerProcesses: ManagedProcess[] = [];
   apiUrl = "";
   redisUrl = "";
+  /** Pull and push mode: where workers connect, e.g. tcp://127.0.0.1:41234. */
+  dispatcherEndpoint = "";
 
   private constructor(readonly options: ClusterOptions) {
     this.ownsDir = options.dir === undefined;
@@ -65,7 +80,13 @@ export class Cluster {
         cluster.redisUrl = cluster.redis.url;
       }
       await cluster.startApi();
-      if (options.startDispatcher !== false) await cluster.startDispatcher();
+      if (options.startDispatcher !== false) {
+        await cluster.startDispatcher();
+        if (cluster.mode !== "local") {
+          const shape = options.workers ?? { count: 2, executors: 2 };
+          await Promise.all(Array.from({ length: shape.count }, () => cluster.startWorker({ executors: shape.executors })));
+        }
+      }
       return cluster;
     } catch (error) {
       await cluster.stop();
@@ -80,7 +101,19 @@ export class Cluster {
   /** The process of a component, to signal it or read its pid. */
   process(component: Component): ManagedProcess | undefined {
     if (component === "redis") return this.redis?.managed;
-    return component === "api" ? this.api : this.dispatcher;
+    if (component === "api") return this.api;
+    if (component === "dispatcher") return this.dispatcher;
+    return this.workerProcesses[Number(component.slice("worker-".length))];
+  }
+
+  /** Every worker started so far (also the ones killed since), as component names. */
+  get workers(): WorkerComponent[] {
+    return this.workerProcesses.map((_, index) => `worker-${index}` as WorkerComponent);
+  }
+
+  /** The workers whose process runs. */
+  get runningWorkers(): WorkerComponent[] {
+    return this.workers.filter((worker) => this.process(worker)?.running);
   }
 
   logFile(component: Component): string {
@@ -99,7 +132,15 @@ export class Cluster {
   async startDispatcher(): Promise<void> {
     if (this.dispatcher?.running) throw new Error("the dispatcher is already running");
     const settings = this.options.dispatcher ?? {};
-    const args = ["dispatcher", "-m", this.mode, "-w", String(this.options.executors ?? 2), "--redis", this.redisUrl];
+    const args = ["dispatcher", "-m", this.mode, "--redis", this.redisUrl];
+    if (this.mode === "local") {
+      args.push("-w", String(this.options.executors ?? 2));
+    } else {
+      // A restarted dispatcher binds the port it had, where its workers reconnect.
+      const port = this.dispatcherEndpoint ? new URL(this.dispatcherEndpoint.replace("tcp:", "http:")).port : "0";
+      args.push("-p", port, "--host", "127.0.0.1");
+      if (this.options.workerToken) args.push("--token", this.options.workerToken);
+    }
     const flags: [string, number | undefined][] = [
       ["--task-deadline", settings.taskDeadlineMs],
       ["--executor-memory-mb", settings.executorMemoryMb],
@@ -107,9 +148,46 @@ export class Cluster {
       ["--heartbeat", settings.heartbeatMs],
       ["--heartbeat-tolerance", settings.heartbeatTolerance],
     ];
-    for (const [flag, value] of flags) if (value !== undefined) args.push(flag, String(value));
+    for (const [flag, value] of flags) {
+      if (value === undefined || (flag === "--executor-memory-mb" && this.mode !== "local")) continue;
+      args.push(flag, String(value));
+    }
     this.dispatcher = this.component("dispatcher", args);
-    await this.dispatcher.start();
+    const ready = await this.dispatcher.start();
+    if (ready.endpoint) this.dispatcherEndpoint = String(ready.endpoint).replace("0.0.0.0", "127.0.0.1");
+  }
+
+  /**
+   * Starts one more worker (pull and push mode) and resolves once the dispatcher has
+   * registered it, or, with `waitForDispatcher: false`, once the process runs (to start a
+   * worker before its dispatcher).
+   */
+  async startWorker(options: { executors?: number; token?: string; waitForDispatcher?: boolean; index?: number } = {}): Promise<WorkerComponent> {
+    if (this.mode === "local") throw new Error("a local-mode cluster has no workers");
+    if (!this.dispatcherEndpoint) throw new Error("start the dispatcher once first: workers need its endpoint");
+    const index = options.index ?? this.workerProcesses.length;
+    const name = `worker-${index}` as WorkerComponent;
+    const executors = options.executors ?? this.options.workers?.executors ?? 2;
+    const args = [`${this.mode}-worker`, String(executors), this.dispatcherEndpoint];
+    const token = options.token ?? this.options.workerToken;
+    if (token !== undefined) args.push("--token", token);
+    const memory = this.options.dispatcher?.executorMemoryMb;
+    if (memory !== undefined) args.push("--executor-memory-mb", String(memory));
+    const waitForDispatcher = options.waitForDispatcher ?? true;
+    const worker = new ManagedProcess({
+      name,
+      command: process.execPath,
+      args: [cliPath, ...args],
+      logFile: join(this.dir, `${name}.log`),
+      env: this.componentEnv(),
+      readyWhen: (line) => {
+        const event = logEvent(line);
+        return event?.event === (waitForDispatcher ? "registered" : "ready") ? event : undefined;
+      },
+    });
+    this.workerProcesses[index] = worker;
+    await worker.start();
+    return name;
   }
 
   /** Kills a component with a signal (default SIGKILL) and waits until it has exited. */
@@ -135,16 +213,23 @@ export class Cluster {
       await this.redis.start();
     } else if (component === "api") {
       await this.startApi();
-    } else {
+    } else if (component === "dispatcher") {
       await this.startDispatcher();
+    } else {
+      await this.startWorker({ index: Number(component.slice("worker-".length)) });
     }
   }
 
-  /** Stops everything: dispatcher and API first (so they do not log Redis errors), Redis last. */
+  /** Stops everything: workers first (they hand in their results), Redis last. */
   async stop(): Promise<void> {
+    await Promise.allSettled(this.workerProcesses.map((worker) => worker.stop()));
     await Promise.allSettled([this.dispatcher?.stop(), this.api?.stop()]);
     await this.redis?.managed?.stop();
     if (this.ownsDir && !process.env.FAAS_KEEP_LOGS) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private componentEnv(): Record<string, string> | undefined {
+    return this.options.logLevel ? { FAAS_LOG_LEVEL: this.options.logLevel } : undefined;
   }
 
   private component(name: "api" | "dispatcher", args: string[]): ManagedProcess {
@@ -153,7 +238,7 @@ export class Cluster {
       command: process.execPath,
       args: [cliPath, ...args],
       logFile: join(this.dir, `${name}.log`),
-      env: this.options.logLevel ? { FAAS_LOG_LEVEL: this.options.logLevel } : undefined,
+      env: this.componentEnv(),
       readyWhen: readyEvent,
     });
   }

@@ -186,13 +186,18 @@ export class ManagedProcess {
   }
 }
 
-/** Reads faaslab's JSON log lines: the ready event of a component. */
-export function readyEvent(line: string): Record<string, unknown> | undefined {
+/** One of faaslab's JSON log lines, parsed; undefined for anything else. */
+export function logEvent(line: string): Record<string, unknown> | undefined {
   if (!line.startsWith("{")) return undefined;
   try {
-    const event = JSON.parse(line) as Record<string, unknown>;
-    return event.event === "ready" ? event : undefined;
+    return JSON.parse(line) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+}
+
+/** The ready event of a component. */
+export function readyEvent(line: string): Record<string, unknown> | undefined {
+  const event = logEvent(line);
+  return event?.event === "ready" ? event : undefined;
 }

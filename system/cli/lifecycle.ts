@@ -51,6 +51,15 @@ export function nonNegativeInteger(name: string) {
   };
 }
 
+/** A ZeroMQ TCP endpoint a worker can connect to: tcp://host:port. */
+export function zmqEndpoint(value: string): string {
+  const match = /^tcp:\/\/([^:/\s]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+    throw new InvalidOption(`the dispatcher URL must look like tcp://127.0.0.1:5555, got "${value}"`);
+  }
+  return value;
+}
+
 export class InvalidOption extends Error {
   override name = "InvalidOption";
 }

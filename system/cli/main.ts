@@ -4,10 +4,12 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { startApi } from "../api/server.js";
 import { DEFAULT_BODY_LIMIT } from "../api/app.js";
 import { LocalDispatcher } from "../dispatcher/local.js";
+import { RemoteDispatcher } from "../dispatcher/remote.js";
+import { Worker } from "../worker/worker.js";
 import { DISPATCHER_DEFAULTS } from "../dispatcher/options.js";
 import { createLogger, logReady } from "../log.js";
 import { redisUrlFrom } from "../store/redis.js";
-import { nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption } from "./lifecycle.js";
+import { nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
 import { registerUp } from "./up.js";
 
 const program = new Command("faas")
@@ -44,34 +46,68 @@ program
 
 program
   .command("dispatcher")
-  .description("run a task dispatcher")
-  .addOption(new Option("-m, --mode <mode>", "how tasks are executed").choices(["local"]).default("local"))
-  .option("-w, --workers <executors>", "executors of the local pool", asOption(positiveInteger("--workers")), 4)
+  .description("run a task dispatcher: local runs tasks on its own executors; pull and push hand them to workers over ZeroMQ")
+  .addOption(new Option("-m, --mode <mode>", "how tasks are executed").choices(["local", "pull", "push"]).default("local"))
+  .option("-w, --workers <executors>", "local mode: executors of the pool", asOption(positiveInteger("--workers")), 4)
+  .option("-p, --port <port>", "pull/push mode: port workers connect to (0 picks a free one)", asOption(nonNegativeInteger("--port")), 5555)
+  .option("--host <host>", "pull/push mode: address to bind (0.0.0.0 for workers on other machines)", "127.0.0.1")
+  .option("--token <token>", "pull/push mode: workers must present this token (default: $FAAS_WORKER_TOKEN; none: any worker may join)")
   .addOption(redisOption())
   .option("--task-deadline <ms>", "deadline of a task that did not set its own", asOption(positiveInteger("--task-deadline")), DISPATCHER_DEFAULTS.taskDeadlineMs)
-  .option("--executor-memory-mb <mb>", "heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
+  .option("--executor-memory-mb <mb>", "local mode: heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
   .option("--max-attempts <n>", "starts of a task before a lost worker fails it with WorkerLost", asOption(positiveInteger("--max-attempts")), DISPATCHER_DEFAULTS.maxAttempts)
-  .option("--heartbeat <ms>", "liveness heartbeat interval", asOption(positiveInteger("--heartbeat")), DISPATCHER_DEFAULTS.heartbeatMs)
-  .option("--heartbeat-tolerance <n>", "missed heartbeats before a dispatcher is presumed dead", asOption(positiveInteger("--heartbeat-tolerance")), DISPATCHER_DEFAULTS.heartbeatTolerance)
+  .option("--heartbeat <ms>", "heartbeat interval (to workers, and of liveness in Redis)", asOption(positiveInteger("--heartbeat")), DISPATCHER_DEFAULTS.heartbeatMs)
+  .option("--heartbeat-tolerance <n>", "missed heartbeats before a worker or dispatcher is presumed lost", asOption(positiveInteger("--heartbeat-tolerance")), DISPATCHER_DEFAULTS.heartbeatTolerance)
   .option("--result-ttl <seconds>", "how long finished tasks are kept (0: forever)", asOption(nonNegativeInteger("--result-ttl")), DISPATCHER_DEFAULTS.resultTtlSeconds)
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
   .action(async (options) => {
     const log = createLogger("dispatcher");
-    const dispatcher = new LocalDispatcher({
+    const shared = {
       redisUrl: redisUrlFrom(options.redis),
       prefix: options.prefix,
-      executors: options.workers,
-      executorMemoryMb: options.executorMemoryMb,
       taskDeadlineMs: options.taskDeadline,
       maxAttempts: options.maxAttempts,
       heartbeatMs: options.heartbeat,
       heartbeatTolerance: options.heartbeatTolerance,
       resultTtlSeconds: options.resultTtl,
-    }, log);
+    };
+    if (options.mode === "local") {
+      const dispatcher = new LocalDispatcher({ ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb }, log);
+      await dispatcher.start();
+      logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id });
+      runUntilStopped(log, () => dispatcher.stop());
+      return;
+    }
+    const token = options.token ?? process.env.FAAS_WORKER_TOKEN;
+    if (!token) log.warn("no worker token is set: any process that can reach the port may join as a worker");
+    const dispatcher = new RemoteDispatcher({ ...shared, mode: options.mode, host: options.host, port: options.port, token }, log);
     await dispatcher.start();
-    logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id });
+    logReady(log, { mode: options.mode, endpoint: dispatcher.endpoint, id: dispatcher.id });
     runUntilStopped(log, () => dispatcher.stop());
   });
+
+for (const mode of ["pull", "push"] as const) {
+  program
+    .command(`${mode}-worker`)
+    .description(`run a ${mode} worker: <executors> executors serving the dispatcher at <dispatcher-url>`)
+    .argument("<executors>", "number of executors", asOption(positiveInteger("<executors>")))
+    .argument("<dispatcher-url>", "the dispatcher's ZeroMQ endpoint, e.g. tcp://127.0.0.1:5555", asOption(zmqEndpoint))
+    .option("--token <token>", "the dispatcher's worker token (default: $FAAS_WORKER_TOKEN)")
+    .option("--executor-memory-mb <mb>", "heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
+    .action(async (executors: number, dispatcherUrl: string, options) => {
+      const log = createLogger(`${mode}-worker`);
+      const worker = new Worker({
+        mode, executors, dispatcherUrl, token: options.token ?? process.env.FAAS_WORKER_TOKEN, executorMemoryMb: options.executorMemoryMb,
+      }, log);
+      worker.start();
+      logReady(log, { mode, executors, dispatcherUrl, id: worker.id });
+      worker.refused.catch((error: Error) => {
+        process.stderr.write(`faas ${mode}-worker: refused by the dispatcher: ${error.message}\n`);
+        void worker.stop(0).finally(() => process.exit(2));
+      });
+      runUntilStopped(log, () => worker.stop());
+    });
+}
 
 registerUp(program);
 

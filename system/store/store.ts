@@ -17,6 +17,8 @@ function loadScript(name: ScriptName): string {
   return readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), "utf8");
 }
 
+const SOURCE_CACHE_SIZE = 1000;
+
 export interface FunctionRecord {
   function_id: string;
   name: string;
@@ -27,6 +29,14 @@ export interface FunctionRecord {
 export type ClaimResult =
   | { claimed: true; functionId: string; args: string; deadlineMs: number | null; attempts: number }
   | { claimed: false; reason: "terminal" | "missing" | "attempts-exhausted" };
+
+export interface DispatchInfo {
+  status: TaskStatus;
+  functionId: string;
+  args: string;
+  deadlineMs: number | null;
+  attempts: number;
+}
 
 /** A task is finished in Redis with the outcome of its (last) attempt. */
 export interface Finish {
@@ -47,6 +57,7 @@ export class TaskStore {
   readonly keys: Keys;
   private readonly resultTtl: number;
   private readonly scripts: Record<ScriptName, ScriptRunner>;
+  private readonly sources = new Map<string, string>();
 
   constructor(readonly redis: Redis, options: StoreOptions = {}) {
     this.keys = keysFor(options.prefix);
@@ -72,8 +83,16 @@ export class TaskStore {
     return { function_id: id, name: name ?? "", source, created_at: Number(createdAt) };
   }
 
+  /** A function's source; cached, since a registered function never changes. */
   async getFunctionSource(id: string): Promise<string | null> {
-    return this.redis.hget(this.keys.function(id), "source");
+    const cached = this.sources.get(id);
+    if (cached !== undefined) return cached;
+    const source = await this.redis.hget(this.keys.function(id), "source");
+    if (source !== null) {
+      if (this.sources.size >= SOURCE_CACHE_SIZE) this.sources.delete(this.sources.keys().next().value!);
+      this.sources.set(id, source);
+    }
+    return source;
   }
 
   /** submitTask: stores the task as QUEUED and queues it. Null when the function is unknown. */
@@ -114,6 +133,24 @@ export class TaskStore {
       worker: hash.worker ?? null,
       executor: hash.executor ?? null,
     };
+  }
+
+  /** What a dispatcher needs to hand a task to a worker (a read: the state does not change). */
+  async readForDispatch(taskId: string): Promise<DispatchInfo | null> {
+    const [status, functionId, args, deadline, attempts] = await this.redis.hmget(
+      this.keys.task(taskId), "status", "function_id", "args", "deadline_ms", "attempts",
+    );
+    if (status === null || functionId === null || args === null) return null;
+    return {
+      status: status as TaskStatus, functionId, args,
+      deadlineMs: deadline === null || deadline === "" ? null : Number(deadline),
+      attempts: Number(attempts ?? 0),
+    };
+  }
+
+  /** Removes a queue entry whose task needs no more work (finished, or gone). */
+  async dropEntry(entryId: string): Promise<void> {
+    await this.redis.multi().xack(this.keys.queue, this.keys.group, entryId).xdel(this.keys.queue, entryId).exec();
   }
 
   /** claimTask: QUEUED | RUNNING -> RUNNING, or WorkerLost once attempts are used up. */

@@ -10,7 +10,7 @@ const faas = (args: string[], env: Record<string, string> = {}) =>
   execa(process.execPath, [cliPath, ...args], { reject: false, env, timeout: 20_000 });
 
 describe("faas", () => {
-  it.each([[[]], [["api"]], [["dispatcher"]], [["up"]]])("%j --help explains itself and exits 0", async (command) => {
+  it.each([[[]], [["api"]], [["dispatcher"]], [["up"]], [["pull-worker"]], [["push-worker"]]])("%j --help explains itself and exits 0", async (command) => {
     const result = await faas([...command, "--help"]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^Usage: faas/);
@@ -18,9 +18,12 @@ describe("faas", () => {
 
   it.each([
     [["dispatcher", "-w", "0"], /--workers must be a positive integer/],
-    [["dispatcher", "-m", "nowhere"], /Allowed choices are local/],
+    [["dispatcher", "-m", "nowhere"], /Allowed choices are local, pull, push/],
     [["api", "--port", "http"], /--port must be/],
-    [["up", "--workers", "2x2"], /--workers must be <executors> or 1x<executors> in local mode/],
+    [["up", "--workers", "2x2"], /local mode runs one pool/],
+    [["up", "--workers", "two"], /--workers must look like 2x4/],
+    [["pull-worker", "0", "tcp://127.0.0.1:5555"], /<executors> must be a positive integer/],
+    [["push-worker", "2", "http://127.0.0.1:5555"], /must look like tcp:\/\/127.0.0.1:5555/],
     [["nonsense"], /unknown command 'nonsense'/],
   ])("%j is refused with a message and exit code 1", async (args, message) => {
     const result = await faas(args);

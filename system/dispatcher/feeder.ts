@@ -1,0 +1,148 @@
+/**
+ * The loop every dispatcher runs on the queue: it reads as many tasks as its owner can take
+ * now, hands each one on, keeps this dispatcher's liveness key fresh, and takes over the
+ * tasks of dispatchers that died. Tasks handed back (their worker was lost) wait in a
+ * backlog and go first.
+ */
+import type { Logger } from "../log.js";
+import type { QueueEntry, TaskQueue } from "../store/queue.js";
+
+export interface FeederOwner {
+  /** How many more tasks can be handed on right now. */
+  capacity(): number;
+  /** Hands one task on; must not throw. */
+  dispatch(entry: QueueEntry): void;
+}
+
+export interface FeederOptions {
+  heartbeatMs: number;
+  heartbeatTolerance: number;
+  /** How long tasks taken over from a dead dispatcher wait before they are handed on. */
+  takeoverDelayMs: number;
+}
+
+/** A blocking read waits at most this long, so that handed-back tasks go out promptly. */
+const READ_BLOCK_MS = 200;
+
+interface Held {
+  entry: QueueEntry;
+  notBefore: number;
+}
+
+export class QueueFeeder {
+  private readonly backlog: Held[] = [];
+  private wakeUp: (() => void) | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private maintenance: NodeJS.Timeout | undefined;
+  private redisDown = false;
+
+  constructor(
+    private readonly queue: TaskQueue,
+    private readonly owner: FeederOwner,
+    private readonly options: FeederOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.queue.ensureGroup();
+    await this.maintain();
+    this.maintenance = setInterval(() => void this.maintain(), this.options.heartbeatMs);
+    this.loop = this.run();
+  }
+
+  /** Stops reading; the tasks this dispatcher holds stay in its pending list for the next one. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.maintenance);
+    this.wake();
+    await this.loop?.catch(() => {});
+    await this.queue.leave().catch(() => {});
+  }
+
+  /** The owner can take more tasks than when it last said so. */
+  wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    wake?.();
+  }
+
+  /** Hands tasks back to be dispatched again (after `delayMs`). */
+  requeue(entries: QueueEntry[], delayMs = 0): void {
+    const notBefore = Date.now() + delayMs;
+    for (const entry of entries) this.backlog.push({ entry, notBefore });
+    this.wake();
+  }
+
+  /** Takes a task out of the backlog (a worker reported that it already runs it). */
+  take(taskId: string): QueueEntry | undefined {
+    const index = this.backlog.findIndex((held) => held.entry.taskId === taskId);
+    return index >= 0 ? this.backlog.splice(index, 1)[0].entry : undefined;
+  }
+
+  noteRedisDown(error: Error): void {
+    if (this.redisDown || this.stopping) return;
+    this.redisDown = true;
+    this.log.warn({ err: error.message }, "Redis is unreachable; retrying with back-off");
+  }
+
+  noteRedisUp(): void {
+    if (!this.redisDown) return;
+    this.redisDown = false;
+    this.log.info("Redis is reachable again");
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.owner.capacity();
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.wakeUp = resolve));
+        continue;
+      }
+      const ready = this.takeReady(free);
+      if (ready.length > 0) {
+        for (const entry of ready) this.owner.dispatch(entry);
+        continue;
+      }
+      let entries: QueueEntry[];
+      try {
+        entries = await this.queue.read(free, this.nextBacklogDelay() ?? READ_BLOCK_MS);
+      } catch (error) {
+        if (this.stopping) break;
+        this.noteRedisDown(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      for (const entry of entries) this.owner.dispatch(entry);
+    }
+  }
+
+  private takeReady(limit: number): QueueEntry[] {
+    const now = Date.now();
+    const ready: QueueEntry[] = [];
+    for (let i = 0; i < this.backlog.length && ready.length < limit; ) {
+      if (this.backlog[i].notBefore <= now) ready.push(this.backlog.splice(i, 1)[0].entry);
+      else i++;
+    }
+    return ready;
+  }
+
+  private nextBacklogDelay(): number | undefined {
+    if (this.backlog.length === 0) return undefined;
+    const soonest = Math.min(...this.backlog.map((held) => held.notBefore));
+    return Math.max(1, Math.min(READ_BLOCK_MS, soonest - Date.now()));
+  }
+
+  private async maintain(): Promise<void> {
+    try {
+      await this.queue.heartbeat(this.options.heartbeatMs * this.options.heartbeatTolerance);
+      const reclaimed = await this.queue.reclaimFromDeadConsumers();
+      if (reclaimed.length > 0) {
+        this.log.warn({ count: reclaimed.length }, "took over the tasks of a dispatcher that died");
+        this.requeue(reclaimed, this.options.takeoverDelayMs);
+      }
+    } catch (error) {
+      if (!this.stopping) this.noteRedisDown(error as Error);
+    }
+  }
+}

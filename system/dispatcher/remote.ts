@@ -1,0 +1,361 @@
+/**
+ * The remote dispatcher (pull and push modes): reads tasks from the queue and hands them to
+ * worker processes over ZeroMQ (one ROUTER socket; workers connect with DEALER sockets).
+ * The policy (pull.ts, push.ts) decides which worker gets a task; everything else is shared:
+ *
+ * - a task is claimed (RUNNING) when the worker says an executor started it;
+ * - a result is recorded with finishTask (the first one wins) and then acknowledged;
+ * - a worker silent for heartbeat × tolerance is lost: its tasks are dispatched again;
+ * - every task stays in this dispatcher's pending list in Redis until it is finished, so a
+ *   dispatcher that dies loses nothing: the next one takes its tasks over, after giving the
+ *   workers that reconnect time to say which of them they are still running.
+ */
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import type { Redis } from "ioredis";
+import { Router } from "zeromq";
+import type { Logger } from "../log.js";
+import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type HeldTask, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
+import { SerialSender } from "../protocol/sender.js";
+import { connectRedis } from "../store/redis.js";
+import { TaskQueue, type QueueEntry } from "../store/queue.js";
+import { TaskStore } from "../store/store.js";
+import { isTerminal } from "../task.js";
+import { QueueFeeder } from "./feeder.js";
+import { workerLostError } from "./local.js";
+import type { DispatcherOptions } from "./options.js";
+import type { SchedulingPolicy, WorkerSlot } from "./policy.js";
+import { pullPolicy } from "./pull.js";
+import { pushPolicy } from "./push.js";
+
+export interface RemoteDispatcherOptions extends DispatcherOptions {
+  mode: WorkerMode;
+  /** Address to bind, e.g. 127.0.0.1 or 0.0.0.0. */
+  host: string;
+  /** Port to bind; 0 picks a free one (see `endpoint`). */
+  port: number;
+  /** When set, a worker must present this token to register. */
+  token?: string;
+}
+
+interface Assignment extends QueueEntry {
+  workerId: string;
+  sentAt: number;
+  started: boolean;
+}
+
+interface ConnectedWorker extends WorkerSlot {
+  routingId: Buffer;
+  assignments: Map<string, Assignment>;
+  /** Functions whose source this worker was already sent. */
+  functions: Set<string>;
+  lastSeen: number;
+  assigned: number;
+}
+
+const POLICIES: Record<WorkerMode, SchedulingPolicy> = { pull: pullPolicy, push: pushPolicy };
+
+export class RemoteDispatcher {
+  readonly id: string;
+  endpoint = "";
+  private readonly router = new Router({ linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
+  private readonly sender: SerialSender;
+  private readonly commands: Redis;
+  private readonly blocking: Redis;
+  private readonly store: TaskStore;
+  private readonly feeder: QueueFeeder;
+  private readonly policy: SchedulingPolicy;
+  private readonly workers = new Map<string, ConnectedWorker>();
+  /** Every task handed to a worker and not finished, by task id. */
+  private readonly assignments = new Map<string, Assignment>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private receiving: Promise<void> | undefined;
+  private droppedFrames = 0;
+
+  constructor(private readonly options: RemoteDispatcherOptions, private readonly log: Logger) {
+    this.id = `${options.mode}-${randomUUID().slice(0, 8)}`;
+    this.policy = POLICIES[options.mode];
+    this.sender = new SerialSender(this.router, log);
+    this.commands = connectRedis(options.redisUrl, "working");
+    this.blocking = connectRedis(options.redisUrl, "working", { enableAutoPipelining: false });
+    this.store = new TaskStore(this.commands, { prefix: options.prefix, resultTtlSeconds: options.resultTtlSeconds });
+    const queue = new TaskQueue(this.store.keys, this.blocking, this.commands, this.id);
+    const silence = options.heartbeatMs * options.heartbeatTolerance;
+    this.feeder = new QueueFeeder(queue, {
+      capacity: () => this.capacity(),
+      dispatch: (entry) => void this.dispatch(entry),
+    }, { ...options, takeoverDelayMs: 2 * silence }, log);
+    this.commands.on("error", (error) => this.feeder.noteRedisDown(error));
+    this.blocking.on("error", (error) => this.feeder.noteRedisDown(error));
+    this.commands.on("ready", () => this.feeder.noteRedisUp());
+  }
+
+  async start(): Promise<void> {
+    await this.router.bind(`tcp://${this.options.host}:${this.options.port === 0 ? "*" : this.options.port}`);
+    this.endpoint = this.router.lastEndpoint ?? "";
+    this.receiving = this.receive();
+    this.heartbeatTimer = setInterval(() => this.beat(), this.options.heartbeatMs);
+    await this.feeder.start();
+  }
+
+  /** Stops dispatching and closes; what workers hold is recovered by the next dispatcher. */
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeatTimer);
+    const feederStopped = this.feeder.stop();
+    this.blocking.disconnect();
+    await feederStopped;
+    await Promise.race([this.sender.flushed(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    this.router.close();
+    await this.receiving?.catch(() => {});
+    this.commands.disconnect();
+  }
+
+  private capacity(): number {
+    let free = 0;
+    for (const worker of this.workers.values()) if (!worker.leaving) free += Math.max(0, this.policy.free(worker));
+    return free;
+  }
+
+  // --- dispatching -------------------------------------------------------------------
+
+  private async dispatch(entry: QueueEntry): Promise<void> {
+    if (this.assignments.has(entry.taskId)) return; // a reconnected worker already runs it
+    const worker = this.policy.pick(this.workers.values());
+    if (!worker) {
+      this.feeder.requeue([entry]);
+      return;
+    }
+    // The slot is taken now, while the task is read from Redis, so no other task takes it.
+    this.policy.assigned(worker);
+    worker.assigned++;
+    let delivered = false;
+    try {
+      const task = await this.store.readForDispatch(entry.taskId);
+      if (task === null || isTerminal(task.status)) {
+        await this.store.dropEntry(entry.entryId);
+        return;
+      }
+      if (task.attempts >= this.options.maxAttempts) {
+        // Lost as many times as allowed: claimTask fails it with WorkerLost.
+        await this.store.claimTask(entry.entryId, entry.taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
+        this.log.warn({ taskId: entry.taskId }, "task failed with WorkerLost");
+        return;
+      }
+      const source = worker.functions.has(task.functionId) ? undefined : await this.store.getFunctionSource(task.functionId);
+      if (this.workers.get(worker.id) !== worker || this.assignments.has(entry.taskId)) {
+        if (!this.assignments.has(entry.taskId)) this.feeder.requeue([entry]);
+        return; // the worker was lost, or a reconnecting worker adopted the task, meanwhile
+      }
+      if (source !== undefined) {
+        if (source === null) {
+          this.log.error({ taskId: entry.taskId, functionId: task.functionId }, "the task's function does not exist");
+          await this.store.dropEntry(entry.entryId);
+          return;
+        }
+        worker.functions.add(task.functionId);
+      }
+      const assignment: Assignment = { ...entry, workerId: worker.id, sentAt: Date.now(), started: false };
+      this.assignments.set(entry.taskId, assignment);
+      worker.assignments.set(entry.taskId, assignment);
+      delivered = true;
+      this.send(worker, {
+        type: "task", taskId: entry.taskId, entryId: entry.entryId, functionId: task.functionId,
+        ...(source ? { source } : {}),
+        args: task.args, deadlineMs: task.deadlineMs ?? this.options.taskDeadlineMs,
+      });
+    } catch (error) {
+      this.log.error({ taskId: entry.taskId, err: error }, "could not dispatch the task; it will be tried again");
+      this.feeder.requeue([entry], this.options.heartbeatMs);
+    } finally {
+      if (!delivered) {
+        worker.assigned--;
+        this.policy.released(worker);
+      }
+      this.feeder.wake();
+    }
+  }
+
+  private unassign(assignment: Assignment): void {
+    this.assignments.delete(assignment.taskId);
+    const worker = this.workers.get(assignment.workerId);
+    if (worker?.assignments.delete(assignment.taskId)) worker.assigned--;
+  }
+
+  /**
+   * Sends a worker's tasks elsewhere (it was lost, or does not have them). `release` gives a
+   * pull worker back the credit of a task it never received.
+   */
+  private requeue(assignments: Assignment[], why: string, release = false): void {
+    if (assignments.length === 0) return;
+    for (const assignment of assignments) {
+      const worker = this.workers.get(assignment.workerId);
+      this.unassign(assignment);
+      if (release && worker) this.policy.released(worker);
+    }
+    this.log.warn({ count: assignments.length, why, tasks: assignments.map((a) => a.taskId).slice(0, 20) }, "dispatching tasks again");
+    this.feeder.requeue(assignments.map(({ entryId, taskId }) => ({ entryId, taskId })));
+  }
+
+  // --- receiving ---------------------------------------------------------------------
+
+  private async receive(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.router.receive();
+      } catch {
+        return; // the socket was closed
+      }
+      const [routingId, frame, ...extra] = frames;
+      let message: WorkerMessage;
+      try {
+        if (extra.length > 0) throw new ProtocolError(`expected one frame, got ${frames.length - 1}`);
+        message = decodeWorkerMessage(frame);
+      } catch (error) {
+        this.dropFrame(routingId, error as Error);
+        continue;
+      }
+      // Not awaited: Redis calls of many messages pipeline, and one connection keeps their order.
+      this.handle(routingId, message).catch((error: Error) => this.log.error({ err: error, type: message.type }, "message handling failed"));
+    }
+  }
+
+  private dropFrame(routingId: Buffer | undefined, error: Error): void {
+    this.droppedFrames++;
+    if (this.droppedFrames <= 10 || this.droppedFrames % 1000 === 0) {
+      this.log.warn({ from: routingId?.toString("hex").slice(0, 40), err: error.message, dropped: this.droppedFrames }, "message dropped");
+    }
+  }
+
+  private async handle(routingId: Buffer, message: WorkerMessage): Promise<void> {
+    const workerId = routingId.toString();
+    const worker = this.workers.get(workerId);
+    if (worker) worker.lastSeen = Date.now();
+    switch (message.type) {
+      case "hello":
+        return this.register(routingId, message);
+      case "result":
+        // Recorded even from a worker this dispatcher does not know (it may have restarted).
+        await this.recordResult(message, workerId);
+        this.sendTo(routingId, { type: "ack", taskId: message.taskId });
+        if (!worker) this.sendTo(routingId, { type: "unknown" });
+        return;
+      case "started":
+        if (!worker) return this.sendTo(routingId, { type: "unknown" });
+        return this.markStarted(worker, message.taskId, message.entryId);
+      case "request":
+        if (!worker) return this.sendTo(routingId, { type: "unknown" });
+        worker.credits += message.count;
+        this.feeder.wake();
+        return;
+      case "heartbeat":
+        if (!worker) return this.sendTo(routingId, { type: "unknown" });
+        return this.reconcile(worker, message.running);
+      case "bye":
+        if (!worker) return;
+        worker.leaving = true;
+        this.requeue([...worker.assignments.values()].filter((a) => !a.started), "its worker is leaving");
+        return;
+    }
+  }
+
+  private register(routingId: Buffer, hello: Extract<WorkerMessage, { type: "hello" }>): void {
+    const refusal = this.refusal(hello);
+    if (refusal) {
+      this.log.warn({ workerId: hello.workerId, reason: refusal }, "worker refused");
+      return this.sendTo(routingId, { type: "refused", reason: refusal });
+    }
+    let worker = this.workers.get(routingId.toString());
+    const rejoined = worker !== undefined;
+    if (!worker) {
+      worker = {
+        id: routingId.toString(), routingId, capacity: hello.capacity, assigned: 0, credits: 0,
+        lastServedAt: 0, leaving: false, assignments: new Map(), functions: new Set(), lastSeen: Date.now(),
+      };
+      this.workers.set(worker.id, worker);
+    }
+    worker.capacity = hello.capacity;
+    worker.credits = 0; // a pull worker asks again after its welcome
+    worker.leaving = false;
+    const running = new Set(hello.running.map((held) => held.taskId));
+    // What this dispatcher gave the worker and the worker no longer has goes elsewhere...
+    this.requeue([...worker.assignments.values()].filter((a) => !running.has(a.taskId)), "its worker re-registered without them");
+    // ...and what the worker still runs (given by a previous dispatcher) is adopted.
+    for (const held of hello.running) this.adopt(worker, held);
+    this.log.info({ workerId: worker.id, capacity: worker.capacity, running: hello.running.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
+    this.sendTo(routingId, {
+      type: "welcome", dispatcherId: this.id, heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
+    });
+    this.feeder.wake();
+  }
+
+  private refusal(hello: Extract<WorkerMessage, { type: "hello" }>): string | undefined {
+    if (hello.mode !== this.options.mode) return `this dispatcher runs in ${this.options.mode} mode, not ${hello.mode}: start a ${this.options.mode}-worker`;
+    const expected = this.options.token;
+    if (expected === undefined) return undefined;
+    const given = Buffer.from(hello.token ?? "");
+    const wanted = Buffer.from(expected);
+    if (hello.token === undefined) return "this dispatcher requires a worker token (--token or FAAS_WORKER_TOKEN)";
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return "the worker token is wrong";
+    return undefined;
+  }
+
+  private adopt(worker: ConnectedWorker, held: HeldTask): void {
+    const existing = this.assignments.get(held.taskId);
+    if (existing) return; // it runs elsewhere too: the first result will win
+    this.feeder.take(held.taskId);
+    const assignment: Assignment = { ...held, workerId: worker.id, sentAt: Date.now(), started: true };
+    this.assignments.set(held.taskId, assignment);
+    worker.assignments.set(held.taskId, assignment);
+    worker.assigned++;
+  }
+
+  private async markStarted(worker: ConnectedWorker, taskId: string, entryId: string): Promise<void> {
+    const assignment = worker.assignments.get(taskId);
+    if (assignment) assignment.started = true;
+    const claim = await this.store.claimTask(entryId, taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
+    if (!claim.claimed && claim.reason === "attempts-exhausted") this.log.warn({ taskId }, "task failed with WorkerLost");
+  }
+
+  private async recordResult(result: Extract<WorkerMessage, { type: "result" }>, workerId: string): Promise<void> {
+    const recorded = await this.store.finishTask({
+      entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
+    });
+    if (!recorded) this.log.info({ taskId: result.taskId, workerId }, "late result discarded: the task already had one");
+    // Only the reporting worker's slot is freed: if the task was re-run elsewhere, that run holds its own slot.
+    const assignment = this.assignments.get(result.taskId);
+    if (assignment && assignment.workerId === workerId) {
+      this.unassign(assignment);
+      this.feeder.wake();
+    }
+  }
+
+  /** Tasks sent to a worker a while ago that it does not report holding were lost on the way. */
+  private reconcile(worker: ConnectedWorker, running: string[]): void {
+    const held = new Set(running);
+    const before = Date.now() - this.options.heartbeatMs * this.options.heartbeatTolerance;
+    this.requeue([...worker.assignments.values()].filter((a) => !held.has(a.taskId) && a.sentAt < before), "its worker never received them", true);
+  }
+
+  // --- heartbeats --------------------------------------------------------------------
+
+  private beat(): void {
+    const deadline = Date.now() - this.options.heartbeatMs * this.options.heartbeatTolerance;
+    for (const worker of [...this.workers.values()]) {
+      if (worker.lastSeen < deadline) {
+        this.workers.delete(worker.id);
+        this.log.warn({ workerId: worker.id, silentMs: Date.now() - worker.lastSeen }, "worker lost");
+        this.requeue([...worker.assignments.values()], "their worker was lost");
+      } else {
+        this.send(worker, { type: "heartbeat" });
+      }
+    }
+  }
+
+  private send(worker: ConnectedWorker, message: DispatcherMessage): void {
+    this.sendTo(worker.routingId, message);
+  }
+
+  private sendTo(routingId: Buffer, message: DispatcherMessage): void {
+    this.sender.send([routingId, encode(message)]);
+  }
+}

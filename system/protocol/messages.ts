@@ -1,0 +1,94 @@
+/**
+ * The wire protocol between a dispatcher (ROUTER) and its workers (DEALER), version 1.
+ * Every message is one ZeroMQ frame holding one JSON object with `v` (the protocol version)
+ * and `type`; the ROUTER adds the worker's routing id in front. This module is the only
+ * place messages are defined: both sides encode and decode through it, and anything that does
+ * not match (wrong version, unknown type, malformed JSON, extra frames) is dropped and logged.
+ *
+ * Worker -> dispatcher                     Dispatcher -> worker
+ *   hello     register (capacity, token)     welcome   registered; the heartbeat to keep
+ *   request   pull mode: send me N tasks      refused   not registered, and why (then exit)
+ *   started   an executor began a task        task      run this
+ *   result    a task's outcome                ack       result recorded; forget it
+ *   heartbeat I am alive (and how busy)       heartbeat I am alive
+ *   bye       I am leaving                    unknown   I do not know you: say hello again
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+const id = z.string().min(1).max(200);
+const count = z.number().int().min(0).max(1_000_000);
+const mode = z.enum(["pull", "push"]);
+const status = z.enum(["COMPLETED", "FAILED"]);
+/** What a worker still holds for a task: running, or finished and waiting for its ack. */
+const heldTask = z.object({ taskId: id, entryId: id });
+
+const workerMessages = [
+  z.object({ type: z.literal("hello"), workerId: id, mode, capacity: count.min(1), token: z.string().max(1000).optional(), running: z.array(heldTask).max(100_000) }),
+  z.object({ type: z.literal("request"), count: count.min(1) }),
+  z.object({ type: z.literal("started"), taskId: id, entryId: id }),
+  z.object({ type: z.literal("result"), taskId: id, entryId: id, status, result: z.string(), executor: z.string().max(500) }),
+  /** `running`: the ids of the tasks the worker holds (running, or finished and not yet acked). */
+  z.object({ type: z.literal("heartbeat"), running: z.array(id).max(100_000) }),
+  z.object({ type: z.literal("bye") }),
+] as const;
+
+const dispatcherMessages = [
+  z.object({ type: z.literal("welcome"), dispatcherId: id, heartbeatMs: count.min(1), heartbeatTolerance: count.min(1) }),
+  z.object({ type: z.literal("refused"), reason: z.string() }),
+  z.object({
+    type: z.literal("task"), taskId: id, entryId: id, functionId: id,
+    /** Sent the first time this worker is given the function; it caches it after. */
+    source: z.string().optional(),
+    args: z.string(), deadlineMs: count.min(1),
+  }),
+  z.object({ type: z.literal("ack"), taskId: id }),
+  z.object({ type: z.literal("heartbeat") }),
+  z.object({ type: z.literal("unknown") }),
+] as const;
+
+// `v` is checked before parsing; zod then strips it with any other unknown key.
+const WorkerMessageSchema = z.discriminatedUnion("type", workerMessages);
+const DispatcherMessageSchema = z.discriminatedUnion("type", dispatcherMessages);
+
+export type WorkerMessage = z.infer<(typeof workerMessages)[number]>;
+export type DispatcherMessage = z.infer<(typeof dispatcherMessages)[number]>;
+export type HeldTask = z.infer<typeof heldTask>;
+export type WorkerMode = z.infer<typeof mode>;
+export type TaskMessage = Extract<DispatcherMessage, { type: "task" }>;
+
+/** Why a frame was dropped. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+export function encode(message: WorkerMessage | DispatcherMessage): Buffer {
+  return Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, ...message }));
+}
+
+function decode<T>(schema: z.ZodType, frame: Buffer | undefined, side: string): T {
+  if (frame === undefined) throw new ProtocolError(`empty ${side} message`);
+  let json: unknown;
+  try {
+    json = JSON.parse(frame.toString("utf8"));
+  } catch {
+    throw new ProtocolError(`${side} message is not JSON (${frame.length} bytes)`);
+  }
+  const version = (json as { v?: unknown } | null)?.v;
+  if (version !== PROTOCOL_VERSION) throw new ProtocolError(`${side} message has protocol version ${JSON.stringify(version)}, expected ${PROTOCOL_VERSION}`);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ProtocolError(`invalid ${side} message: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data as T;
+}
+
+export function decodeWorkerMessage(frame: Buffer | undefined): WorkerMessage {
+  return decode<WorkerMessage>(WorkerMessageSchema, frame, "worker");
+}
+
+export function decodeDispatcherMessage(frame: Buffer | undefined): DispatcherMessage {
+  return decode<DispatcherMessage>(DispatcherMessageSchema, frame, "dispatcher");
+}

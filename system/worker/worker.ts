@@ -1,0 +1,241 @@
+/**
+ * A worker process: N executors, one DEALER socket to the dispatcher. It registers with a
+ * hello, runs the tasks it is sent, says when each one starts, and keeps every result until
+ * the dispatcher acknowledges it, sending it again after a reconnection. A dispatcher silent
+ * for heartbeat × tolerance is presumed gone: the worker says hello again (ZeroMQ reconnects
+ * the socket by itself) and, once welcomed, reports what it still runs and resends its results.
+ */
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import { Dealer } from "zeromq";
+import { ExecutorPool } from "../executor/pool.js";
+import type { Logger } from "../log.js";
+import { decodeDispatcherMessage, encode, ProtocolError, type DispatcherMessage, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
+import { SerialSender } from "../protocol/sender.js";
+import { serializedTaskError } from "../task.js";
+import type { Demand } from "./demand.js";
+import { pullDemand } from "./pull.js";
+import { pushDemand } from "./push.js";
+
+export interface WorkerOptions {
+  mode: WorkerMode;
+  executors: number;
+  /** e.g. tcp://127.0.0.1:5555 */
+  dispatcherUrl: string;
+  token?: string;
+  executorMemoryMb: number;
+  /** Until the dispatcher's welcome says otherwise. */
+  heartbeatMs?: number;
+  heartbeatTolerance?: number;
+}
+
+/** The dispatcher refused this worker (a wrong token, the wrong mode): retrying will not help. */
+export class WorkerRefused extends Error {
+  override name = "WorkerRefused";
+}
+
+interface Held {
+  entryId: string;
+  /** The result message, once the task has finished. */
+  result?: Extract<WorkerMessage, { type: "result" }>;
+  sentAt?: number;
+}
+
+const SOURCE_CACHE_SIZE = 1000;
+
+export class Worker {
+  readonly id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 4)}`;
+  private readonly dealer: Dealer;
+  private readonly sender: SerialSender;
+  private readonly pool: ExecutorPool;
+  private readonly demand: Demand;
+  private readonly sources = new Map<string, string>();
+  /** Tasks received and not yet acknowledged: running, or finished with a result to deliver. */
+  private readonly held = new Map<string, Held>();
+  private running = 0;
+  private heartbeatMs: number;
+  private heartbeatTolerance: number;
+  private registered = false;
+  private lastHeard = 0;
+  private lastHello = 0;
+  private helloBackoffMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private receiving: Promise<void> | undefined;
+  private draining = false;
+  private droppedFrames = 0;
+  private refusedWith: ((error: WorkerRefused) => void) | undefined;
+  /** Rejects when the dispatcher refuses this worker. */
+  readonly refused: Promise<never>;
+
+  constructor(private readonly options: WorkerOptions, private readonly log: Logger) {
+    this.heartbeatMs = options.heartbeatMs ?? 500;
+    this.heartbeatTolerance = options.heartbeatTolerance ?? 3;
+    this.helloBackoffMs = this.heartbeatMs;
+    this.dealer = new Dealer({
+      routingId: this.id, linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000,
+      reconnectInterval: 100, reconnectMaxInterval: 2000,
+    });
+    this.sender = new SerialSender(this.dealer, log);
+    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, name: this.id });
+    this.demand = options.mode === "pull" ? pullDemand((count) => this.send({ type: "request", count })) : pushDemand;
+    this.refused = new Promise<never>((_, reject) => (this.refusedWith = reject));
+    this.refused.catch(() => {});
+  }
+
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  start(): void {
+    this.dealer.connect(this.options.dispatcherUrl);
+    this.receiving = this.receive();
+    this.hello();
+    this.scheduleTick();
+  }
+
+  /**
+   * Stops taking tasks, lets running ones finish and their results be acknowledged (for up
+   * to `graceMs`), says bye, and closes. What is still held then is recovered by the dispatcher.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.draining = true;
+    if (this.registered) this.send({ type: "bye" });
+    const deadline = Date.now() + graceMs;
+    while (this.held.size > 0 && this.registered && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    clearTimeout(this.timer);
+    await Promise.race([this.sender.flushed(), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
+    this.dealer.close();
+    await this.receiving?.catch(() => {});
+    await this.pool.close();
+  }
+
+  // --- talking to the dispatcher -------------------------------------------------------
+
+  private hello(): void {
+    this.lastHello = Date.now();
+    this.send({
+      type: "hello", workerId: this.id, mode: this.options.mode, capacity: this.options.executors,
+      ...(this.options.token === undefined ? {} : { token: this.options.token }),
+      running: [...this.held].map(([taskId, held]) => ({ taskId, entryId: held.entryId })),
+    });
+  }
+
+  private scheduleTick(): void {
+    this.timer = setTimeout(() => {
+      this.tick();
+      this.scheduleTick();
+    }, this.heartbeatMs);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    if (this.registered && now - this.lastHeard > this.heartbeatMs * this.heartbeatTolerance) {
+      this.registered = false;
+      this.helloBackoffMs = this.heartbeatMs;
+      this.log.warn({ silentMs: now - this.lastHeard }, "dispatcher lost; reconnecting (finished results are kept)");
+    }
+    if (!this.registered) {
+      if (now - this.lastHello >= this.helloBackoffMs) {
+        this.hello();
+        this.helloBackoffMs = Math.min(this.helloBackoffMs * 2, 5000);
+      }
+      return;
+    }
+    this.send({ type: "heartbeat", running: [...this.held.keys()] });
+    // A result not acknowledged within the silence bound was lost on the way: send it again.
+    for (const held of this.held.values()) {
+      if (held.result && now - (held.sentAt ?? 0) > this.heartbeatMs * this.heartbeatTolerance) this.deliver(held);
+    }
+  }
+
+  private async receive(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.dealer.receive();
+      } catch {
+        return; // the socket was closed
+      }
+      try {
+        if (frames.length !== 1) throw new ProtocolError(`expected one frame, got ${frames.length}`);
+        this.handle(decodeDispatcherMessage(frames[0]));
+      } catch (error) {
+        this.droppedFrames++;
+        if (this.droppedFrames <= 10 || this.droppedFrames % 1000 === 0) {
+          this.log.warn({ err: (error as Error).message, dropped: this.droppedFrames }, "message dropped");
+        }
+      }
+    }
+  }
+
+  private handle(message: DispatcherMessage): void {
+    this.lastHeard = Date.now();
+    switch (message.type) {
+      case "welcome":
+        return this.welcomed(message);
+      case "refused":
+        this.log.error({ reason: message.reason }, "the dispatcher refused this worker");
+        this.refusedWith?.(new WorkerRefused(message.reason));
+        return;
+      case "task":
+        return this.run(message);
+      case "ack":
+        this.held.delete(message.taskId);
+        return;
+      case "heartbeat":
+        return;
+      case "unknown":
+        if (this.registered) this.log.info("the dispatcher does not know this worker (it restarted?); registering again");
+        this.registered = false;
+        if (Date.now() - this.lastHello > 100) this.hello();
+        return;
+    }
+  }
+
+  private welcomed(welcome: Extract<DispatcherMessage, { type: "welcome" }>): void {
+    this.registered = true;
+    this.heartbeatMs = welcome.heartbeatMs;
+    this.heartbeatTolerance = welcome.heartbeatTolerance;
+    this.log.info({ event: "registered", dispatcherId: welcome.dispatcherId, held: this.held.size }, "registered with the dispatcher");
+    for (const held of this.held.values()) if (held.result) this.deliver(held);
+    if (!this.draining) this.demand.welcomed(this.options.executors - this.running);
+  }
+
+  // --- running tasks -----------------------------------------------------------------
+
+  private run(task: TaskMessage): void {
+    if (this.held.has(task.taskId)) return; // already running or finished here
+    if (this.draining) return; // the dispatcher sends it elsewhere once it sees it was not received
+    this.demand.received();
+    if (task.source !== undefined) {
+      if (this.sources.size >= SOURCE_CACHE_SIZE) this.sources.delete(this.sources.keys().next().value!);
+      this.sources.set(task.functionId, task.source);
+    }
+    const held: Held = { entryId: task.entryId };
+    this.held.set(task.taskId, held);
+    this.running++;
+    this.send({ type: "started", taskId: task.taskId, entryId: task.entryId });
+    const source = this.sources.get(task.functionId);
+    const outcome = source === undefined
+      ? Promise.resolve({ status: "FAILED" as const, result: serializedTaskError("ExecutorCrashed", `worker ${this.id} was not sent the source of function ${task.functionId}`), executor: this.id })
+      : this.pool.run({ functionId: task.functionId, source, args: task.args }, task.deadlineMs);
+    void outcome.then(({ status, result, executor }) => {
+      this.running--;
+      held.result = { type: "result", taskId: task.taskId, entryId: task.entryId, status, result, executor };
+      this.deliver(held);
+      if (!this.draining) this.demand.finished(this.options.executors - this.running);
+    });
+  }
+
+  private deliver(held: Held): void {
+    if (!held.result) return;
+    held.sentAt = Date.now();
+    this.send(held.result);
+  }
+
+  private send(message: WorkerMessage): void {
+    this.sender.send([encode(message)]);
+  }
+}
