@@ -38,6 +38,8 @@ export interface ClusterOptions {
   workers?: WorkerShape;
   /** Pull and push mode: the token the dispatcher requires and the workers present. */
   workerToken?: string;
+  /** Pull and push mode: the dispatcher's port (default: a free one). Lets workers start before it. */
+  dispatcherPort?: number;
   dispatcher?: DispatcherSettings;
   /** Start the dispatcher with the cluster (default true); tests of QUEUED tasks start it later. */
   startDispatcher?: boolean;
@@ -64,6 +66,7 @@ export class Cluster {
   dispatcherEndpoint = "";
 
   private constructor(readonly options: ClusterOptions) {
+    if (options.dispatcherPort) this.dispatcherEndpoint = `tcp://127.0.0.1:${options.dispatcherPort}`;
     this.ownsDir = options.dir === undefined;
     this.dir = options.dir ?? mkdtempSync(join(tmpdir(), "faaslab-"));
   }
@@ -164,7 +167,7 @@ export class Cluster {
    */
   async startWorker(options: { executors?: number; token?: string; waitForDispatcher?: boolean; index?: number } = {}): Promise<WorkerComponent> {
     if (this.mode === "local") throw new Error("a local-mode cluster has no workers");
-    if (!this.dispatcherEndpoint) throw new Error("start the dispatcher once first: workers need its endpoint");
+    if (!this.dispatcherEndpoint) throw new Error("start the dispatcher first, or give the cluster a dispatcherPort: workers need its endpoint");
     const index = options.index ?? this.workerProcesses.length;
     const name = `worker-${index}` as WorkerComponent;
     const executors = options.executors ?? this.options.workers?.executors ?? 2;

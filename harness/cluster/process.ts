@@ -78,6 +78,12 @@ export class ManagedProcess {
     return this.paused;
   }
 
+  /** The exit code once the process has exited (null if a signal ended it), else undefined. */
+  get exitCode(): number | null | undefined {
+    if (!this.child || this.running) return undefined;
+    return this.child.exitCode;
+  }
+
   /** Starts the process and resolves once it is ready; rejects (after killing it) if it exits or fails first. */
   async start(timeoutMs = 15_000): Promise<Record<string, unknown>> {
     installExitHook();

@@ -78,7 +78,7 @@ program
       runUntilStopped(log, () => dispatcher.stop());
       return;
     }
-    const token = options.token ?? process.env.FAAS_WORKER_TOKEN;
+    const token = options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined);
     if (!token) log.warn("no worker token is set: any process that can reach the port may join as a worker");
     const dispatcher = new RemoteDispatcher({ ...shared, mode: options.mode, host: options.host, port: options.port, token }, log);
     await dispatcher.start();
@@ -97,7 +97,7 @@ for (const mode of ["pull", "push"] as const) {
     .action(async (executors: number, dispatcherUrl: string, options) => {
       const log = createLogger(`${mode}-worker`);
       const worker = new Worker({
-        mode, executors, dispatcherUrl, token: options.token ?? process.env.FAAS_WORKER_TOKEN, executorMemoryMb: options.executorMemoryMb,
+        mode, executors, dispatcherUrl, token: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined), executorMemoryMb: options.executorMemoryMb,
       }, log);
       worker.start();
       logReady(log, { mode, executors, dispatcherUrl, id: worker.id });

@@ -45,7 +45,7 @@ export function registerUp(program: Command): void {
         mode,
         executors: shape.executors,
         workers: shape,
-        workerToken: options.token ?? process.env.FAAS_WORKER_TOKEN,
+        workerToken: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined),
         redisUrl: options.redis,
         apiPort: options.port,
         dir: options.dir,

@@ -196,8 +196,14 @@ export class Worker {
 
   private welcomed(welcome: Extract<DispatcherMessage, { type: "welcome" }>): void {
     this.registered = true;
+    const intervalChanged = this.heartbeatMs !== welcome.heartbeatMs;
     this.heartbeatMs = welcome.heartbeatMs;
     this.heartbeatTolerance = welcome.heartbeatTolerance;
+    if (intervalChanged) {
+      // Beat at the dispatcher's pace from now on, not after the old interval runs out.
+      clearTimeout(this.timer);
+      this.scheduleTick();
+    }
     this.log.info({ event: "registered", dispatcherId: welcome.dispatcherId, held: this.held.size }, "registered with the dispatcher");
     for (const held of this.held.values()) if (held.result) this.deliver(held);
     if (!this.draining) this.demand.welcomed(this.options.executors - this.running);
