@@ -8,10 +8,14 @@ export function createLogger(component: string, level = process.env.FAAS_LOG_LEV
 }
 
 /**
- * The line the harness waits for before it uses a component. Written with the
- * component's logger so it is an ordinary log event: `{"event":"ready",...}`.
+ * A lifecycle event the harness waits for (`ready`, a worker's `registered`): an ordinary
+ * log line, `{"event":"ready",...}`, written whatever the log level.
  */
+export function logLifecycle(log: Logger, event: string, details: Record<string, unknown>, message: string = event): void {
+  log.child({}, { level: "info" }).info({ event, ...details }, message);
+}
+
+/** The line the harness waits for before it uses a component. */
 export function logReady(log: Logger, details: Record<string, unknown>): void {
-  // Written whatever the log level: the harness waits for it.
-  log.child({}, { level: "info" }).info({ event: "ready", ...details }, "ready");
+  logLifecycle(log, "ready", details);
 }

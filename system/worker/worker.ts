@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { Dealer } from "zeromq";
 import { ExecutorPool } from "../executor/pool.js";
-import type { Logger } from "../log.js";
+import { logLifecycle, type Logger } from "../log.js";
 import { decodeDispatcherMessage, encode, ProtocolError, type DispatcherMessage, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import { SerialSender } from "../protocol/sender.js";
 import { serializedTaskError } from "../task.js";
@@ -204,7 +204,7 @@ export class Worker {
       clearTimeout(this.timer);
       this.scheduleTick();
     }
-    this.log.info({ event: "registered", dispatcherId: welcome.dispatcherId, held: this.held.size }, "registered with the dispatcher");
+    logLifecycle(this.log, "registered", { dispatcherId: welcome.dispatcherId, held: this.held.size }, "registered with the dispatcher");
     for (const held of this.held.values()) if (held.result) this.deliver(held);
     if (!this.draining) this.demand.welcomed(this.options.executors - this.running);
   }

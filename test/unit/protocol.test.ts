@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeDispatcherMessage, decodeWorkerMessage, encode, PROTOCOL_VERSION, ProtocolError } from "../../system/protocol/messages.js";
+import { decodeDispatcherMessage, decodeWorkerMessage, encode, PROTOCOL_VERSION, ProtocolError, type DispatcherMessage, type WorkerMessage } from "../../system/protocol/messages.js";
 import type { WorkerSlot } from "../../system/dispatcher/policy.js";
 import { pullPolicy } from "../../system/dispatcher/pull.js";
 import { pushPolicy } from "../../system/dispatcher/push.js";
@@ -9,9 +9,9 @@ const frame = (value: unknown) => Buffer.from(typeof value === "string" ? value 
 
 describe("wire messages", () => {
   it("round-trip through encode and decode on both sides", () => {
-    const hello = { type: "hello", workerId: "w1", mode: "push", capacity: 4, token: "t", running: [{ taskId: "a", entryId: "1-0" }] } as const;
+    const hello: WorkerMessage = { type: "hello", workerId: "w1", mode: "push", capacity: 4, token: "t", running: [{ taskId: "a", entryId: "1-0" }] };
     expect(decodeWorkerMessage(encode(hello))).toEqual(hello);
-    const task = { type: "task", taskId: "a", entryId: "1-0", functionId: "f", source: "x => x", args: "[[]]", deadlineMs: 100 } as const;
+    const task: DispatcherMessage = { type: "task", taskId: "a", entryId: "1-0", functionId: "f", source: "x => x", args: "[[]]", deadlineMs: 100 };
     expect(decodeDispatcherMessage(encode(task))).toEqual(task);
     expect(JSON.parse(encode({ type: "bye" }).toString())).toEqual({ v: PROTOCOL_VERSION, type: "bye" });
   });
