@@ -5,6 +5,9 @@ export const TASK_STATUSES = ["QUEUED", "RUNNING", "COMPLETED", "FAILED"] as con
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type TerminalStatus = "COMPLETED" | "FAILED";
 
+/** The longest deadline a task may have: one day (the API, the CLI and the protocol share it). */
+export const MAX_DEADLINE_MS = 24 * 3600 * 1000;
+
 export function isTerminal(status: string | null | undefined): status is TerminalStatus {
   return status === "COMPLETED" || status === "FAILED";
 }

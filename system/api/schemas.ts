@@ -1,10 +1,8 @@
 /** The REST contract: request and response schemas, used by fastify to validate and serialize. */
-import { TASK_STATUSES } from "../task.js";
+import { MAX_DEADLINE_MS, TASK_STATUSES } from "../task.js";
 
 const uuid = { type: "string", format: "uuid" } as const;
 export const MAX_WAIT_SECONDS = 30;
-/** The longest deadline a task may ask for: one day. */
-export const MAX_DEADLINE_MS = 24 * 3600 * 1000;
 
 const errorBody = {
   type: "object",

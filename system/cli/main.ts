@@ -9,6 +9,7 @@ import { Worker } from "../worker/worker.js";
 import { DISPATCHER_DEFAULTS } from "../dispatcher/options.js";
 import { createLogger, logReady } from "../log.js";
 import { redisUrlFrom } from "../store/redis.js";
+import { MAX_DEADLINE_MS } from "../task.js";
 import { nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
 import { registerUp } from "./up.js";
 
@@ -26,6 +27,12 @@ const asOption = <T>(parse: (value: string) => T) => (value: string): T => {
     if (error instanceof InvalidOption) throw new InvalidArgumentError(error.message);
     throw error;
   }
+};
+
+const deadline = (value: string): number => {
+  const ms = positiveInteger("--task-deadline")(value);
+  if (ms > MAX_DEADLINE_MS) throw new InvalidOption(`--task-deadline must be at most ${MAX_DEADLINE_MS} ms (a day), got ${ms}`);
+  return ms;
 };
 
 program
@@ -53,7 +60,7 @@ program
   .option("--host <host>", "pull/push mode: address to bind (0.0.0.0 for workers on other machines)", "127.0.0.1")
   .option("--token <token>", "pull/push mode: workers must present this token (default: $FAAS_WORKER_TOKEN; none: any worker may join)")
   .addOption(redisOption())
-  .option("--task-deadline <ms>", "deadline of a task that did not set its own", asOption(positiveInteger("--task-deadline")), DISPATCHER_DEFAULTS.taskDeadlineMs)
+  .option("--task-deadline <ms>", "deadline of a task that did not set its own (at most a day)", asOption(deadline), DISPATCHER_DEFAULTS.taskDeadlineMs)
   .option("--executor-memory-mb <mb>", "local mode: heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
   .option("--max-attempts <n>", "starts of a task before a lost worker fails it with WorkerLost", asOption(positiveInteger("--max-attempts")), DISPATCHER_DEFAULTS.maxAttempts)
   .option("--heartbeat <ms>", "heartbeat interval (to workers, and of liveness in Redis)", asOption(positiveInteger("--heartbeat")), DISPATCHER_DEFAULTS.heartbeatMs)

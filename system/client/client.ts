@@ -2,7 +2,7 @@
  * The client SDK: register functions, execute them, and read their status and results,
  * over the REST API. Values cross the wire with the package's codec.
  */
-import { deserialize, serialize } from "../codec/index.js";
+import { deserialize, FunctionSource, serialize } from "../codec/index.js";
 import type { TaskRecord, TaskStatus } from "../task.js";
 import { FaaSError, TaskFailedError, TaskTimeoutError } from "./errors.js";
 
@@ -37,6 +37,12 @@ export class FaaSClient {
   /** Registers a function (its source travels, not its closure) and returns its id. */
   async register(fn: (...args: never[]) => unknown, name = fn.name || "anonymous"): Promise<string> {
     const body = await this.request<{ function_id: string }>("POST", "/register_function", { name, payload: serialize(fn) });
+    return body.function_id;
+  }
+
+  /** Registers a function given as source text (e.g. read from a file) and returns its id. */
+  async registerSource(source: string, name: string): Promise<string> {
+    const body = await this.request<{ function_id: string }>("POST", "/register_function", { name, payload: serialize(new FunctionSource(source)) });
     return body.function_id;
   }
 

@@ -36,6 +36,7 @@ export class QueueFeeder {
   private loop: Promise<void> | undefined;
   private maintenance: NodeJS.Timeout | undefined;
   private redisDown = false;
+  private maintaining = false;
 
   constructor(
     private readonly queue: TaskQueue,
@@ -134,6 +135,9 @@ export class QueueFeeder {
   }
 
   private async maintain(): Promise<void> {
+    // One at a time: while Redis is slow or away, calls must not pile up.
+    if (this.maintaining) return;
+    this.maintaining = true;
     try {
       await this.queue.heartbeat(this.options.heartbeatMs * this.options.heartbeatTolerance);
       const reclaimed = await this.queue.reclaimFromDeadConsumers();
@@ -143,6 +147,8 @@ export class QueueFeeder {
       }
     } catch (error) {
       if (!this.stopping) this.noteRedisDown(error as Error);
+    } finally {
+      this.maintaining = false;
     }
   }
 }

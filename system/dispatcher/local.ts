@@ -78,8 +78,9 @@ export class LocalDispatcher {
       const recorded = await this.store.finishTask({ entryId, taskId, ...outcome });
       if (!recorded) this.log.info({ taskId }, "late result discarded: the task already had one");
     } catch (error) {
-      // Left in this dispatcher's pending list: it is retried when the entry is taken over.
-      this.log.error({ taskId, err: error }, "task handling failed");
+      // A Redis error (not an outage: commands wait through those): try the task again shortly.
+      this.log.error({ taskId, err: error }, "task handling failed; it will be tried again");
+      this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
     }
   }
 }

@@ -19,7 +19,7 @@ import { SerialSender } from "../protocol/sender.js";
 import { connectRedis } from "../store/redis.js";
 import { TaskQueue, type QueueEntry } from "../store/queue.js";
 import { TaskStore } from "../store/store.js";
-import { isTerminal } from "../task.js";
+import { isTerminal, serializedTaskError } from "../task.js";
 import { QueueFeeder } from "./feeder.js";
 import { workerLostError } from "./local.js";
 import type { DispatcherOptions } from "./options.js";
@@ -39,6 +39,7 @@ export interface RemoteDispatcherOptions extends DispatcherOptions {
 
 interface Assignment extends QueueEntry {
   workerId: string;
+  functionId: string;
   sentAt: number;
   started: boolean;
 }
@@ -46,10 +47,24 @@ interface Assignment extends QueueEntry {
 interface ConnectedWorker extends WorkerSlot {
   routingId: Buffer;
   assignments: Map<string, Assignment>;
-  /** Functions whose source this worker was already sent. */
+  /** Tasks it reported running that another worker was given as well: they still occupy its executors. */
+  shadows: Set<string>;
+  /** Slots taken by tasks on their way to it (being read from Redis). */
+  reserved: number;
+  /** Functions whose source this worker was sent (it says `no-source` if it has lost one). */
   functions: Set<string>;
   lastSeen: number;
-  assigned: number;
+}
+
+/** A worker's executors in use, as the dispatcher knows them: derived, never counted by hand. */
+function newWorker(routingId: Buffer, capacity: number): ConnectedWorker {
+  return {
+    id: routingId.toString(), routingId, capacity, credits: 0, lastServedAt: 0, leaving: false,
+    assignments: new Map(), shadows: new Set(), reserved: 0, functions: new Set(), lastSeen: Date.now(),
+    get assigned() {
+      return this.reserved + this.assignments.size + this.shadows.size;
+    },
+  };
 }
 
 const POLICIES: Record<WorkerMode, SchedulingPolicy> = { pull: pullPolicy, push: pushPolicy };
@@ -109,6 +124,11 @@ export class RemoteDispatcher {
     this.commands.disconnect();
   }
 
+  /** How long a peer may stay silent before it is presumed lost. */
+  private get silenceMs(): number {
+    return this.options.heartbeatMs * this.options.heartbeatTolerance;
+  }
+
   private capacity(): number {
     let free = 0;
     for (const worker of this.workers.values()) if (!worker.leaving) free += Math.max(0, this.policy.free(worker));
@@ -126,10 +146,16 @@ export class RemoteDispatcher {
     }
     // The slot is taken now, while the task is read from Redis, so no other task takes it.
     this.policy.assigned(worker);
-    worker.assigned++;
+    worker.reserved++;
     let delivered = false;
     try {
       const task = await this.store.readForDispatch(entry.taskId);
+      // Meanwhile a reconnecting worker may have reported it, or this worker may have gone.
+      if (this.assignments.has(entry.taskId)) return;
+      if (this.workers.get(worker.id) !== worker || worker.leaving) {
+        this.feeder.requeue([entry]);
+        return;
+      }
       if (task === null || isTerminal(task.status)) {
         await this.store.dropEntry(entry.entryId);
         return;
@@ -141,19 +167,20 @@ export class RemoteDispatcher {
         return;
       }
       const source = worker.functions.has(task.functionId) ? undefined : await this.store.getFunctionSource(task.functionId);
-      if (this.workers.get(worker.id) !== worker || this.assignments.has(entry.taskId)) {
-        if (!this.assignments.has(entry.taskId)) this.feeder.requeue([entry]);
-        return; // the worker was lost, or a reconnecting worker adopted the task, meanwhile
+      if (source === null) {
+        await this.store.failTask({
+          entryId: entry.entryId, taskId: entry.taskId, executor: this.id,
+          result: serializedTaskError("ExecutorCrashed", `function ${task.functionId} does not exist`),
+        });
+        return;
       }
-      if (source !== undefined) {
-        if (source === null) {
-          this.log.error({ taskId: entry.taskId, functionId: task.functionId }, "the task's function does not exist");
-          await this.store.dropEntry(entry.entryId);
-          return;
-        }
-        worker.functions.add(task.functionId);
+      if (this.assignments.has(entry.taskId)) return;
+      if (this.workers.get(worker.id) !== worker || worker.leaving) {
+        this.feeder.requeue([entry]);
+        return;
       }
-      const assignment: Assignment = { ...entry, workerId: worker.id, sentAt: Date.now(), started: false };
+      if (source !== undefined) worker.functions.add(task.functionId);
+      const assignment: Assignment = { ...entry, workerId: worker.id, functionId: task.functionId, sentAt: Date.now(), started: false };
       this.assignments.set(entry.taskId, assignment);
       worker.assignments.set(entry.taskId, assignment);
       delivered = true;
@@ -166,18 +193,15 @@ export class RemoteDispatcher {
       this.log.error({ taskId: entry.taskId, err: error }, "could not dispatch the task; it will be tried again");
       this.feeder.requeue([entry], this.options.heartbeatMs);
     } finally {
-      if (!delivered) {
-        worker.assigned--;
-        this.policy.released(worker);
-      }
+      worker.reserved--;
+      if (!delivered) this.policy.released(worker);
       this.feeder.wake();
     }
   }
 
   private unassign(assignment: Assignment): void {
     this.assignments.delete(assignment.taskId);
-    const worker = this.workers.get(assignment.workerId);
-    if (worker?.assignments.delete(assignment.taskId)) worker.assigned--;
+    this.workers.get(assignment.workerId)?.assignments.delete(assignment.taskId);
   }
 
   /**
@@ -234,19 +258,26 @@ export class RemoteDispatcher {
       case "hello":
         return this.register(routingId, message);
       case "result":
-        // Recorded even from a worker this dispatcher does not know (it may have restarted).
-        await this.recordResult(message, workerId);
+        // Only from a registered worker (it keeps the result until acked, and says hello again when told `unknown`).
+        if (!worker) return this.sendTo(routingId, { type: "unknown" });
+        await this.recordResult(message, worker);
         this.sendTo(routingId, { type: "ack", taskId: message.taskId });
-        if (!worker) this.sendTo(routingId, { type: "unknown" });
         return;
       case "started":
         if (!worker) return this.sendTo(routingId, { type: "unknown" });
         return this.markStarted(worker, message.taskId, message.entryId);
-      case "request":
+      case "request": {
         if (!worker) return this.sendTo(routingId, { type: "unknown" });
-        worker.credits += message.count;
+        // What it may still be sent: its idle executors, less the tasks already on their way to it.
+        let unstarted = worker.reserved;
+        for (const assignment of worker.assignments.values()) if (!assignment.started) unstarted++;
+        worker.credits = Math.max(0, message.idle - unstarted);
         this.feeder.wake();
         return;
+      }
+      case "rejected":
+        if (!worker) return this.sendTo(routingId, { type: "unknown" });
+        return this.rejected(worker, message);
       case "heartbeat":
         if (!worker) return this.sendTo(routingId, { type: "unknown" });
         return this.reconcile(worker, message.running);
@@ -267,18 +298,18 @@ export class RemoteDispatcher {
     let worker = this.workers.get(routingId.toString());
     const rejoined = worker !== undefined;
     if (!worker) {
-      worker = {
-        id: routingId.toString(), routingId, capacity: hello.capacity, assigned: 0, credits: 0,
-        lastServedAt: 0, leaving: false, assignments: new Map(), functions: new Set(), lastSeen: Date.now(),
-      };
+      worker = newWorker(routingId, hello.capacity);
       this.workers.set(worker.id, worker);
     }
     worker.capacity = hello.capacity;
     worker.credits = 0; // a pull worker asks again after its welcome
     worker.leaving = false;
     const running = new Set(hello.running.map((held) => held.taskId));
-    // What this dispatcher gave the worker and the worker no longer has goes elsewhere...
-    this.requeue([...worker.assignments.values()].filter((a) => !running.has(a.taskId)), "its worker re-registered without them");
+    // What this dispatcher gave the worker a while ago and the worker no longer has goes elsewhere
+    // (a task sent just now may still be on its way)...
+    const before = Date.now() - this.silenceMs;
+    this.requeue([...worker.assignments.values()].filter((a) => !running.has(a.taskId) && a.sentAt < before), "its worker re-registered without them");
+    for (const taskId of worker.shadows) if (!running.has(taskId)) worker.shadows.delete(taskId);
     // ...and what the worker still runs (given by a previous dispatcher) is adopted.
     for (const held of hello.running) this.adopt(worker, held);
     this.log.info({ workerId: worker.id, capacity: worker.capacity, running: hello.running.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
@@ -301,12 +332,23 @@ export class RemoteDispatcher {
 
   private adopt(worker: ConnectedWorker, held: HeldTask): void {
     const existing = this.assignments.get(held.taskId);
-    if (existing) return; // it runs elsewhere too: the first result will win
+    if (existing) {
+      // It runs elsewhere too (the first result will win), and meanwhile it occupies an executor here.
+      if (existing.workerId !== worker.id) worker.shadows.add(held.taskId);
+      return;
+    }
     this.feeder.take(held.taskId);
-    const assignment: Assignment = { ...held, workerId: worker.id, sentAt: Date.now(), started: true };
+    const assignment: Assignment = { ...held, workerId: worker.id, functionId: "", sentAt: Date.now(), started: true };
     this.assignments.set(held.taskId, assignment);
     worker.assignments.set(held.taskId, assignment);
-    worker.assigned++;
+  }
+
+  /** The worker cannot run a task it was sent: it goes elsewhere, or back with its function's source. */
+  private rejected(worker: ConnectedWorker, rejection: Extract<WorkerMessage, { type: "rejected" }>): void {
+    const assignment = worker.assignments.get(rejection.taskId);
+    if (!assignment) return;
+    if (rejection.reason === "no-source") worker.functions.delete(assignment.functionId);
+    this.requeue([assignment], `its worker rejected it (${rejection.reason})`, rejection.reason === "no-source");
   }
 
   private async markStarted(worker: ConnectedWorker, taskId: string, entryId: string): Promise<void> {
@@ -316,30 +358,30 @@ export class RemoteDispatcher {
     if (!claim.claimed && claim.reason === "attempts-exhausted") this.log.warn({ taskId }, "task failed with WorkerLost");
   }
 
-  private async recordResult(result: Extract<WorkerMessage, { type: "result" }>, workerId: string): Promise<void> {
+  private async recordResult(result: Extract<WorkerMessage, { type: "result" }>, worker: ConnectedWorker): Promise<void> {
     const recorded = await this.store.finishTask({
       entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
     });
-    if (!recorded) this.log.info({ taskId: result.taskId, workerId }, "late result discarded: the task already had one");
+    if (!recorded) this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
     // Only the reporting worker's slot is freed: if the task was re-run elsewhere, that run holds its own slot.
+    worker.shadows.delete(result.taskId);
     const assignment = this.assignments.get(result.taskId);
-    if (assignment && assignment.workerId === workerId) {
-      this.unassign(assignment);
-      this.feeder.wake();
-    }
+    if (assignment && assignment.workerId === worker.id) this.unassign(assignment);
+    this.feeder.wake();
   }
 
   /** Tasks sent to a worker a while ago that it does not report holding were lost on the way. */
   private reconcile(worker: ConnectedWorker, running: string[]): void {
     const held = new Set(running);
-    const before = Date.now() - this.options.heartbeatMs * this.options.heartbeatTolerance;
+    const before = Date.now() - this.silenceMs;
     this.requeue([...worker.assignments.values()].filter((a) => !held.has(a.taskId) && a.sentAt < before), "its worker never received them", true);
+    for (const taskId of worker.shadows) if (!held.has(taskId)) worker.shadows.delete(taskId);
   }
 
   // --- heartbeats --------------------------------------------------------------------
 
   private beat(): void {
-    const deadline = Date.now() - this.options.heartbeatMs * this.options.heartbeatTolerance;
+    const deadline = Date.now() - this.silenceMs;
     for (const worker of [...this.workers.values()]) {
       if (worker.lastSeen < deadline) {
         this.workers.delete(worker.id);

@@ -5,15 +5,18 @@
  * place messages are defined: both sides encode and decode through it, and anything that does
  * not match (wrong version, unknown type, malformed JSON, extra frames) is dropped and logged.
  *
- * Worker -> dispatcher                     Dispatcher -> worker
- *   hello     register (capacity, token)     welcome   registered; the heartbeat to keep
- *   request   pull mode: send me N tasks      refused   not registered, and why (then exit)
- *   started   an executor began a task        task      run this
- *   result    a task's outcome                ack       result recorded; forget it
- *   heartbeat I am alive (and how busy)       heartbeat I am alive
- *   bye       I am leaving                    unknown   I do not know you: say hello again
+ * Worker -> dispatcher                       Dispatcher -> worker
+ *   hello     register (capacity, token)       welcome   registered; the heartbeat to keep
+ *   request   pull mode: I have N idle executors refused   not registered, and why (then exit)
+ *   started   an executor began a task          task      run this
+ *   rejected  I cannot run this task; send it   ack       result recorded; forget it
+ *             elsewhere (or again, with source)  heartbeat I am alive
+ *   result    a task's outcome                  unknown   I do not know you: say hello again
+ *   heartbeat I am alive, and what I hold
+ *   bye       I am leaving
  */
 import { z } from "zod";
+import { MAX_DEADLINE_MS } from "../task.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -26,8 +29,10 @@ const heldTask = z.object({ taskId: id, entryId: id });
 
 const workerMessages = [
   z.object({ type: z.literal("hello"), workerId: id, mode, capacity: count.min(1), token: z.string().max(1000).optional(), running: z.array(heldTask).max(100_000) }),
-  z.object({ type: z.literal("request"), count: count.min(1) }),
+  /** Absolute, not an increment: the dispatcher subtracts what it sent that has not started yet. */
+  z.object({ type: z.literal("request"), idle: count }),
   z.object({ type: z.literal("started"), taskId: id, entryId: id }),
+  z.object({ type: z.literal("rejected"), taskId: id, entryId: id, reason: z.enum(["no-source", "busy", "leaving"]) }),
   z.object({ type: z.literal("result"), taskId: id, entryId: id, status, result: z.string(), executor: z.string().max(500) }),
   /** `running`: the ids of the tasks the worker holds (running, or finished and not yet acked). */
   z.object({ type: z.literal("heartbeat"), running: z.array(id).max(100_000) }),
@@ -41,7 +46,7 @@ const dispatcherMessages = [
     type: z.literal("task"), taskId: id, entryId: id, functionId: id,
     /** Sent the first time this worker is given the function; it caches it after. */
     source: z.string().optional(),
-    args: z.string(), deadlineMs: count.min(1),
+    args: z.string(), deadlineMs: z.number().int().min(1).max(MAX_DEADLINE_MS),
   }),
   z.object({ type: z.literal("ack"), taskId: id }),
   z.object({ type: z.literal("heartbeat") }),
@@ -57,6 +62,7 @@ export type DispatcherMessage = z.infer<(typeof dispatcherMessages)[number]>;
 export type HeldTask = z.infer<typeof heldTask>;
 export type WorkerMode = z.infer<typeof mode>;
 export type TaskMessage = Extract<DispatcherMessage, { type: "task" }>;
+export type RejectReason = Extract<WorkerMessage, { type: "rejected" }>["reason"];
 
 /** Why a frame was dropped. */
 export class ProtocolError extends Error {

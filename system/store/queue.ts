@@ -6,6 +6,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
+import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
 
 export interface QueueEntry {
   entryId: string;
@@ -27,6 +28,8 @@ function entriesOf(reply: StreamReply): QueueEntry[] {
 }
 
 export class TaskQueue {
+  private readonly scripts: Record<ScriptName, ScriptRunner>;
+
   /**
    * @param blocking a connection used only for blocking reads
    * @param commands a connection for everything else
@@ -36,7 +39,9 @@ export class TaskQueue {
     private readonly blocking: Redis,
     private readonly commands: Redis,
     readonly consumer: string,
-  ) {}
+  ) {
+    this.scripts = loadScripts(commands);
+  }
 
   /** Creates the consumer group if it does not exist, from the start of the stream, so tasks queued before any dispatcher ran are delivered. */
   async ensureGroup(): Promise<void> {
@@ -75,30 +80,13 @@ export class TaskQueue {
   }
 
   /**
-   * Takes over the pending entries of consumers whose liveness key has expired, and drops
-   * those consumers once they hold nothing. Returns the entries now owned by this consumer.
+   * takeOverTasks: moves the pending entries of dispatchers whose liveness key has expired
+   * to this one (one Lua step; see scripts/takeOverTasks.lua). Returns the entries moved.
    */
   async reclaimFromDeadConsumers(limit = 1000): Promise<QueueEntry[]> {
-    const consumers = (await this.commands.xinfo("CONSUMERS", this.keys.queue, this.keys.group)) as unknown[][];
-    const reclaimed: QueueEntry[] = [];
-    for (const info of consumers) {
-      const fields = info as (string | number)[];
-      const name = String(fields[fields.indexOf("name") + 1]);
-      const pending = Number(fields[fields.indexOf("pending") + 1]);
-      if (name === this.consumer) continue;
-      if ((await this.commands.exists(this.keys.dispatcher(name))) === 1) continue;
-      if (pending === 0) {
-        await this.commands.xgroup("DELCONSUMER", this.keys.queue, this.keys.group, name);
-        continue;
-      }
-      const rows = (await this.commands.xpending(this.keys.queue, this.keys.group, "-", "+", limit - reclaimed.length, name)) as [string, ...unknown[]][];
-      if (rows.length === 0) continue;
-      const claimed = (await this.commands.xclaim(
-        this.keys.queue, this.keys.group, this.consumer, 0, ...rows.map((row) => row[0]),
-      )) as [string, string[]][];
-      reclaimed.push(...entriesOf([["", claimed]]));
-      if (reclaimed.length >= limit) break;
-    }
-    return reclaimed;
+    const flat = (await this.scripts.takeOverTasks(this.keys.queue, this.keys.group, this.consumer, this.keys.dispatcher(""), limit)) as string[];
+    const entries: QueueEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ entryId: flat[i], taskId: flat[i + 1] });
+    return entries;
   }
 }

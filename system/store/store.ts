@@ -3,19 +3,11 @@
  * is one Lua script named after its transition (scripts/*.lua document their keys and
  * arguments); reads are plain commands.
  */
-import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { isTerminal, type TaskRecord, type TaskStatus, type TerminalStatus } from "../task.js";
 import { keysFor, type Keys } from "./keys.js";
-
-const SCRIPTS = { submitTask: 3, claimTask: 2, finishTask: 2 } as const;
-type ScriptName = keyof typeof SCRIPTS;
-type ScriptRunner = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
-
-function loadScript(name: ScriptName): string {
-  return readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), "utf8");
-}
+import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
 
 const SOURCE_CACHE_SIZE = 1000;
 
@@ -62,13 +54,7 @@ export class TaskStore {
   constructor(readonly redis: Redis, options: StoreOptions = {}) {
     this.keys = keysFor(options.prefix);
     this.resultTtl = options.resultTtlSeconds ?? 0;
-    const scripts = {} as Record<ScriptName, ScriptRunner>;
-    for (const [name, numberOfKeys] of Object.entries(SCRIPTS) as [ScriptName, number][]) {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua: loadScript(name) });
-      const command = (redis as unknown as Record<string, ScriptRunner>)[name];
-      scripts[name] = command.bind(redis);
-    }
-    this.scripts = scripts;
+    this.scripts = loadScripts(redis);
   }
 
   async registerFunction(name: string, source: string): Promise<string> {

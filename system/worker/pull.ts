@@ -1,26 +1,14 @@
 /**
- * A pull worker asks for as many tasks as it has idle executors not already asked for, and
- * asks again only when executors become idle: an idle worker sends nothing but heartbeats.
+ * A pull worker says how many executors it has idle, when it is welcomed and each time a
+ * task finishes; an idle worker sends nothing but heartbeats. The count is absolute (the
+ * dispatcher subtracts the tasks already on their way), so a repeated or late request
+ * cannot make the dispatcher send more than the worker can run.
  */
 import type { Demand } from "./demand.js";
 
-export function pullDemand(request: (count: number) => void): Demand {
-  let outstanding = 0; // asked for, not yet received
-  const askFor = (free: number) => {
-    const wanted = free - outstanding;
-    if (wanted > 0) {
-      outstanding += wanted;
-      request(wanted);
-    }
+export function pullDemand(request: (idle: number) => void): Demand {
+  const ask = (idle: number) => {
+    if (idle > 0) request(idle);
   };
-  return {
-    welcomed(free) {
-      outstanding = 0;
-      askFor(free);
-    },
-    received() {
-      outstanding = Math.max(0, outstanding - 1);
-    },
-    finished: askFor,
-  };
+  return { welcomed: ask, finished: ask };
 }

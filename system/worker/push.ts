@@ -3,6 +3,5 @@ import type { Demand } from "./demand.js";
 
 export const pushDemand: Demand = {
   welcomed() {},
-  received() {},
   finished() {},
 };

@@ -10,9 +10,8 @@ import { randomUUID } from "node:crypto";
 import { Dealer } from "zeromq";
 import { ExecutorPool } from "../executor/pool.js";
 import { logLifecycle, type Logger } from "../log.js";
-import { decodeDispatcherMessage, encode, ProtocolError, type DispatcherMessage, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
+import { decodeDispatcherMessage, encode, ProtocolError, type DispatcherMessage, type RejectReason, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import { SerialSender } from "../protocol/sender.js";
-import { serializedTaskError } from "../task.js";
 import type { Demand } from "./demand.js";
 import { pullDemand } from "./pull.js";
 import { pushDemand } from "./push.js";
@@ -77,7 +76,7 @@ export class Worker {
     });
     this.sender = new SerialSender(this.dealer, log);
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, name: this.id });
-    this.demand = options.mode === "pull" ? pullDemand((count) => this.send({ type: "request", count })) : pushDemand;
+    this.demand = options.mode === "pull" ? pullDemand((idle) => this.send({ type: "request", idle })) : pushDemand;
     this.refused = new Promise<never>((_, reject) => (this.refusedWith = reject));
     this.refused.catch(() => {});
   }
@@ -213,21 +212,22 @@ export class Worker {
 
   private run(task: TaskMessage): void {
     if (this.held.has(task.taskId)) return; // already running or finished here
-    if (this.draining) return; // the dispatcher sends it elsewhere once it sees it was not received
-    this.demand.received();
     if (task.source !== undefined) {
       if (this.sources.size >= SOURCE_CACHE_SIZE) this.sources.delete(this.sources.keys().next().value!);
       this.sources.set(task.functionId, task.source);
+    }
+    const source = this.sources.get(task.functionId);
+    // Never more tasks than executors: a task that would wait would run down its deadline waiting.
+    const refusal: RejectReason | undefined = this.draining ? "leaving" : this.running >= this.options.executors ? "busy" : source === undefined ? "no-source" : undefined;
+    if (refusal) {
+      this.send({ type: "rejected", taskId: task.taskId, entryId: task.entryId, reason: refusal });
+      return;
     }
     const held: Held = { entryId: task.entryId };
     this.held.set(task.taskId, held);
     this.running++;
     this.send({ type: "started", taskId: task.taskId, entryId: task.entryId });
-    const source = this.sources.get(task.functionId);
-    const outcome = source === undefined
-      ? Promise.resolve({ status: "FAILED" as const, result: serializedTaskError("ExecutorCrashed", `worker ${this.id} was not sent the source of function ${task.functionId}`), executor: this.id })
-      : this.pool.run({ functionId: task.functionId, source, args: task.args }, task.deadlineMs);
-    void outcome.then(({ status, result, executor }) => {
+    void this.pool.run({ functionId: task.functionId, source: source!, args: task.args }, task.deadlineMs).then(({ status, result, executor }) => {
       this.running--;
       held.result = { type: "result", taskId: task.taskId, entryId: task.entryId, status, result, executor };
       this.deliver(held);

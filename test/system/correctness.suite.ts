@@ -227,6 +227,11 @@ export function correctnessSuite(name: string, options: ClusterOptions): void {
         expect(values).toEqual(Array.from({ length: 80 }, (_, n) => n * n));
       });
 
+      it("a deadline of more than a thousand seconds is carried to the executor", async () => {
+        const functionId = await register(() => "patient");
+        expect(await fx.client.valueOf(await fx.client.executeWith(functionId, [], { deadlineMs: 2 * 3600 * 1000 }))).toBe("patient");
+      });
+
       it("an async function past its deadline fails with DeadlineExceeded", async () => {
         const sleeps = await register(async () => new Promise((resolve) => setTimeout(resolve, 60_000)));
         const taskId = await fx.client.executeWith(sleeps, [], { deadlineMs: 300 });

@@ -26,7 +26,6 @@ describe("garbage on the dispatcher's port", () => {
         [Buffer.from("a"), Buffer.from("b"), Buffer.from("c")],
         [Buffer.alloc(0)],
         [Buffer.alloc(8 * 1024 * 1024, 120)],
-        [encode({ type: "result", taskId: "00000000-0000-0000-0000-000000000000", entryId: "0-1", status: "COMPLETED", result: "[1]", executor: "forged" })],
       ];
       for (let round = 0; round < 20; round++) for (const frames of junk) await noisy.send(frames);
       expect(await fx.client.run((x: number) => x * 3, 14)).toBe(42);
@@ -34,6 +33,22 @@ describe("garbage on the dispatcher's port", () => {
     } finally {
       silent.close();
       noisy.close();
+    }
+  });
+
+  it("a peer that never registered cannot record a result", async () => {
+    const slow = await fx.client.register(async () => new Promise((resolve) => setTimeout(() => resolve("genuine"), 1000)));
+    const taskId = await fx.client.execute(slow);
+    const entryId = "0-1"; // a forger would have to guess it; what matters is that it is not registered
+    const forger = new Dealer({ linger: 0 });
+    forger.connect(fx.cluster.dispatcherEndpoint);
+    try {
+      await forger.send(encode({ type: "result", taskId, entryId, status: "COMPLETED", result: serialize("forged"), executor: "forger" }));
+      const [reply] = await forger.receive();
+      expect(JSON.parse(reply.toString())).toMatchObject({ type: "unknown" });
+      expect(await fx.client.valueOf(taskId)).toBe("genuine");
+    } finally {
+      forger.close();
     }
   });
 });
@@ -62,13 +77,18 @@ describe("a worker against a dispatcher that sends garbage", () => {
       const [, result] = await next();
       expect(result).toMatchObject({ type: "result", taskId: "t1", entryId: "1-0", status: "COMPLETED" });
       expect(deserialize((result as Extract<WorkerMessage, { type: "result" }>).result)).toBe(42);
+      // Its one executor is busy with t2: t3 is handed back, as is a task whose source it was never sent.
+      await router.send([id, encode({ type: "task", taskId: "t2", entryId: "2-0", functionId: "f2", source: "async () => new Promise((r) => setTimeout(r, 5000))", args: serialize([]), deadlineMs: 10_000 })]);
+      expect((await next())[1]).toMatchObject({ type: "started", taskId: "t2" });
+      await router.send([id, encode({ type: "task", taskId: "t3", entryId: "3-0", functionId: "f1", args: serialize([1, 2]), deadlineMs: 5000 })]);
+      expect((await next())[1]).toEqual({ type: "rejected", taskId: "t3", entryId: "3-0", reason: "busy" });
       await router.send([id, encode({ type: "ack", taskId: "t1" })]);
       // Once acknowledged, the worker no longer reports holding the task.
       await waitFor(async () => {
         const [, frame] = await router.receive();
         const message = decodeWorkerMessage(frame);
-        return message.type === "heartbeat" && message.running.length === 0;
-      }, { what: "a heartbeat that no longer lists the task" });
+        return message.type === "heartbeat" && !message.running.includes("t1") && message.running.includes("t2");
+      }, { what: "a heartbeat that no longer lists the acknowledged task" });
       expect(worker.exitCode).toBeNull();
     } finally {
       worker.kill("SIGKILL");

@@ -23,8 +23,8 @@ describe("wire messages", () => {
     ["no version", frame({ type: "bye" }), /protocol version undefined/],
     ["an unknown type", frame({ v: 1, type: "shutdown" }), /type/],
     ["a missing field", frame({ v: 1, type: "started", taskId: "a" }), /entryId/],
-    ["a wrong field type", frame({ v: 1, type: "request", count: "3" }), /count/],
-    ["a negative count", frame({ v: 1, type: "request", count: -1 }), /count/],
+    ["a wrong field type", frame({ v: 1, type: "request", idle: "3" }), /idle/],
+    ["a negative count", frame({ v: 1, type: "request", idle: -1 }), /idle/],
     ["a dispatcher message sent by a worker", frame({ v: 1, type: "ack", taskId: "a" }), /type/],
     ["nothing", undefined, /empty/],
   ])("refuses %s with a ProtocolError saying what is wrong", (_case, bytes, message) => {
@@ -79,18 +79,13 @@ describe("pull policy", () => {
 });
 
 describe("pull worker demand", () => {
-  it("asks for its idle executors once, and again only as executors free up", () => {
+  it("says how many executors are idle when welcomed and as tasks finish, never when none are", () => {
     const requests: number[] = [];
-    const demand = pullDemand((count) => requests.push(count));
+    const demand = pullDemand((idle) => requests.push(idle));
     demand.welcomed(4);
-    expect(requests).toEqual([4]);
-    demand.received();
-    demand.received();
-    demand.finished(3); // 2 still outstanding, 3 idle: ask for 1 more
-    expect(requests).toEqual([4, 1]);
-    demand.finished(3); // nothing changed: no new request
-    expect(requests).toEqual([4, 1]);
-    demand.welcomed(2); // a new dispatcher forgot everything
+    demand.finished(1);
+    demand.finished(0);
+    demand.welcomed(2);
     expect(requests).toEqual([4, 1, 2]);
   });
 });

@@ -1,0 +1,139 @@
+/** What a history says about each task and over time: the shared ground of checkers and reports. */
+import { isTerminal } from "../../system/task.js";
+import type { EventOf, Expected, HistoryEvent } from "./history.js";
+
+export interface TaskView {
+  taskId: string;
+  kind: string;
+  args: string;
+  expected: Expected;
+  /** When the execute request was sent, and when it was answered (accepted). */
+  invokedAt: number;
+  acceptedAt: number;
+  statuses: EventOf<"status">[];
+  /** The first terminal status seen, and when. */
+  terminal?: EventOf<"status">;
+}
+
+export interface Fault {
+  fault: number;
+  description: string;
+  start: number;
+  /** When it ended (healed); undefined if the history stops first. */
+  end?: number;
+}
+
+export interface Analysis {
+  tasks: Map<string, TaskView>;
+  invoked: number;
+  accepted: number;
+  refused: number;
+  unknown: number;
+  faults: Fault[];
+  /** The workload's phases: [start, end] in ms. */
+  workload: { start: number; end: number };
+}
+
+export function analyse(history: readonly HistoryEvent[]): Analysis {
+  const invokes = new Map<number, EventOf<"invoke">>();
+  const tasks = new Map<string, TaskView>();
+  const faults = new Map<number, Fault>();
+  let refused = 0;
+  let unknown = 0;
+  let workloadStart = Number.POSITIVE_INFINITY;
+  let workloadEnd = 0;
+  for (const event of history) {
+    switch (event.type) {
+      case "invoke":
+        invokes.set(event.op, event);
+        break;
+      case "complete": {
+        if (event.outcome === "fail") refused++;
+        if (event.outcome === "info") unknown++;
+        const invoke = invokes.get(event.op);
+        if (event.outcome === "ok" && event.taskId && invoke) {
+          tasks.set(event.taskId, {
+            taskId: event.taskId, kind: invoke.kind, args: invoke.args, expected: invoke.expected,
+            invokedAt: invoke.t, acceptedAt: event.t, statuses: [],
+          });
+        }
+        break;
+      }
+      case "status": {
+        const task = tasks.get(event.taskId);
+        if (!task) break;
+        task.statuses.push(event);
+        if (!task.terminal && isTerminal(event.status)) task.terminal = event;
+        break;
+      }
+      case "fault":
+        if (event.phase === "start") faults.set(event.fault, { fault: event.fault, description: event.description, start: event.t });
+        else {
+          const fault = faults.get(event.fault);
+          if (fault) fault.end = event.t;
+        }
+        break;
+      case "phase":
+        if (event.phase === "start") workloadStart = Math.min(workloadStart, event.t);
+        else workloadEnd = Math.max(workloadEnd, event.t);
+        break;
+    }
+  }
+  if (!Number.isFinite(workloadStart)) workloadStart = 0;
+  return {
+    tasks, invoked: invokes.size, accepted: tasks.size, refused, unknown,
+    faults: [...faults.values()].sort((a, b) => a.start - b.start),
+    workload: { start: workloadStart, end: Math.max(workloadEnd, workloadStart) },
+  };
+}
+
+/** Latency of a finished task: from sending the execute request to first seeing its result. */
+export function latencyOf(task: TaskView): number | undefined {
+  return task.terminal ? task.terminal.t - task.invokedAt : undefined;
+}
+
+/** The p-th percentile (nearest rank) of values; NaN when there are none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export interface Summary {
+  invoked: number;
+  accepted: number;
+  refused: number;
+  unknown: number;
+  completed: number;
+  failed: number;
+  /** Accepted and never seen terminal. */
+  lost: number;
+  latency: { p50: number; p95: number; p99: number; max: number };
+  /** Terminal tasks per second over the workload. */
+  throughput: number;
+  durationMs: number;
+}
+
+export function summarize(analysis: Analysis): Summary {
+  let completed = 0;
+  let failed = 0;
+  let lost = 0;
+  const latencies: number[] = [];
+  for (const task of analysis.tasks.values()) {
+    if (!task.terminal) {
+      lost++;
+      continue;
+    }
+    if (task.terminal.status === "COMPLETED") completed++;
+    else failed++;
+    latencies.push(latencyOf(task)!);
+  }
+  const durationMs = analysis.workload.end - analysis.workload.start;
+  return {
+    invoked: analysis.invoked, accepted: analysis.accepted, refused: analysis.refused, unknown: analysis.unknown,
+    completed, failed, lost,
+    latency: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies.length ? Math.max(...latencies) : Number.NaN },
+    throughput: durationMs > 0 ? ((completed + failed) * 1000) / durationMs : 0,
+    durationMs,
+  };
+}

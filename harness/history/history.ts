@@ -1,0 +1,53 @@
+/**
+ * The history of a run, as Jepsen keeps it: every client operation twice (its invocation,
+ * then its completion: ok, fail, or info when the outcome is unknown), every status anyone
+ * observed, and the start and end of every fault. Checkers are pure functions of it; it is
+ * saved as JSON lines beside the report.
+ */
+import { createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import type { TaskStatus } from "../../system/task.js";
+
+/** What the harness expects a task to end with. */
+export type Expected = { ok: true; value: string } | { ok: false; name: string; message: string };
+
+export type HistoryEvent =
+  /** A client asks to execute a task. `t` is ms since the run started. */
+  | { t: number; type: "invoke"; op: number; process: string; kind: string; args: string; expected: Expected }
+  /** The execute request's outcome: ok (accepted, with the task id), fail (refused), info (unknown: timeout, connection lost). */
+  | { t: number; type: "complete"; op: number; outcome: "ok" | "fail" | "info"; taskId?: string; error?: string }
+  /** A status seen by a request sent at `invokedAt`. MISSING: the task does not exist. */
+  | { t: number; type: "status"; taskId: string; status: TaskStatus | "MISSING"; result?: string | null; invokedAt: number; by: "client" | "observer" | "final" }
+  | { t: number; type: "fault"; phase: "start" | "end"; fault: number; description: string }
+  | { t: number; type: "phase"; phase: "start" | "end"; name: string };
+
+export type EventOf<T extends HistoryEvent["type"]> = Extract<HistoryEvent, { type: T }>;
+type Unstamped<E> = E extends HistoryEvent ? Omit<E, "t"> & { t?: number } : never;
+
+export class History {
+  readonly events: HistoryEvent[] = [];
+  private readonly started = performance.now();
+  private readonly file: WriteStream | undefined;
+
+  constructor(path?: string) {
+    this.file = path ? createWriteStream(path) : undefined;
+  }
+
+  /** Milliseconds since the run started. */
+  now(): number {
+    return Math.round((performance.now() - this.started) * 10) / 10;
+  }
+
+  record(event: Unstamped<HistoryEvent>): HistoryEvent {
+    const stamped = { ...event, t: event.t ?? this.now() } as HistoryEvent;
+    this.events.push(stamped);
+    this.file?.write(`${JSON.stringify(stamped)}\n`);
+    return stamped;
+  }
+
+  async close(): Promise<void> {
+    if (!this.file) return;
+    this.file.end();
+    await once(this.file, "close");
+  }
+}

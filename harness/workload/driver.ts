@@ -1,0 +1,176 @@
+/**
+ * The workload: clients that submit tasks and await their results, recording every
+ * operation and every status they see in the history. A closed-loop phase runs N clients,
+ * each awaiting its task before submitting the next; an open-loop phase submits at a fixed
+ * rate whatever the results. A task being awaited when its phase ends is still awaited
+ * (until the drain deadline), so the phase's timing holds and no result goes unseen.
+ */
+import { FaaSClient, FaaSError, isTerminal, serialize } from "../../system/client/index.js";
+import type { History } from "../history/history.js";
+import { mapConcurrent, type Random } from "../random.js";
+import type { Phase } from "../scenario/schema.js";
+import { pickWeighted, type TaskTemplate } from "./kinds.js";
+
+/** A request that takes longer than this is abandoned (its outcome is then unknown). */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** How long one result request may be held by the API. */
+const WAIT_SECONDS = 5;
+/** How long a client waits before trying again after a failed request. */
+const RETRY_DELAY_MS = 250;
+/** Open loop: submissions still awaiting their outcome beyond this are skipped, not queued. */
+const MAX_OUTSTANDING = 2000;
+
+export interface WorkloadCounters {
+  submitted: number;
+  accepted: number;
+  finished: number;
+  /** When tasks finished (ms since the start), for the live throughput. */
+  finishedAt: number[];
+}
+
+export class Workload {
+  readonly client: FaaSClient;
+  readonly counters: WorkloadCounters = { submitted: 0, accepted: 0, finished: 0, finishedAt: [] };
+  /** Accepted tasks not yet seen terminal. */
+  readonly pending = new Set<string>();
+  private readonly awaiting = new Set<Promise<void>>();
+  private readonly functionIds = new Map<string, string>();
+  private nextOp = 0;
+  private drainDeadline = Number.POSITIVE_INFINITY;
+  private readonly stopped = new AbortController();
+
+  constructor(apiUrl: string, private readonly history: History, private readonly random: Random) {
+    this.client = new FaaSClient({ baseUrl: apiUrl, timeoutMs: REQUEST_TIMEOUT_MS });
+  }
+
+  /** Registers each template's function (once per kind). */
+  async register(templates: readonly TaskTemplate[]): Promise<void> {
+    for (const template of templates) {
+      if (this.functionIds.has(template.key)) continue;
+      this.functionIds.set(template.key, await this.client.registerSource(template.source, template.name));
+    }
+  }
+
+  /** Runs one phase to its end (its duration, or its number of tasks); results may still be awaited after. */
+  async runPhase(phase: Phase, templates: readonly TaskTemplate[]): Promise<void> {
+    await this.register(templates);
+    this.history.record({ type: "phase", phase: "start", name: phase.name });
+    const endsAt = phase.duration === undefined ? Number.POSITIVE_INFINITY : this.history.now() + phase.duration;
+    let budget = phase.tasks ?? Number.POSITIVE_INFINITY;
+    const more = () => !this.stopped.signal.aborted && this.history.now() < endsAt && budget > 0;
+    const next = () => {
+      budget--;
+      return this.submit(pickWeighted(templates, phase.mix, this.random), `client-${phase.name}`);
+    };
+    if (phase.clients !== undefined) {
+      await Promise.all(Array.from({ length: phase.clients }, async () => {
+        while (more()) {
+          // The client moves on at the phase's end even if its task is still being awaited.
+          await Promise.race([next(), this.until(endsAt)]);
+        }
+      }));
+    } else {
+      const interval = 1000 / phase.rate!;
+      let due = this.history.now();
+      while (more()) {
+        if (this.pending.size < MAX_OUTSTANDING) void next();
+        due += interval;
+        await this.until(Math.min(due, endsAt));
+      }
+    }
+    this.history.record({ type: "phase", phase: "end", name: phase.name });
+  }
+
+  /** Stops submitting (Ctrl-C); awaited results are still collected until `drain`. */
+  stop(): void {
+    this.stopped.abort();
+  }
+
+  /** Waits for every accepted task to be seen terminal, for at most `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.drainDeadline = this.history.now() + timeoutMs;
+    await Promise.race([Promise.allSettled([...this.awaiting]), this.until(this.drainDeadline)]);
+    this.drainDeadline = this.history.now(); // whatever still waits gives up
+    await Promise.allSettled([...this.awaiting]);
+  }
+
+  /** Samples the status of some pending tasks (the checkers need observations besides the clients'). */
+  async observe(sample = 20): Promise<void> {
+    const ids = [...this.pending];
+    for (let i = 0; i < Math.min(sample, ids.length); i++) {
+      const taskId = ids.splice(this.random.int(0, ids.length - 1), 1)[0];
+      const invokedAt = this.history.now();
+      try {
+        const status = await this.client.status(taskId);
+        this.history.record({ type: "status", taskId, status, invokedAt, by: "observer" });
+      } catch {
+        /* the API may be down: observations are best effort */
+      }
+    }
+  }
+
+  /** Reads every accepted task once more at the end: its final state and result. */
+  async finalRead(taskIds: readonly string[]): Promise<void> {
+    await mapConcurrent(taskIds, 20, async (taskId) => {
+      const invokedAt = this.history.now();
+      try {
+        const task = await this.client.task(taskId);
+        this.history.record({ type: "status", taskId, status: task.status, result: isTerminal(task.status) ? task.result : null, invokedAt, by: "final" });
+      } catch (error) {
+        if (error instanceof FaaSError && error.status === 404) this.history.record({ type: "status", taskId, status: "MISSING", invokedAt, by: "final" });
+      }
+    });
+  }
+
+  private async submit(template: TaskTemplate, process: string): Promise<void> {
+    const { args, expected } = template.draw(this.random);
+    const op = this.nextOp++;
+    this.counters.submitted++;
+    this.history.record({ type: "invoke", op, process, kind: template.key.split(":")[0], args: serialize(args), expected });
+    let taskId: string;
+    try {
+      taskId = await this.client.execute(this.functionIds.get(template.key)!, ...args);
+    } catch (error) {
+      const definite = error instanceof FaaSError && error.status >= 400 && error.status < 500;
+      this.history.record({ type: "complete", op, outcome: definite ? "fail" : "info", error: (error as Error).message });
+      await this.pause(RETRY_DELAY_MS);
+      return;
+    }
+    this.history.record({ type: "complete", op, outcome: "ok", taskId });
+    this.counters.accepted++;
+    this.pending.add(taskId);
+    const awaited = this.awaitResult(taskId);
+    this.awaiting.add(awaited);
+    void awaited.finally(() => this.awaiting.delete(awaited));
+    await awaited;
+  }
+
+  private async awaitResult(taskId: string): Promise<void> {
+    while (this.history.now() < this.drainDeadline) {
+      const invokedAt = this.history.now();
+      try {
+        const wait = Math.max(0, Math.min(WAIT_SECONDS, (this.drainDeadline - invokedAt) / 1000));
+        const outcome = await this.client.result(taskId, { wait });
+        const terminal = isTerminal(outcome.status);
+        this.history.record({ type: "status", taskId, status: outcome.status, result: terminal ? outcome.result : null, invokedAt, by: "client" });
+        if (terminal) {
+          this.pending.delete(taskId);
+          this.counters.finished++;
+          this.counters.finishedAt.push(this.history.now());
+          return;
+        }
+      } catch {
+        await this.pause(RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  private until(t: number): Promise<void> {
+    const delay = t - this.history.now();
+    return Number.isFinite(delay) && delay > 0 ? this.pause(delay) : Promise.resolve();
+  }
+}
