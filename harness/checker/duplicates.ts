@@ -1,4 +1,7 @@
-/** no-duplicate-results: no task is ever seen with two different terminal results. */
+/**
+ * no-duplicate-results: no task is ever seen with two different terminal results. Only
+ * observations that carry a result count (a status-only read says nothing about it).
+ */
 import { isTerminal } from "../../system/task.js";
 import type { Analysis } from "../history/analysis.js";
 import { MAX_DETAILS, type CheckResult } from "./types.js";
@@ -7,7 +10,9 @@ export function checkNoDuplicateResults(analysis: Analysis): CheckResult {
   const problems: string[] = [];
   for (const task of analysis.tasks.values()) {
     const seen = new Set<string>();
-    for (const status of task.statuses) if (isTerminal(status.status)) seen.add(`${status.status} ${status.result}`);
+    for (const status of task.statuses) {
+      if (isTerminal(status.status) && typeof status.result === "string") seen.add(`${status.status} ${status.result}`);
+    }
     if (seen.size > 1) problems.push(`${task.taskId} (${task.kind}) was seen as ${[...seen].join(" and as ")}`);
   }
   return {

@@ -26,11 +26,11 @@ export function checkResultsCorrect(analysis: Analysis, allowFailures: readonly 
     checked++;
     const { expected } = task;
     if (terminal.status === "COMPLETED") {
-      if (!expected.ok) problems.push(`${task.taskId} (${task.kind}) COMPLETED with ${terminal.result}, but should have failed with ${expected.name}`);
-      else if (terminal.result !== expected.value) problems.push(`${task.taskId} (${task.kind}${task.args}) returned ${terminal.result}, expected ${expected.value}`);
+      if (!expected.ok) problems.push(`${task.taskId} (${task.kind}) COMPLETED with ${task.result}, but should have failed with ${expected.name}`);
+      else if (task.result !== expected.value) problems.push(`${task.taskId} (${task.kind} with arguments ${task.args}) returned ${task.result ?? "no result that anyone saw"}, expected ${expected.value}`);
       continue;
     }
-    const error = errorOf(terminal.result);
+    const error = errorOf(task.result);
     if (expected.ok) {
       if (allowFailures.includes(error.name)) allowed++;
       else problems.push(`${task.taskId} (${task.kind}) FAILED with ${error.name}: ${error.message}`);

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cliPath } from "../paths.js";
 import { logEvent, ManagedProcess, readyEvent } from "./process.js";
+import { FaultProxy } from "./proxy.js";
 import { RedisServer, type RedisPersistence } from "./redis.js";
 
 export type DispatcherMode = "local" | "pull" | "push";
@@ -40,6 +41,11 @@ export interface ClusterOptions {
   workerToken?: string;
   /** Pull and push mode: the dispatcher's port (default: a free one). Lets workers start before it. */
   dispatcherPort?: number;
+  /**
+   * Put a fault proxy on every link (each worker to the dispatcher; the API and the
+   * dispatcher to Redis), so that network faults can be injected: see `link()`.
+   */
+  faultProxies?: boolean;
   dispatcher?: DispatcherSettings;
   /** Start the dispatcher with the cluster (default true); tests of QUEUED tasks start it later. */
   startDispatcher?: boolean;
@@ -60,6 +66,7 @@ export class Cluster {
   private api: ManagedProcess | undefined;
   private dispatcher: ManagedProcess | undefined;
   private readonly workerProcesses: ManagedProcess[] = [];
+  private readonly proxies = new Map<string, FaultProxy>();
   apiUrl = "";
   redisUrl = "";
   /** Pull and push mode: where workers connect, e.g. tcp://127.0.0.1:41234. */
@@ -81,6 +88,10 @@ export class Cluster {
         cluster.redis = new RedisServer({ dir: join(cluster.dir, "redis"), persistence: options.redisPersistence });
         await cluster.redis.start();
         cluster.redisUrl = cluster.redis.url;
+      }
+      if (options.faultProxies) {
+        const redisPort = Number(new URL(cluster.redisUrl).port);
+        for (const name of ["redis-api", "redis-dispatcher"] as const) await cluster.addProxy(name, redisPort);
       }
       await cluster.startApi();
       if (options.startDispatcher !== false) {
@@ -125,7 +136,7 @@ export class Cluster {
 
   async startApi(): Promise<void> {
     const port = this.options.apiPort ?? (this.apiUrl ? Number(new URL(this.apiUrl).port) : 0);
-    const args = ["api", "--host", "127.0.0.1", "--port", String(port), "--redis", this.redisUrl];
+    const args = ["api", "--host", "127.0.0.1", "--port", String(port), "--redis", this.redisUrlFor("api")];
     if (this.options.bodyLimit) args.push("--body-limit", String(this.options.bodyLimit));
     this.api = this.component("api", args);
     const ready = await this.api.start();
@@ -135,7 +146,7 @@ export class Cluster {
   async startDispatcher(): Promise<void> {
     if (this.dispatcher?.running) throw new Error("the dispatcher is already running");
     const settings = this.options.dispatcher ?? {};
-    const args = ["dispatcher", "-m", this.mode, "--redis", this.redisUrl];
+    const args = ["dispatcher", "-m", this.mode, "--redis", this.redisUrlFor("dispatcher")];
     if (this.mode === "local") {
       args.push("-w", String(this.options.executors ?? 2));
     } else {
@@ -171,7 +182,12 @@ export class Cluster {
     const index = options.index ?? this.workerProcesses.length;
     const name = `worker-${index}` as WorkerComponent;
     const executors = options.executors ?? this.options.workers?.executors ?? 2;
-    const args = [`${this.mode}-worker`, String(executors), this.dispatcherEndpoint];
+    let endpoint = this.dispatcherEndpoint;
+    if (this.options.faultProxies) {
+      const proxy = this.proxies.get(name) ?? (await this.addProxy(name, Number(endpoint.split(":").pop())));
+      endpoint = `tcp://${proxy.endpoint}`;
+    }
+    const args = [`${this.mode}-worker`, String(executors), endpoint];
     const token = options.token ?? this.options.workerToken;
     if (token !== undefined) args.push("--token", token);
     const memory = this.options.dispatcher?.executorMemoryMb;
@@ -223,12 +239,39 @@ export class Cluster {
     }
   }
 
+  /**
+   * The fault proxy on a link (with `faultProxies`): "worker-<i>" (that worker to the
+   * dispatcher), "redis-api" or "redis-dispatcher".
+   */
+  link(name: string): FaultProxy | undefined {
+    return this.proxies.get(name);
+  }
+
+  /** Every link's proxy, by name. */
+  get links(): ReadonlyMap<string, FaultProxy> {
+    return this.proxies;
+  }
+
   /** Stops everything: workers first (they hand in their results), Redis last. */
   async stop(): Promise<void> {
+    for (const proxy of this.proxies.values()) proxy.heal();
     await Promise.allSettled(this.workerProcesses.map((worker) => worker.stop()));
     await Promise.allSettled([this.dispatcher?.stop(), this.api?.stop()]);
     await this.redis?.managed?.stop();
+    await Promise.allSettled([...this.proxies.values()].map((proxy) => proxy.close()));
     if (this.ownsDir && !process.env.FAAS_KEEP_LOGS) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async addProxy(name: string, upstreamPort: number): Promise<FaultProxy> {
+    const proxy = new FaultProxy(name, upstreamPort);
+    await proxy.start();
+    this.proxies.set(name, proxy);
+    return proxy;
+  }
+
+  private redisUrlFor(component: "api" | "dispatcher"): string {
+    const proxy = this.proxies.get(`redis-${component}`);
+    return proxy ? `redis://${proxy.endpoint}` : this.redisUrl;
   }
 
   private componentEnv(): Record<string, string> | undefined {

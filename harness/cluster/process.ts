@@ -63,6 +63,8 @@ export class ManagedProcess {
   private paused = false;
   /** What the ready line said (e.g. the URL the process listens on). */
   readyInfo: Record<string, unknown> = {};
+  /** When it was last started (ms since the epoch): the nemesis picks the oldest or newest by it. */
+  startedAt = 0;
 
   constructor(readonly spec: ProcessSpec) {}
 
@@ -87,6 +89,7 @@ export class ManagedProcess {
   /** Starts the process and resolves once it is ready; rejects (after killing it) if it exits or fails first. */
   async start(timeoutMs = 15_000): Promise<Record<string, unknown>> {
     installExitHook();
+    this.startedAt = Date.now();
     this.log = createWriteStream(this.spec.logFile, { flags: "a" });
     const [command, args] = SETPRIV
       ? [SETPRIV, ["--pdeathsig", "KILL", "--", this.spec.command, ...this.spec.args]]

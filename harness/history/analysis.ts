@@ -13,6 +13,8 @@ export interface TaskView {
   statuses: EventOf<"status">[];
   /** The first terminal status seen, and when. */
   terminal?: EventOf<"status">;
+  /** The result of the first terminal observation that carried one (a status-only read does not). */
+  result?: string;
 }
 
 export interface Fault {
@@ -64,6 +66,7 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
         if (!task) break;
         task.statuses.push(event);
         if (!task.terminal && isTerminal(event.status)) task.terminal = event;
+        if (task.result === undefined && isTerminal(event.status) && typeof event.result === "string") task.result = event.result;
         break;
       }
       case "fault":

@@ -51,6 +51,23 @@ export class Workload {
     }
   }
 
+  /** Runs one task of a template outside the history; returns what was wrong with it, if anything. */
+  async probe(template: TaskTemplate): Promise<string | undefined> {
+    const { args, expected } = template.draw(this.random);
+    try {
+      const taskId = await this.client.execute(this.functionIds.get(template.key)!, ...args);
+      const outcome = await this.client.result(taskId, { wait: 30 });
+      if (!isTerminal(outcome.status)) return `a ${template.name} task did not finish within 30 s`;
+      if (expected.ok && (outcome.status !== "COMPLETED" || outcome.result !== expected.value)) {
+        return `a ${template.name} task ended ${outcome.status} with ${outcome.result}, expected ${expected.value}`;
+      }
+      if (!expected.ok && outcome.status !== "FAILED") return `a ${template.name} task ended ${outcome.status}, expected it to fail`;
+      return undefined;
+    } catch (error) {
+      return `a ${template.name} task could not be run: ${(error as Error).message}`;
+    }
+  }
+
   /** Runs one phase to its end (its duration, or its number of tasks); results may still be awaited after. */
   async runPhase(phase: Phase, templates: readonly TaskTemplate[]): Promise<void> {
     await this.register(templates);
@@ -89,7 +106,10 @@ export class Workload {
   /** Waits for every accepted task to be seen terminal, for at most `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
     this.drainDeadline = this.history.now() + timeoutMs;
-    await Promise.race([Promise.allSettled([...this.awaiting]), this.until(this.drainDeadline)]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.awaiting]), deadline]);
+    clearTimeout(timer);
     this.drainDeadline = this.history.now(); // whatever still waits gives up
     await Promise.allSettled([...this.awaiting]);
   }
@@ -169,8 +189,10 @@ export class Workload {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
+  /** Resolves at time `t` (ms since the start); never, for an unbounded phase. */
   private until(t: number): Promise<void> {
+    if (t === Number.POSITIVE_INFINITY) return new Promise<void>(() => {});
     const delay = t - this.history.now();
-    return Number.isFinite(delay) && delay > 0 ? this.pause(delay) : Promise.resolve();
+    return delay > 0 ? this.pause(delay) : Promise.resolve();
   }
 }

@@ -1,0 +1,86 @@
+/**
+ * Injecting one fault: kill, pause, restart a process, or add latency, a cut or a one-way
+ * blackhole on a link. Each injected fault ends by itself (after its `for` or `restartAfter`)
+ * or when healed, whichever comes first.
+ */
+import type { Cluster, Component } from "../cluster/cluster.js";
+import type { Random } from "../random.js";
+import type { Fault } from "../scenario/schema.js";
+import { linkTargets, processTargets } from "./targets.js";
+
+export interface ActiveFault {
+  description: string;
+  /** Resolves when the fault is over (the process is back, the link is healed). */
+  ended: Promise<void>;
+  /** Ends the fault now. */
+  heal(): Promise<void>;
+}
+
+const seconds = (ms: number) => `${ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s` : `${ms} ms`}`;
+
+/** A fault that lasts `ms` (or until healed), then runs `end` once. */
+function timed(description: string, ms: number | undefined, end: () => Promise<void> | void): ActiveFault {
+  let finish!: () => void;
+  const ended = new Promise<void>((resolve) => (finish = resolve));
+  let done = false;
+  const heal = async () => {
+    if (done) return ended;
+    done = true;
+    clearTimeout(timer);
+    try {
+      await end();
+    } finally {
+      finish();
+    }
+  };
+  const timer = ms === undefined ? undefined : setTimeout(() => void heal(), ms);
+  return { description, ended, heal };
+}
+
+async function restartAll(cluster: Cluster, components: Component[]): Promise<void> {
+  // Redis first: the others need it. Then one at a time, as an operator would.
+  const ordered = [...components].sort((a, b) => Number(b === "redis") - Number(a === "redis"));
+  for (const component of ordered) if (!cluster.process(component)?.running) await cluster.restart(component);
+}
+
+export async function injectFault(fault: Fault, cluster: Cluster, random: Random): Promise<ActiveFault> {
+  switch (fault.action) {
+    case "kill": {
+      const targets = processTargets(fault.target, cluster, random);
+      await Promise.all(targets.map((target) => cluster.kill(target, fault.signal)));
+      const signal = fault.signal === "SIGKILL" ? "kill -9" : "kill -TERM";
+      const restart = fault.restartAfter === undefined ? "" : `, restarted after ${seconds(fault.restartAfter)}`;
+      return timed(`${signal} ${targets.join(", ")}${restart}`, fault.restartAfter, () => restartAll(cluster, targets));
+    }
+    case "pause": {
+      const targets = processTargets(fault.target, cluster, random);
+      for (const target of targets) cluster.pause(target);
+      return timed(`pause ${targets.join(", ")} for ${seconds(fault.for)}`, fault.for, () => {
+        for (const target of targets) cluster.resume(target);
+      });
+    }
+    case "restart": {
+      const targets = processTargets(fault.target, cluster, random);
+      const restarting = (async () => {
+        for (const target of targets) await cluster.restart(target);
+      })();
+      const active = timed(`restart ${targets.join(", ")}`, undefined, () => restarting);
+      void restarting.finally(() => void active.heal());
+      return active;
+    }
+    case "latency":
+    case "cut":
+    case "blackhole": {
+      const proxies = linkTargets(fault.link, cluster, random);
+      for (const proxy of proxies) {
+        if (fault.action === "latency") proxy.addLatency(fault.ms);
+        else if (fault.action === "cut") proxy.cut();
+        else proxy.blackhole(fault.direction);
+      }
+      const what = fault.action === "latency" ? `+${fault.ms} ms latency` : fault.action === "cut" ? "cut" : `blackhole ${fault.direction}`;
+      return timed(`${what} on ${proxies.map((p) => `${p.name} link`).join(", ")} for ${seconds(fault.for)}`, fault.for, () => {
+        for (const proxy of proxies) proxy.heal();
+      });
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/** Which processes or links a fault hits, chosen from the cluster as it is at that moment. */
+import type { Cluster, Component, WorkerComponent } from "../cluster/cluster.js";
+import type { FaultProxy } from "../cluster/proxy.js";
+import type { Random } from "../random.js";
+import type { Link, ProcessTarget, WorkerSelector } from "../scenario/schema.js";
+
+export class NoTarget extends Error {
+  override name = "NoTarget";
+}
+
+function selectWorkers(selector: WorkerSelector, cluster: Cluster, random: Random, among: WorkerComponent[]): WorkerComponent[] {
+  if (typeof selector === "number") {
+    const name = `worker-${selector}` as WorkerComponent;
+    if (!cluster.workers.includes(name)) throw new NoTarget(`there is no ${name}`);
+    return [name];
+  }
+  if (among.length === 0) throw new NoTarget("no worker is running");
+  const byAge = [...among].sort((a, b) => cluster.process(a)!.startedAt - cluster.process(b)!.startedAt);
+  switch (selector) {
+    case "all": return among;
+    case "random": return [random.pick(among)];
+    case "oldest": return [byAge[0]];
+    case "newest": return [byAge[byAge.length - 1]];
+  }
+}
+
+export function processTargets(target: ProcessTarget, cluster: Cluster, random: Random): Component[] {
+  if (typeof target === "string") {
+    if (target === "redis" && !cluster.process("redis")) throw new NoTarget("the cluster uses an external Redis");
+    return [target];
+  }
+  if (cluster.mode === "local") throw new NoTarget("a local-mode cluster has no workers");
+  return selectWorkers(target.worker, cluster, random, cluster.runningWorkers);
+}
+
+export function linkTargets(link: Link, cluster: Cluster, random: Random): FaultProxy[] {
+  const proxy = (name: string) => {
+    const found = cluster.link(name);
+    if (!found) throw new NoTarget(`the cluster has no fault proxy on the link ${name}`);
+    return found;
+  };
+  if ("redisLink" in link) {
+    return (link.redisLink === "all" ? ["api", "dispatcher"] : [link.redisLink]).map((component) => proxy(`redis-${component}`));
+  }
+  if (cluster.mode === "local") throw new NoTarget("a local-mode cluster has no worker links");
+  return selectWorkers(link.workerLink, cluster, random, cluster.workers.filter((worker) => cluster.link(worker))).map(proxy);
+}

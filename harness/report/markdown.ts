@@ -1,0 +1,144 @@
+/**
+ * The scenario report: a markdown page a person reads without opening anything else: what
+ * ran, each check's verdict with its figure, a summary table, the faults, and the charts.
+ */
+import { writeFileSync } from "node:fs";
+import { basename, relative } from "node:path";
+import type { CheckResult } from "../checker/index.js";
+import { passed } from "../checker/index.js";
+import { recoveries } from "../checker/recovery.js";
+import type { Analysis, Summary } from "../history/analysis.js";
+import type { Scenario } from "../scenario/schema.js";
+import { environmentLine, type Environment } from "./environment.js";
+
+export interface RunReport {
+  mode: string;
+  summary: Summary;
+  checks: CheckResult[];
+  analysis: Analysis;
+  duplicates: number;
+  /** Chart files, by chart name. */
+  charts: Record<string, string>;
+  historyFile: string;
+  logsDir: string;
+  /** Why the run ended early, if it did (interrupted, steady state not reached...). */
+  aborted?: string;
+}
+
+export interface ScenarioReport {
+  scenario: Scenario;
+  scenarioFile: string;
+  seed: number;
+  startedAt: Date;
+  durationMs: number;
+  environment: Environment;
+  runs: RunReport[];
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(value < 10 ? 1 : 0)} ms` : "–");
+const s = (value: number) => `${(value / 1000).toFixed(1)} s`;
+const mark = (verdict: CheckResult["verdict"]) => (verdict === "pass" ? "✅ pass" : verdict === "fail" ? "❌ fail" : "❔ unknown");
+
+export function verdictOf(report: ScenarioReport): boolean {
+  return report.runs.every((run) => !run.aborted && passed(run.checks));
+}
+
+function describeCluster(scenario: Scenario, mode: string): string {
+  const { workers, dispatcher, redis } = scenario.cluster;
+  const shape = mode === "local" ? `local pool of ${workers.executors} executors` : `${workers.count} ${mode} workers × ${workers.executors} executors`;
+  const settings = [
+    dispatcher.heartbeat !== undefined ? `heartbeat ${dispatcher.heartbeat} ms` : "heartbeat 500 ms",
+    `× ${dispatcher.heartbeatTolerance ?? 3}`,
+    `max attempts ${dispatcher.maxAttempts ?? 3}`,
+    `task deadline ${dispatcher.taskDeadline ?? 60_000} ms`,
+  ];
+  return `${shape}; ${settings.join(", ")}; Redis persistence ${redis.persistence}`;
+}
+
+function describeWorkload(scenario: Scenario): string {
+  return scenario.workload.phases.map((phase) => {
+    const loop = phase.clients !== undefined ? `${phase.clients} clients (closed loop)` : `${phase.rate}/s (open loop)`;
+    const length = phase.duration !== undefined ? `for ${s(phase.duration)}` : `${phase.tasks} tasks`;
+    const mix = phase.mix.map((kind) => {
+      const detail = kind.kind === "sleep" ? ` ${kind.ms[0]}–${kind.ms[1]} ms` : kind.kind === "cpu" ? ` fib(${kind.fib[0]}–${kind.fib[1]})` : kind.kind === "function" ? ` ${kind.file}` : "";
+      return `${kind.kind}${detail} ×${kind.weight}`;
+    }).join(", ");
+    return `${phase.name}: ${loop} ${length}; mix ${mix}`;
+  }).join("<br>");
+}
+
+export function renderReport(report: ScenarioReport, reportFile: string): string {
+  const { scenario, runs } = report;
+  const modes = runs.map((run) => run.mode);
+  const ok = verdictOf(report);
+  const dir = (file: string) => relative(reportFile.replace(/[^/]+$/, ""), file);
+  const lines: string[] = [];
+  lines.push(`# ${scenario.report.title}`, "");
+  const failedChecks = runs.flatMap((run) => run.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.name} (${run.mode})`));
+  const aborted = runs.filter((run) => run.aborted).map((run) => `${run.mode}: ${run.aborted}`);
+  lines.push(ok
+    ? `**Verdict: PASS** — every check passed in ${runs.length === 1 ? "the run" : `all ${runs.length} runs`}.`
+    : `**Verdict: FAIL** — ${[...aborted, ...failedChecks.map((c) => `${c} did not pass`)].join("; ")}.`, "");
+  lines.push(scenario.description, "");
+
+  lines.push("## What ran", "", "| | |", "|---|---|");
+  lines.push(`| scenario | \`${scenario.name}\` (${basename(report.scenarioFile)}) |`);
+  lines.push(`| seed | ${report.seed} — replay with \`npm run scenario ${scenario.name} -- --seed ${report.seed}\` |`);
+  for (const mode of modes) lines.push(`| cluster (${mode}) | ${describeCluster(scenario, mode)} |`);
+  lines.push(`| workload | ${describeWorkload(scenario)} |`);
+  lines.push(`| nemesis | ${scenario.nemesis.length === 0 ? "no faults" : `${scenario.nemesis.length} fault rules (the faults that happened are listed per run below)`} |`);
+  lines.push(`| machine | ${environmentLine(report.environment)} |`);
+  lines.push(`| when | ${report.startedAt.toISOString()}, ${s(report.durationMs)} in all |`, "");
+
+  lines.push("## Summary", "", `| | ${modes.join(" | ")} |`, `|---|${modes.map(() => "---").join("|")}|`);
+  const row = (label: string, cell: (run: RunReport) => string) => lines.push(`| ${label} | ${runs.map(cell).join(" | ")} |`);
+  row("tasks submitted", (r) => String(r.summary.invoked));
+  row("accepted (201)", (r) => String(r.summary.accepted));
+  row("refused / outcome unknown", (r) => `${r.summary.refused} / ${r.summary.unknown}`);
+  row("completed", (r) => String(r.summary.completed));
+  row("failed", (r) => String(r.summary.failed));
+  row("lost (accepted, never finished)", (r) => String(r.summary.lost));
+  row("tasks with two different results", (r) => String(r.duplicates));
+  row("latency p50 / p95 / p99", (r) => `${ms(r.summary.latency.p50)} / ${ms(r.summary.latency.p95)} / ${ms(r.summary.latency.p99)}`);
+  row("throughput", (r) => `${r.summary.throughput.toFixed(1)} tasks/s over ${s(r.summary.durationMs)}`);
+  row("faults injected", (r) => String(r.analysis.faults.length));
+  lines.push("");
+
+  lines.push("## Checks", "", `| check | ${modes.join(" | ")} |`, `|---|${modes.map(() => "---").join("|")}|`);
+  const names = scenario.checks.map((check) => check.check);
+  names.forEach((name, index) => {
+    lines.push(`| ${name} | ${runs.map((run) => {
+      const result = run.checks[index];
+      return result ? `${mark(result.verdict)}: ${result.figure}` : "not run";
+    }).join(" | ")} |`);
+  });
+  lines.push("");
+  for (const run of runs) {
+    for (const result of run.checks.filter((c) => c.verdict !== "pass" && c.details.length > 0)) {
+      lines.push(`**${result.name} (${run.mode})**:`, "", ...result.details.map((detail) => `- ${detail}`), "");
+    }
+  }
+
+  for (const run of runs) {
+    lines.push(`## ${runs.length > 1 ? `${run.mode} run` : "The run"}`, "");
+    if (run.aborted) lines.push(`The run ended early: ${run.aborted}.`, "");
+    const recovered = recoveries(run.analysis);
+    if (run.analysis.faults.length > 0) {
+      lines.push("| | start | end | fault | next task completed after the end |", "|---|---|---|---|---|");
+      run.analysis.faults.forEach((fault, index) => {
+        const after = recovered[index]?.recoveredAfter;
+        lines.push(`| F${index + 1} | ${s(fault.start)} | ${fault.end === undefined ? "–" : s(fault.end)} | ${fault.description} | ${after === undefined ? "none" : s(after)} |`);
+      });
+      lines.push("", "Shaded on the charts: the faults, labelled F1, F2… as in this table.", "");
+    } else {
+      lines.push("No faults were injected.", "");
+    }
+    for (const [name, file] of Object.entries(run.charts)) lines.push(`![${name} (${run.mode})](${dir(file)})`, "");
+    lines.push(`History (every operation, status and fault, JSON lines): [${basename(run.historyFile)}](${dir(run.historyFile)}). Component logs: \`${dir(run.logsDir)}/\`.`, "");
+  }
+  return lines.join("\n");
+}
+
+export function writeReport(report: ScenarioReport, reportFile: string): void {
+  writeFileSync(reportFile, renderReport(report, reportFile));
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/** `npm run scenario <name-or-path> [--seed N]`, `npm run scenario -- --list`. */
+import { Command, InvalidArgumentError } from "commander";
+import { relative } from "node:path";
+import { seedFromEnv } from "../random.js";
+import { listScenarios, loadScenario, ScenarioError } from "./load.js";
+import { Progress } from "./progress.js";
+import { runScenario } from "./runner.js";
+
+const program = new Command("scenario")
+  .description("run a declarative scenario against a real cluster and write reports/<name>.md")
+  .argument("[scenario]", "a name from scenarios/ or a path to a .yaml file")
+  .option("--list", "list the scenarios with their descriptions")
+  .option("--seed <n>", "seed of the workload's randomness (default: the scenario's, else random)", (value) => {
+    const seed = Number(value);
+    if (!Number.isInteger(seed) || seed < 1) throw new InvalidArgumentError(`--seed must be a positive integer, got "${value}"`);
+    return seed;
+  })
+  .option("--reports <dir>", "where to write the report (default: reports/)")
+  .showHelpAfterError("(run with --help for usage)")
+  .action(async (name: string | undefined, options: { list?: boolean; seed?: number; reports?: string }) => {
+    if (options.list || !name) {
+      const scenarios = listScenarios();
+      const width = Math.max(...scenarios.map((s) => s.name.length), 8);
+      for (const scenario of scenarios) process.stdout.write(`${scenario.name.padEnd(width)}  ${scenario.description}\n`);
+      if (!name && !options.list) process.stdout.write("\nrun one with: npm run scenario <name>\n");
+      return;
+    }
+    const { scenario, file } = loadScenario(name);
+    const seed = options.seed ?? scenario.workload.seed ?? seedFromEnv();
+    const interrupt = new AbortController();
+    process.once("SIGINT", () => {
+      process.stderr.write("\ninterrupted: stopping the workload, healing, tearing down and writing what was recorded (Ctrl-C again to quit at once)\n");
+      interrupt.abort();
+      process.once("SIGINT", () => process.exit(130));
+    });
+    process.stderr.write(`scenario ${scenario.name} (${relative(process.cwd(), file)}), seed ${seed}\n`);
+    const outcome = await runScenario(scenario, file, { seed, reportsDir: options.reports, signal: interrupt.signal, progress: new Progress() });
+    const verdict = outcome.passed ? "PASS" : interrupt.signal.aborted ? "INTERRUPTED" : "FAIL";
+    process.stdout.write(`${verdict}: ${scenario.name}, report in ${relative(process.cwd(), outcome.reportFile)}\n`);
+    for (const run of outcome.report.runs) {
+      for (const check of run.checks) process.stdout.write(`  ${run.mode} ${check.verdict.padEnd(7)} ${check.name}: ${check.figure}\n`);
+      if (run.aborted) process.stdout.write(`  ${run.mode} ended early: ${run.aborted}\n`);
+    }
+    process.exitCode = interrupt.signal.aborted ? 130 : outcome.passed ? 0 : 1;
+  });
+
+program.parseAsync(process.argv).catch((error) => {
+  process.stderr.write(`scenario: ${error instanceof ScenarioError ? error.message : (error as Error).stack ?? error}\n`);
+  process.exit(2);
+});
