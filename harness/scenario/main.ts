@@ -5,12 +5,14 @@ import { relative } from "node:path";
 import { seedFromEnv } from "../random.js";
 import { listScenarios, loadScenario, ScenarioError } from "./load.js";
 import { Progress } from "./progress.js";
+import { schemaReference } from "./reference.js";
 import { runScenario } from "./runner.js";
 
 const program = new Command("scenario")
   .description("run a declarative scenario against a real cluster and write reports/<name>.md")
   .argument("[scenario]", "a name from scenarios/ or a path to a .yaml file")
   .option("--list", "list the scenarios with their descriptions")
+  .option("--schema", "print the reference of the scenario format (every field, its type, default and meaning)")
   .option("--seed <n>", "seed of the workload's randomness (default: the scenario's, else random)", (value) => {
     const seed = Number(value);
     if (!Number.isInteger(seed) || seed < 1) throw new InvalidArgumentError(`--seed must be a positive integer, got "${value}"`);
@@ -18,7 +20,11 @@ const program = new Command("scenario")
   })
   .option("--reports <dir>", "where to write the report (default: reports/)")
   .showHelpAfterError("(run with --help for usage)")
-  .action(async (name: string | undefined, options: { list?: boolean; seed?: number; reports?: string }) => {
+  .action(async (name: string | undefined, options: { list?: boolean; schema?: boolean; seed?: number; reports?: string }) => {
+    if (options.schema) {
+      process.stdout.write(schemaReference());
+      return;
+    }
     if (options.list || !name) {
       const scenarios = listScenarios();
       const width = Math.max(...scenarios.map((s) => s.name.length), 8);

@@ -51,9 +51,11 @@ const ClusterSchema = z
         persistence: z.enum(["none", "aof-always", "aof-everysec"]).default("none").describe("none, or AOF with its fsync policy"),
       })
       .strict()
-      .default({ persistence: "none" }),
+      .default({ persistence: "none" })
+      .describe("the harness's redis-server"),
   })
-  .strict();
+  .strict()
+  .describe("what runs: the mode, the workers, and their settings");
 
 const weight = z.number().positive().default(1).describe("relative frequency of this kind in the mix");
 const TaskKindSchema = z.discriminatedUnion("kind", [
@@ -73,7 +75,7 @@ const TaskKindSchema = z.discriminatedUnion("kind", [
 
 const PhaseSchema = z
   .object({
-    name: z.string().default("load"),
+    name: z.string().default("load").describe("shown in the history and the progress line"),
     clients: z.number().int().min(1).max(1000).optional().describe("closed loop: this many clients, each submitting a task and awaiting its result, then the next"),
     rate: z.number().positive().max(100_000).optional().describe("open loop: submissions per second, whatever the results"),
     duration: duration.optional().describe("how long the phase lasts"),
@@ -89,7 +91,8 @@ const WorkloadSchema = z
     seed: z.number().int().positive().optional().describe("seed of the arguments and choices (--seed overrides; default: random, printed)"),
     phases: z.array(PhaseSchema).min(1).describe("phases run one after another"),
   })
-  .strict();
+  .strict()
+  .describe("what the clients do");
 
 const workerSelector = z
   .union([z.enum(["random", "oldest", "newest", "all"]), z.number().int().min(0)])
@@ -100,7 +103,7 @@ const ProcessTargetSchema = z
 const LinkSchema = z
   .union([
     z.object({ workerLink: workerSelector }).strict().describe("between a worker and the dispatcher"),
-    z.object({ redisLink: z.enum(["api", "dispatcher", "all"]) }).strict().describe("between a component and Redis"),
+    z.object({ redisLink: z.enum(["api", "dispatcher", "all"]).describe("which component's link to Redis") }).strict().describe("between a component and Redis"),
   ])
   .describe("{ workerLink: <worker> } or { redisLink: api | dispatcher | all }");
 
@@ -115,15 +118,19 @@ const FaultSchema = z
   .discriminatedUnion("action", [
     z.object({
       action: z.literal("kill"), target: ProcessTargetSchema, ...timing,
-      signal: z.enum(["SIGKILL", "SIGTERM"]).default("SIGKILL"),
-      restartAfter: duration.optional().describe("start it again this long after (default: never; a killed worker is replaced by a new one)"),
+      signal: z.enum(["SIGKILL", "SIGTERM"]).default("SIGKILL").describe("SIGKILL (kill -9: a crash) or SIGTERM (a graceful stop)"),
+      restartAfter: duration.optional().describe("start it again this long after (default: when the nemesis heals, after the workload)"),
     }).strict(),
     z.object({ action: z.literal("pause"), target: ProcessTargetSchema, ...timing, for: duration.describe("how long it stays stopped (SIGSTOP, then SIGCONT)") }).strict(),
     z.object({ action: z.literal("restart"), target: ProcessTargetSchema, ...timing }).strict(),
-    z.object({ action: z.literal("latency"), link: LinkSchema, ...timing, ms: z.number().int().min(1).max(60_000), for: duration }).strict(),
+    z.object({
+      action: z.literal("latency"), link: LinkSchema, ...timing,
+      ms: z.number().int().min(1).max(60_000).describe("delay added to every chunk, each way"),
+      for: duration.describe("how long the latency lasts"),
+    }).strict(),
     z.object({ action: z.literal("cut"), link: LinkSchema, ...timing, for: duration.describe("connections are closed and refused for this long") }).strict(),
     z.object({
-      action: z.literal("blackhole"), link: LinkSchema, ...timing, for: duration,
+      action: z.literal("blackhole"), link: LinkSchema, ...timing, for: duration.describe("how long the data is dropped"),
       direction: z.enum(["toUpstream", "toDownstream"]).describe("toUpstream drops what the client side sends; toDownstream what it receives"),
     }).strict(),
   ])
@@ -159,10 +166,11 @@ export const ScenarioSchema = z
     checks: z.array(CheckSchema).min(1).describe("what must hold; a failed check makes the run exit non-zero"),
     report: z
       .object({
-        title: z.string().min(1),
+        title: z.string().min(1).describe("the report's heading"),
         charts: z.array(z.enum(CHARTS)).default([...CHARTS]).describe("which charts to draw"),
       })
-      .strict(),
+      .strict()
+      .describe("what the report shows"),
   })
   .strict();
 

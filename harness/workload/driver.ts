@@ -6,7 +6,7 @@
  * (until the drain deadline), so the phase's timing holds and no result goes unseen.
  */
 import { FaaSClient, FaaSError, isTerminal, serialize } from "../../system/client/index.js";
-import type { History } from "../history/history.js";
+import type { Expected, History } from "../history/history.js";
 import { mapConcurrent, type Random } from "../random.js";
 import type { Phase } from "../scenario/schema.js";
 import { pickWeighted, type TaskTemplate } from "./kinds.js";
@@ -142,8 +142,20 @@ export class Workload {
     });
   }
 
-  private async submit(template: TaskTemplate, process: string): Promise<void> {
-    const { args, expected } = template.draw(this.random);
+  /**
+   * Submits one task with given arguments, recorded like any other, and resolves with its id
+   * once its result is seen (undefined if it was not accepted): for tests that drive tasks
+   * one by one and then check the history.
+   */
+  async run(template: TaskTemplate, args: unknown[], expected: Expected): Promise<string | undefined> {
+    await this.register([template]);
+    let taskId: string | undefined;
+    await this.submit(template, "test", { args, expected }, (id) => (taskId = id));
+    return taskId;
+  }
+
+  private async submit(template: TaskTemplate, process: string, chosen?: { args: unknown[]; expected: Expected }, accepted?: (taskId: string) => void): Promise<void> {
+    const { args, expected } = chosen ?? template.draw(this.random);
     const op = this.nextOp++;
     this.counters.submitted++;
     this.history.record({ type: "invoke", op, process, kind: template.key.split(":")[0], args: serialize(args), expected });
@@ -157,6 +169,7 @@ export class Workload {
       return;
     }
     this.history.record({ type: "complete", op, outcome: "ok", taskId });
+    accepted?.(taskId);
     this.counters.accepted++;
     this.pending.add(taskId);
     const awaited = this.awaitResult(taskId);

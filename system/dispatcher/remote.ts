@@ -208,7 +208,7 @@ export class RemoteDispatcher {
    * Sends a worker's tasks elsewhere (it was lost, or does not have them). `release` gives a
    * pull worker back the credit of a task it never received.
    */
-  private requeue(assignments: Assignment[], why: string, release = false): void {
+  private requeue(assignments: Assignment[], why: string, release = false, delayMs = 0): void {
     if (assignments.length === 0) return;
     for (const assignment of assignments) {
       const worker = this.workers.get(assignment.workerId);
@@ -216,7 +216,7 @@ export class RemoteDispatcher {
       if (release && worker) this.policy.released(worker);
     }
     this.log.warn({ count: assignments.length, why, tasks: assignments.map((a) => a.taskId).slice(0, 20) }, "dispatching tasks again");
-    this.feeder.requeue(assignments.map(({ entryId, taskId }) => ({ entryId, taskId })));
+    this.feeder.requeue(assignments.map(({ entryId, taskId }) => ({ entryId, taskId })), delayMs);
   }
 
   // --- receiving ---------------------------------------------------------------------
@@ -348,12 +348,23 @@ export class RemoteDispatcher {
     const assignment = worker.assignments.get(rejection.taskId);
     if (!assignment) return;
     if (rejection.reason === "no-source") worker.functions.delete(assignment.functionId);
-    this.requeue([assignment], `its worker rejected it (${rejection.reason})`, rejection.reason === "no-source");
+    // A busy or leaving worker was sent a task it cannot take: wait a beat rather than spin on it.
+    const delay = rejection.reason === "no-source" ? 0 : this.options.heartbeatMs;
+    this.requeue([assignment], `its worker rejected it (${rejection.reason})`, rejection.reason === "no-source", delay);
   }
 
   private async markStarted(worker: ConnectedWorker, taskId: string, entryId: string): Promise<void> {
     const assignment = worker.assignments.get(taskId);
-    if (assignment) assignment.started = true;
+    if (assignment) {
+      assignment.started = true;
+    } else {
+      // A task it was not given here (sent before it was presumed lost, or by an earlier
+      // dispatcher): it occupies an executor all the same. If it runs elsewhere too, that
+      // run is the one that counts, so it is not claimed again.
+      const elsewhere = this.assignments.has(taskId);
+      this.adopt(worker, { taskId, entryId });
+      if (elsewhere) return;
+    }
     const claim = await this.store.claimTask(entryId, taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
     if (!claim.claimed && claim.reason === "attempts-exhausted") this.log.warn({ taskId }, "task failed with WorkerLost");
   }
@@ -370,12 +381,17 @@ export class RemoteDispatcher {
     this.feeder.wake();
   }
 
-  /** Tasks sent to a worker a while ago that it does not report holding were lost on the way. */
+  /**
+   * Squares what the dispatcher thinks a worker holds with what the worker says it holds:
+   * tasks sent a while ago that it does not list were lost on the way; tasks it lists that it
+   * was not given here still occupy its executors.
+   */
   private reconcile(worker: ConnectedWorker, running: string[]): void {
     const held = new Set(running);
     const before = Date.now() - this.silenceMs;
     this.requeue([...worker.assignments.values()].filter((a) => !held.has(a.taskId) && a.sentAt < before), "its worker never received them", true);
     for (const taskId of worker.shadows) if (!held.has(taskId)) worker.shadows.delete(taskId);
+    for (const taskId of held) if (!worker.assignments.has(taskId)) worker.shadows.add(taskId);
   }
 
   // --- heartbeats --------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { cliPath } from "../../harness/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { useCluster, waitForStatus } from "../support/cluster.js";
 import { findLogged } from "../support/logs.js";
+import { kill, killAll, killDispatcher, pause, recorded, template, type Recorded } from "../support/recorded.js";
 
 const sleepThenDouble = async (ms: number, x: number) => {
   await new Promise((resolve) => setTimeout(resolve, ms));
@@ -14,25 +15,35 @@ const workerOf = (executor: string | null) => (executor ?? "").split("/")[0];
 /** Faster failure detection than the default 3 × 500 ms, with room for a busy 2-core machine. */
 const fastHeartbeats = { heartbeatMs: 200, heartbeatTolerance: 3 };
 
+/** Every check a fault scenario makes, over what the test recorded: all must pass. */
+async function expectChecksPass(run: Recorded): Promise<void> {
+  const results = await run.check();
+  expect(results.filter((r) => r.verdict !== "pass").map((r) => `${r.name}: ${r.figure}; ${r.details.join("; ")}`)).toEqual([]);
+}
+
+const doubler = template("sleepThenDouble", sleepThenDouble);
+
 describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
   describe("a worker killed with -9 during long tasks", () => {
     const fx = useCluster({ mode, workers: { count: 2, executors: 2 }, dispatcher: fastHeartbeats });
 
     it("its tasks run again on the other worker and every task has the right result", async () => {
-      const functionId = await fx.client.register(sleepThenDouble);
-      const taskIds = await Promise.all(Array.from({ length: 4 }, (_, x) => fx.client.execute(functionId, 2000, x)));
-      await waitFor(async () => (await Promise.all(taskIds.map((id) => fx.client.status(id)))).every((s) => s === "RUNNING"), { what: "4 tasks RUNNING" });
-      const victim = workerOf((await fx.client.task(taskIds[0])).worker);
-      const onVictim = (await Promise.all(taskIds.map((id) => fx.client.task(id)))).filter((t) => t.worker === victim).map((t) => t.task_id);
-      const component = fx.cluster.workers.find((w) => fx.cluster.process(w)!.running && victim.includes(String(fx.cluster.process(w)!.pid)))!;
-      await fx.cluster.kill(component, "SIGKILL");
+      const run = recorded(fx.cluster);
+      const tasks = Array.from({ length: 4 }, (_, x) => run.run(doubler, [2000, x], x * 2));
+      await waitFor(async () => run.workload.pending.size === 4 && (await Promise.all([...run.workload.pending].map((id) => fx.client.status(id)))).every((s) => s === "RUNNING"), { what: "4 tasks RUNNING" });
+      const running = await Promise.all([...run.workload.pending].map((id) => fx.client.task(id)));
+      const victim = running[0].worker!;
+      const index = fx.cluster.workers.findIndex((w) => victim.includes(`-${fx.cluster.process(w)!.pid}-`));
+      await run.inject(kill(index));
 
-      expect(await Promise.all(taskIds.map((id) => fx.client.valueOf(id)))).toEqual([0, 2, 4, 6]);
-      for (const id of onVictim) {
-        const task = await fx.client.task(id);
-        expect(task.attempts).toBe(2);
-        expect(workerOf(task.executor)).not.toBe(victim);
+      const taskIds = await Promise.all(tasks);
+      for (const task of running.filter((t) => t.worker === victim)) {
+        const after = await fx.client.task(task.task_id);
+        expect(after.attempts).toBe(2);
+        expect(workerOf(after.executor)).not.toBe(victim);
       }
+      expect(taskIds).toHaveLength(4);
+      await expectChecksPass(run);
     });
   });
 
@@ -40,14 +51,15 @@ describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
     const fx = useCluster({ mode, workers: { count: 2, executors: 2 }, dispatcher: fastHeartbeats });
 
     it("tasks in flight and tasks queued meanwhile all complete on the new workers", async () => {
-      const functionId = await fx.client.register(sleepThenDouble);
-      const inFlight = await Promise.all(Array.from({ length: 4 }, (_, x) => fx.client.execute(functionId, 1500, x)));
-      await waitFor(async () => (await Promise.all(inFlight.map((id) => fx.client.status(id)))).every((s) => s === "RUNNING"), { what: "4 tasks RUNNING" });
-      await Promise.all(fx.cluster.runningWorkers.map((worker) => fx.cluster.kill(worker, "SIGKILL")));
-      const queued = await Promise.all(Array.from({ length: 4 }, (_, x) => fx.client.execute(functionId, 10, x + 4)));
+      const run = recorded(fx.cluster);
+      const inFlight = Array.from({ length: 4 }, (_, x) => run.run(doubler, [1500, x], x * 2));
+      await waitFor(async () => run.workload.pending.size === 4 && (await Promise.all([...run.workload.pending].map((id) => fx.client.status(id)))).every((s) => s === "RUNNING"), { what: "4 tasks RUNNING" });
+      await run.inject(killAll());
+      const queued = Array.from({ length: 4 }, (_, x) => run.run(doubler, [10, x + 4], (x + 4) * 2));
       await fx.cluster.startWorker();
       await fx.cluster.startWorker();
-      expect(await Promise.all([...inFlight, ...queued].map((id) => fx.client.valueOf(id)))).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+      await Promise.all([...inFlight, ...queued]);
+      await expectChecksPass(run);
     });
   });
 
@@ -55,29 +67,31 @@ describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
     const fx = useCluster({ mode, workers: { count: 1, executors: 1 }, dispatcher: fastHeartbeats });
 
     it("its task runs elsewhere, its late result is discarded, and it rejoins", async () => {
-      const functionId = await fx.client.register(sleepThenDouble);
-      const taskId = await fx.client.execute(functionId, 1500, 21);
-      await waitForStatus(fx.client, taskId, "RUNNING");
+      const run = recorded(fx.cluster);
+      const task = run.run(doubler, [1500, 21], 42);
+      await waitFor(async () => run.workload.pending.size === 1 && (await fx.client.status([...run.workload.pending][0])) === "RUNNING", { what: "the task to be RUNNING" });
+      const [taskId] = [...run.workload.pending];
       const paused = fx.cluster.workers[0];
       await fx.cluster.startWorker({ executors: 1 });
-      fx.cluster.pause(paused);
+      // Paused for longer than it takes the task to run elsewhere; healed right after.
+      const pausing = await run.inject(pause(0, 60_000));
       try {
-        expect(await fx.client.valueOf(taskId)).toBe(42);
+        await task;
       } finally {
-        fx.cluster.resume(paused);
+        await pausing.heal();
       }
-      const recorded = await fx.client.task(taskId);
-      expect(recorded.attempts).toBe(2);
+      const recorded1 = await fx.client.task(taskId);
+      expect(recorded1.attempts).toBe(2);
       // The paused worker finishes its copy and delivers it (perhaps twice: results are resent until acknowledged): the dispatcher discards it.
       await waitFor(() => findLogged(fx.cluster.logFile("dispatcher"), "late result discarded: the task already had one", { taskId }).length >= 1, {
         what: "the dispatcher to discard the paused worker's late result",
       });
-      expect(await fx.client.task(taskId)).toEqual(recorded);
+      expect(await fx.client.task(taskId)).toEqual(recorded1);
       await waitFor(() => findLogged(fx.cluster.logFile(paused), "registered with the dispatcher").length >= 2, { what: "the resumed worker to register again" });
       // It serves again: with the other worker gone, tasks run on it.
-      await fx.cluster.kill(fx.cluster.workers[1], "SIGKILL");
-      const after = await fx.client.execute(functionId, 10, 5);
-      expect(await fx.client.valueOf(after)).toBe(10);
+      await run.inject(kill(1));
+      await run.run(doubler, [10, 5], 10);
+      await expectChecksPass(run);
     });
   });
 
@@ -85,15 +99,15 @@ describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
     const fx = useCluster({ mode, workers: { count: 2, executors: 2 }, dispatcher: fastHeartbeats });
 
     it("every task completes once, with the right result", async () => {
-      const functionId = await fx.client.register(sleepThenDouble);
-      const taskIds = await Promise.all(Array.from({ length: 10 }, (_, x) => fx.client.execute(functionId, 800, x)));
-      await waitFor(async () => (await Promise.all(taskIds.map((id) => fx.client.status(id)))).filter((s) => s === "RUNNING").length >= 4, {
+      const run = recorded(fx.cluster);
+      const tasks = Array.from({ length: 10 }, (_, x) => run.run(doubler, [800, x], x * 2));
+      await waitFor(async () => (await Promise.all([...run.workload.pending].map((id) => fx.client.status(id)))).filter((s) => s === "RUNNING").length >= 4, {
         what: "4 tasks RUNNING",
       });
-      await fx.cluster.kill("dispatcher", "SIGKILL");
-      await fx.cluster.startDispatcher();
-      expect(await Promise.all(taskIds.map((id) => fx.client.valueOf(id)))).toEqual(Array.from({ length: 10 }, (_, x) => x * 2));
-      for (const task of await Promise.all(taskIds.map((id) => fx.client.task(id)))) expect(task.status).toBe("COMPLETED");
+      const crash = await run.inject(killDispatcher(0));
+      await crash.ended;
+      await Promise.all(tasks);
+      await expectChecksPass(run);
     });
   });
 
@@ -104,7 +118,7 @@ describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
       const functionId = await fx.client.register(sleepThenDouble);
       const taskId = await fx.client.execute(functionId, 5000, 1);
       await waitForStatus(fx.client, taskId, "RUNNING");
-      await fx.cluster.kill(fx.cluster.workers[0], "SIGKILL");
+      await recorded(fx.cluster).inject(kill(0));
       await fx.cluster.startWorker({ executors: 1 });
       const outcome = await fx.client.result(taskId, { wait: 20 });
       expect(outcome.status).toBe("FAILED");
