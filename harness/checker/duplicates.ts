@@ -2,17 +2,13 @@
  * no-duplicate-results: no task is ever seen with two different terminal results. Only
  * observations that carry a result count (a status-only read says nothing about it).
  */
-import { isTerminal } from "../../system/task.js";
-import type { Analysis } from "../history/analysis.js";
+import { terminalResults, type Analysis } from "../history/analysis.js";
 import { MAX_DETAILS, type CheckResult } from "./types.js";
 
 export function checkNoDuplicateResults(analysis: Analysis): CheckResult {
   const problems: string[] = [];
   for (const task of analysis.tasks.values()) {
-    const seen = new Set<string>();
-    for (const status of task.statuses) {
-      if (isTerminal(status.status) && typeof status.result === "string") seen.add(`${status.status} ${status.result}`);
-    }
+    const seen = terminalResults(task);
     if (seen.size > 1) problems.push(`${task.taskId} (${task.kind}) was seen as ${[...seen].join(" and as ")}`);
   }
   return {

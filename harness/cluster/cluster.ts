@@ -66,6 +66,7 @@ export class Cluster {
   private api: ManagedProcess | undefined;
   private dispatcher: ManagedProcess | undefined;
   private readonly workerProcesses: ManagedProcess[] = [];
+  private nextWorkerIndex = 0;
   private readonly proxies = new Map<string, FaultProxy>();
   apiUrl = "";
   redisUrl = "";
@@ -122,7 +123,9 @@ export class Cluster {
 
   /** Every worker started so far (also the ones killed since), as component names. */
   get workers(): WorkerComponent[] {
-    return this.workerProcesses.map((_, index) => `worker-${index}` as WorkerComponent);
+    const names: WorkerComponent[] = [];
+    this.workerProcesses.forEach((_, index) => names.push(`worker-${index}`));
+    return names;
   }
 
   /** The workers whose process runs. */
@@ -179,7 +182,8 @@ export class Cluster {
   async startWorker(options: { executors?: number; token?: string; waitForDispatcher?: boolean; index?: number } = {}): Promise<WorkerComponent> {
     if (this.mode === "local") throw new Error("a local-mode cluster has no workers");
     if (!this.dispatcherEndpoint) throw new Error("start the dispatcher first, or give the cluster a dispatcherPort: workers need its endpoint");
-    const index = options.index ?? this.workerProcesses.length;
+    // The index is taken before any await, so workers started together get different ones.
+    const index = options.index ?? this.nextWorkerIndex++;
     const name = `worker-${index}` as WorkerComponent;
     const executors = options.executors ?? this.options.workers?.executors ?? 2;
     let endpoint = this.dispatcherEndpoint;
@@ -255,7 +259,7 @@ export class Cluster {
   /** Stops everything: workers first (they hand in their results), Redis last. */
   async stop(): Promise<void> {
     for (const proxy of this.proxies.values()) proxy.heal();
-    await Promise.allSettled(this.workerProcesses.map((worker) => worker.stop()));
+    await Promise.allSettled(this.workerProcesses.filter(Boolean).map((worker) => worker.stop()));
     await Promise.allSettled([this.dispatcher?.stop(), this.api?.stop()]);
     await this.redis?.managed?.stop();
     await Promise.allSettled([...this.proxies.values()].map((proxy) => proxy.close()));

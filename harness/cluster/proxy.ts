@@ -68,6 +68,8 @@ export class FaultProxy {
   }
 
   async close(): Promise<void> {
+    // Refuse what connects while closing (a peer reconnecting would keep the server open).
+    this.isCut = true;
     for (const piped of this.connections) this.drop(piped);
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -90,6 +90,15 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
   };
 }
 
+/** The distinct terminal results a task was seen with (only observations that carry one). */
+export function terminalResults(task: TaskView): Set<string> {
+  const seen = new Set<string>();
+  for (const status of task.statuses) {
+    if (isTerminal(status.status) && typeof status.result === "string") seen.add(`${status.status} ${status.result}`);
+  }
+  return seen;
+}
+
 /** Latency of a finished task: from sending the execute request to first seeing its result. */
 export function latencyOf(task: TaskView): number | undefined {
   return task.terminal ? task.terminal.t - task.invokedAt : undefined;
@@ -111,6 +120,8 @@ export interface Summary {
   failed: number;
   /** Accepted and never seen terminal. */
   lost: number;
+  /** Seen with more than one terminal result. */
+  duplicates: number;
   latency: { p50: number; p95: number; p99: number; max: number };
   /** Terminal tasks per second over the workload. */
   throughput: number;
@@ -121,8 +132,10 @@ export function summarize(analysis: Analysis): Summary {
   let completed = 0;
   let failed = 0;
   let lost = 0;
+  let duplicates = 0;
   const latencies: number[] = [];
   for (const task of analysis.tasks.values()) {
+    if (terminalResults(task).size > 1) duplicates++;
     if (!task.terminal) {
       lost++;
       continue;
@@ -134,7 +147,7 @@ export function summarize(analysis: Analysis): Summary {
   const durationMs = analysis.workload.end - analysis.workload.start;
   return {
     invoked: analysis.invoked, accepted: analysis.accepted, refused: analysis.refused, unknown: analysis.unknown,
-    completed, failed, lost,
+    completed, failed, lost, duplicates,
     latency: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies.length ? Math.max(...latencies) : Number.NaN },
     throughput: durationMs > 0 ? ((completed + failed) * 1000) / durationMs : 0,
     durationMs,

@@ -16,7 +16,6 @@ export interface RunReport {
   summary: Summary;
   checks: CheckResult[];
   analysis: Analysis;
-  duplicates: number;
   /** Chart files, by chart name. */
   charts: Record<string, string>;
   historyFile: string;
@@ -98,7 +97,7 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   row("completed", (r) => String(r.summary.completed));
   row("failed", (r) => String(r.summary.failed));
   row("lost (accepted, never finished)", (r) => String(r.summary.lost));
-  row("tasks with two different results", (r) => String(r.duplicates));
+  row("tasks with two different results", (r) => String(r.summary.duplicates));
   row("latency p50 / p95 / p99", (r) => `${ms(r.summary.latency.p50)} / ${ms(r.summary.latency.p95)} / ${ms(r.summary.latency.p99)}`);
   row("throughput", (r) => `${r.summary.throughput.toFixed(1)} tasks/s over ${s(r.summary.durationMs)}`);
   row("faults injected", (r) => String(r.analysis.faults.length));

@@ -8,7 +8,6 @@ import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, type ClusterOptions } from "../cluster/cluster.js";
 import { runChecks } from "../checker/index.js";
-import { checkNoDuplicateResults } from "../checker/duplicates.js";
 import { analyse, summarize } from "../history/analysis.js";
 import { History } from "../history/history.js";
 import { Nemesis } from "../nemesis/nemesis.js";
@@ -148,8 +147,7 @@ async function runOnce(scenario: Scenario, mode: Mode, phases: TaskTemplate[][],
     if (chart === "percentiles") percentilesChart(file, analysis, end, title("latency percentiles over time"));
     charts[chart] = file;
   }
-  const duplicates = Number(/^(\d+)/.exec(checkNoDuplicateResults(analysis).figure)?.[1] ?? 0);
-  return { mode, summary: summarize(analysis), checks, analysis, duplicates, charts, historyFile, logsDir, aborted };
+  return { mode, summary: summarize(analysis), checks, analysis, charts, historyFile, logsDir, aborted };
 }
 
 /**

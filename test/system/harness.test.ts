@@ -1,20 +1,10 @@
 /** The harness launcher itself: what it starts can be signalled, restarted, and never outlives it. */
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { isAlive } from "../support/processes.js";
 import { execa } from "execa";
 import { packageRoot } from "../../harness/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { http, useCluster } from "../support/cluster.js";
-
-/** Alive means present and not a zombie (a killed child whose parent is gone may linger as one). */
-function isAlive(pid: number): boolean {
-  try {
-    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-    return state !== undefined && state !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 describe("harness launcher", () => {
   const fx = useCluster({ executors: 1 });
@@ -52,5 +42,22 @@ describe("harness launcher", () => {
     harness.kill("SIGKILL");
     await harness;
     await waitFor(() => pids.every((pid) => !isAlive(pid)), { what: `processes ${pids.join(", ")} to exit after their harness was killed`, timeoutMs: 10_000 });
+  });
+});
+
+describe("a cluster with fault proxies", () => {
+  const fx = useCluster({ mode: "push", workers: { count: 3, executors: 1 }, faultProxies: true });
+
+  it("starts each worker on its own index and link, and a cut link stops only that worker's traffic", async () => {
+    expect(fx.cluster.workers).toEqual(["worker-0", "worker-1", "worker-2"]);
+    expect(new Set(fx.cluster.workers.map((worker) => fx.cluster.process(worker)!.pid)).size).toBe(3);
+    expect([...fx.cluster.links.keys()].sort()).toEqual(["redis-api", "redis-dispatcher", "worker-0", "worker-1", "worker-2"]);
+    for (const worker of fx.cluster.workers) fx.cluster.link(worker)!.cut();
+    const functionId = await fx.client.register(() => "through");
+    const taskId = await fx.client.execute(functionId);
+    // Every worker link is cut: the task waits.
+    expect((await fx.client.result(taskId, { wait: 1 })).status).toBe("QUEUED");
+    for (const worker of fx.cluster.workers) fx.cluster.link(worker)!.heal();
+    expect(await fx.client.valueOf(taskId)).toBe("through");
   });
 });

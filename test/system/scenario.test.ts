@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { execa } from "execa";
+import { isAlive } from "../support/processes.js";
+import { execa, execaSync } from "execa";
+import { waitFor } from "../../harness/wait.js";
 import { packageRoot } from "../../harness/paths.js";
 import { loadScenario } from "../../harness/scenario/load.js";
 import { runScenario } from "../../harness/scenario/runner.js";
@@ -50,6 +52,22 @@ describe("a short scenario", () => {
     expect(result.stderr).toContain("invalid.yaml is not a valid scenario");
     expect(result.stderr).toContain("cluster.workers.count: Too small");
     expect(result.stderr).toContain('nemesis.0.target');
+  });
+
+  it("Ctrl-C stops the run, ends every process it started, and still writes the report", async () => {
+    const cli = execa(process.execPath, [join(packageRoot, "dist/harness/scenario/main.js"), join(packageRoot, "test/fixtures/scenarios/short.yaml"), "--reports", reportsDir], { reject: false, buffer: true });
+    let stderr = "";
+    cli.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes("workload and nemesis"), { what: "the run to reach its workload", timeoutMs: 30_000 });
+    const children = () => execaSync("pgrep", ["-P", String(cli.pid)], { reject: false }).stdout.split("\n").filter(Boolean).map(Number);
+    await waitFor(() => children().length >= 4, { what: "the cluster's processes to be children of the run" });
+    const started = children();
+    cli.kill("SIGINT");
+    const result = await cli;
+    expect(result.exitCode).toBe(130);
+    expect(result.stdout).toContain("INTERRUPTED: short");
+    expect(readFileSync(join(reportsDir, "short.md"), "utf8")).toContain("The run ended early: interrupted.");
+    await waitFor(() => started.every((pid) => !isAlive(pid)), { what: `the processes the run started (${started.join(", ")}) to end` });
   });
 
   it("--list shows the shipped scenarios with their descriptions", async () => {
