@@ -59,6 +59,9 @@ export interface ClusterOptions {
   logLevel?: string;
 }
 
+/** Extra node flags for every component, e.g. FAAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
+const NODE_ARGS = (process.env.FAAS_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+
 export class Cluster {
   readonly dir: string;
   private readonly ownsDir: boolean;
@@ -200,7 +203,7 @@ export class Cluster {
     const worker = new ManagedProcess({
       name,
       command: process.execPath,
-      args: [cliPath, ...args],
+      args: [...NODE_ARGS, cliPath, ...args],
       logFile: join(this.dir, `${name}.log`),
       env: this.componentEnv(),
       readyWhen: (line) => {
@@ -286,7 +289,7 @@ export class Cluster {
     return new ManagedProcess({
       name,
       command: process.execPath,
-      args: [cliPath, ...args],
+      args: [...NODE_ARGS, cliPath, ...args],
       logFile: join(this.dir, `${name}.log`),
       env: this.componentEnv(),
       readyWhen: readyEvent,
