@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { Cluster, type DispatcherMode, type WorkerShape } from "../harness/cluster/cluster.js";
 import { parseWorkers, workersFor } from "../system/cli/up.js";
-import { mapConcurrent } from "../harness/random.js";
+import { closedLoop, sequential } from "./study/loads.js";
 import { FaaSClient } from "../system/client/index.js";
 
 const { values } = parseArgs({
@@ -47,13 +47,9 @@ try {
   console.error((error as Error).message);
   process.exit(2);
 }
-const sequential = count("sequential");
+const sequentialCount = count("sequential");
 const tasks = count("tasks");
 const clients = count("clients");
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 const cluster = await Cluster.start({ mode, executors: shape.executors, workers: shape, logLevel: "warn" });
 const stop = () => cluster.stop();
@@ -61,29 +57,12 @@ process.once("SIGINT", () => void stop().then(() => process.exit(130)));
 try {
   const client = new FaaSClient({ baseUrl: cluster.apiUrl });
   const noop = await client.register(() => null, "noop");
-  const once = async () => {
-    const taskId = await client.execute(noop);
-    const outcome = await client.result(taskId, { wait: 30 });
-    if (outcome.status !== "COMPLETED") throw new Error(`task ${taskId} ended ${outcome.status}`);
-  };
-  for (let i = 0; i < 100; i++) await once(); // warm-up: executors compile the function, connections open
-
-  const latencies: number[] = [];
-  for (let i = 0; i < sequential; i++) {
-    const start = performance.now();
-    await once();
-    latencies.push(performance.now() - start);
-  }
-  latencies.sort((a, b) => a - b);
-
-  const started = performance.now();
-  await mapConcurrent(Array.from({ length: tasks }), clients, once);
-  const seconds = (performance.now() - started) / 1000;
-
+  const seq = await sequential(client, noop, sequentialCount);
+  const loop = await closedLoop(client, noop, tasks, clients);
   const layout = mode === "local" ? `${shape.executors} executors` : `${shape.count} workers x ${shape.executors} executors`;
   console.log(`faaslab round trip, ${mode} mode, ${layout} (cluster and client on this machine)`);
-  console.log(`sequential no-op round trip over ${sequential} calls: p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, max ${latencies[latencies.length - 1].toFixed(2)} ms`);
-  console.log(`throughput: ${tasks} no-op tasks from ${clients} concurrent clients in ${seconds.toFixed(2)} s = ${(tasks / seconds).toFixed(0)} tasks/s`);
+  console.log(`sequential no-op round trip over ${sequentialCount} calls: p50 ${seq.p50.toFixed(2)} ms, p99 ${seq.p99.toFixed(2)} ms`);
+  console.log(`throughput: ${tasks} no-op tasks from ${clients} concurrent clients in ${loop.seconds.toFixed(2)} s = ${loop.tasksPerSecond.toFixed(0)} tasks/s`);
 } finally {
   await stop();
 }

@@ -46,7 +46,8 @@ const whiteBackground: Plugin = {
   },
 };
 
-function render(file: string, config: ChartConfiguration, plugins: Plugin[]): void {
+/** Draws one Chart.js chart to a PNG file (white background, no animation). */
+export function render(file: string, config: ChartConfiguration, plugins: Plugin[] = []): void {
   const canvas = createCanvas(WIDTH, HEIGHT);
   const chart = new Chart(canvas.getContext("2d") as unknown as ConstructorParameters<typeof Chart>[0], {
     ...config,

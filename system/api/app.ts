@@ -64,6 +64,38 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
     },
   );
 
+  app.post<{ Body: { function_id: string; payloads: string[]; deadline_ms?: number } }>(
+    "/execute_batch", { schema: schemas.executeBatch },
+    async (request, reply) => {
+      const { function_id: functionId, payloads, deadline_ms: deadlineMs } = request.body;
+      payloads.forEach((payload, index) => decodePayload(() => decodeArgumentsPayload(payload), "INVALID_ARGUMENTS", `payloads[${index}]`));
+      const taskIds = await store.submitTasks(functionId.toLowerCase(), payloads, deadlineMs);
+      if (taskIds === null) throw new ApiError("FUNCTION_NOT_FOUND", `there is no function ${functionId}`);
+      return reply.code(201).send({ task_ids: taskIds });
+    },
+  );
+
+  app.post<{ Body: { task_ids: string[]; wait?: number } }>("/results", { schema: schemas.getResults }, async (request, reply) => {
+    const taskIds = request.body.task_ids.map((id) => id.toLowerCase());
+    const waitMs = Math.round((request.body.wait ?? 0) * 1000);
+    // Register before reading, as for one result; a wait ends when every task is done or the time is up.
+    const waiters = waitMs > 0 ? taskIds.map((taskId) => finished.wait(taskId, waitMs)) : [];
+    reply.raw.once("close", () => waiters.forEach((waiter) => waiter.cancel()));
+    try {
+      const outcomes = await store.getOutcomes(taskIds);
+      const unknown = outcomes.findIndex((outcome) => outcome === null);
+      if (unknown >= 0) throw taskNotFound(taskIds[unknown]);
+      await Promise.all(waiters.map(async (waiter, index) => {
+        if (isTerminal(outcomes[index]!.status)) return waiter.cancel();
+        const published = await waiter.finished;
+        outcomes[index] = published ?? (await store.getOutcome(taskIds[index]));
+      }));
+      return { results: taskIds.map((taskId, index) => ({ task_id: taskId, status: outcomes[index]!.status, result: outcomes[index]!.result })) };
+    } finally {
+      for (const waiter of waiters) waiter.cancel();
+    }
+  });
+
   app.get<{ Params: { task_id: string } }>("/status/:task_id", { schema: schemas.getStatus }, async (request) => {
     const taskId = request.params.task_id.toLowerCase();
     const status = await store.getStatus(taskId);
@@ -85,8 +117,8 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
     try {
       const outcome = await store.getOutcome(taskId);
       if (outcome === null || isTerminal(outcome.status)) return resultBody(taskId, outcome);
-      await waiter.finished;
-      return resultBody(taskId, await store.getOutcome(taskId));
+      const published = await waiter.finished;
+      return resultBody(taskId, published ?? (await store.getOutcome(taskId)));
     } finally {
       waiter.cancel();
     }
@@ -154,11 +186,11 @@ function taskNotFound(taskId: string): ApiError {
   return new ApiError("TASK_NOT_FOUND", `there is no task ${taskId}`);
 }
 
-function decodePayload<T>(decode: () => T, code: "INVALID_FUNCTION" | "INVALID_ARGUMENTS"): T {
+function decodePayload<T>(decode: () => T, code: "INVALID_FUNCTION" | "INVALID_ARGUMENTS", field = "payload"): T {
   try {
     return decode();
   } catch (error) {
-    if (error instanceof InvalidFunctionError || error instanceof CodecError) throw new ApiError(code, `invalid payload: ${error.message}`);
+    if (error instanceof InvalidFunctionError || error instanceof CodecError) throw new ApiError(code, `invalid ${field}: ${error.message}`);
     throw error;
   }
 }

@@ -1,16 +1,26 @@
 /**
  * Lets requests wait for tasks to finish without polling Redis: one subscriber connection
- * per API process listens to the channel on which every finished task's id is published,
- * and wakes the requests waiting for that id. A request registers before it reads the task,
- * so a task that finishes in between still wakes it.
+ * per API process listens to the channel on which every finished task is published, with
+ * its status and result ("<id>|<status>|<result>"; the id alone when the result is large),
+ * and wakes the requests waiting for it. A request registers before it reads the task, so
+ * a task that finishes in between still wakes it.
  */
 import type { Redis } from "ioredis";
+import type { TerminalStatus } from "../task.js";
+
+/** A finished task's outcome as published; undefined when only the id was (then read it). */
+export type Published = { status: TerminalStatus; result: string } | undefined;
 
 export class FinishedTasks {
-  private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly waiting = new Map<string, Set<(outcome: Published) => void>>();
 
   constructor(private readonly subscriber: Redis, private readonly channel: string) {
-    subscriber.on("message", (_channel: string, taskId: string) => this.wake(taskId));
+    subscriber.on("message", (_channel: string, message: string) => {
+      const first = message.indexOf("|");
+      if (first < 0) return this.wake(message, undefined);
+      const second = message.indexOf("|", first + 1);
+      this.wake(message.slice(0, first), { status: message.slice(first + 1, second) as TerminalStatus, result: message.slice(second + 1) });
+    });
     // Messages published while the subscriber was disconnected are lost: wake everyone to re-read.
     subscriber.on("ready", () => this.wakeAll());
   }
@@ -19,22 +29,24 @@ export class FinishedTasks {
     await this.subscriber.subscribe(this.channel);
   }
 
-  /** Resolves when the task is announced finished, or after `timeoutMs`. Call `cancel` when done early. */
-  wait(taskId: string, timeoutMs: number): { finished: Promise<void>; cancel: () => void } {
-    let resolveWait!: () => void;
-    const finished = new Promise<void>((resolve) => (resolveWait = resolve));
-    const timer = setTimeout(() => cancel(), timeoutMs);
+  /**
+   * Resolves when the task is announced finished (with its outcome, if it was published), or
+   * with undefined after `timeoutMs` or on `cancel`.
+   */
+  wait(taskId: string, timeoutMs: number): { finished: Promise<Published>; cancel: () => void } {
+    let resolveWait!: (outcome: Published) => void;
+    const finished = new Promise<Published>((resolve) => (resolveWait = resolve));
+    const timer = setTimeout(() => end(undefined), timeoutMs);
     const waiters = this.waiting.get(taskId) ?? new Set();
     this.waiting.set(taskId, waiters);
-    const cancel = () => {
+    const end = (outcome: Published) => {
       clearTimeout(timer);
-      waiters.delete(wake);
+      waiters.delete(end);
       if (waiters.size === 0 && this.waiting.get(taskId) === waiters) this.waiting.delete(taskId);
-      resolveWait();
+      resolveWait(outcome);
     };
-    const wake = () => cancel();
-    waiters.add(wake);
-    return { finished, cancel };
+    waiters.add(end);
+    return { finished, cancel: () => end(undefined) };
   }
 
   get waiters(): number {
@@ -43,13 +55,13 @@ export class FinishedTasks {
     return count;
   }
 
-  private wake(taskId: string): void {
+  private wake(taskId: string, outcome: Published): void {
     const waiters = this.waiting.get(taskId);
     if (!waiters) return;
-    for (const wake of [...waiters]) wake();
+    for (const end of [...waiters]) end(outcome);
   }
 
   private wakeAll(): void {
-    for (const taskId of [...this.waiting.keys()]) this.wake(taskId);
+    for (const taskId of [...this.waiting.keys()]) this.wake(taskId, undefined);
   }
 }

@@ -3,6 +3,8 @@ import { MAX_DEADLINE_MS, TASK_STATUSES } from "../task.js";
 
 const uuid = { type: "string", format: "uuid" } as const;
 export const MAX_WAIT_SECONDS = 30;
+/** The most tasks one batch request may submit or wait for. */
+export const MAX_BATCH = 10_000;
 
 const errorBody = {
   type: "object",
@@ -32,6 +34,43 @@ export const executeFunction = {
     },
   },
   response: { 201: { type: "object", properties: { task_id: { type: "string" } } }, "4xx": errorBody, "5xx": errorBody },
+} as const;
+
+export const executeBatch = {
+  body: {
+    type: "object",
+    required: ["function_id", "payloads"],
+    properties: {
+      function_id: uuid,
+      payloads: { type: "array", minItems: 1, maxItems: MAX_BATCH, items: { type: "string", minLength: 1 } },
+      deadline_ms: { type: "integer", minimum: 1, maximum: MAX_DEADLINE_MS },
+    },
+  },
+  response: { 201: { type: "object", properties: { task_ids: { type: "array", items: { type: "string" } } } }, "4xx": errorBody, "5xx": errorBody },
+} as const;
+
+export const getResults = {
+  body: {
+    type: "object",
+    required: ["task_ids"],
+    properties: {
+      task_ids: { type: "array", minItems: 1, maxItems: MAX_BATCH, items: uuid },
+      wait: { type: "number", minimum: 0, maximum: MAX_WAIT_SECONDS },
+    },
+  },
+  response: {
+    200: {
+      type: "object",
+      properties: {
+        results: {
+          type: "array",
+          items: { type: "object", properties: { task_id: { type: "string" }, status: { type: "string" }, result: { type: ["string", "null"] } } },
+        },
+      },
+    },
+    "4xx": errorBody,
+    "5xx": errorBody,
+  },
 } as const;
 
 const taskParams = { type: "object", required: ["task_id"], properties: { task_id: uuid } } as const;

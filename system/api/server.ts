@@ -15,6 +15,8 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** How long a Redis command may take before the request is answered 503, in ms. */
   redisCommandTimeoutMs?: number;
+  /** How long to wait for Redis at start before serving anyway, in ms. */
+  redisStartTimeoutMs?: number;
 }
 
 export interface RunningApi {
@@ -40,7 +42,15 @@ export async function startApi(options: ApiOptions, log: Logger = createLogger("
 
   const store = new TaskStore(redis, { prefix: options.prefix });
   const finished = new FinishedTasks(subscriber, store.keys.finishedChannel);
-  void finished.start().catch((error) => log.warn({ err: error.message }, "could not subscribe to finished tasks yet"));
+  const subscribed = finished.start();
+  // Ready means able to serve: wait (a bounded time) for Redis and for the subscription that
+  // result waits rely on. If Redis is away, serve anyway: requests get 503 until it is back.
+  const connected = redis.status === "ready" ? Promise.resolve() : new Promise<void>((resolve) => redis.once("ready", () => resolve()));
+  const inTime = await Promise.race([
+    Promise.all([connected, subscribed]).then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), options.redisStartTimeoutMs ?? 5000).unref()),
+  ]);
+  if (!inTime) log.warn("Redis is not reachable yet; serving anyway (503 until it is)");
   const app = buildApp({ store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT });
   const address = await app.listen({ host: options.host, port: options.port });
   const url = address.replace("[::1]", "127.0.0.1");

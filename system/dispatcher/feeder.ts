@@ -12,6 +12,8 @@ export interface FeederOwner {
   capacity(): number;
   /** Hands one task on; must not throw. */
   dispatch(entry: QueueEntry): void;
+  /** Set when the owner wants entries read with their tasks (one round trip for both). */
+  taskPrefix?: string;
 }
 
 export interface FeederOptions {
@@ -107,7 +109,8 @@ export class QueueFeeder {
       }
       let entries: QueueEntry[];
       try {
-        entries = await this.queue.read(free, this.nextBacklogDelay() ?? READ_BLOCK_MS);
+        const blockMs = this.nextBacklogDelay() ?? READ_BLOCK_MS;
+        entries = this.owner.taskPrefix ? await this.queue.take(free, blockMs, this.owner.taskPrefix) : await this.queue.read(free, blockMs);
       } catch (error) {
         if (this.stopping) break;
         this.noteRedisDown(error as Error);

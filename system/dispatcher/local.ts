@@ -25,7 +25,10 @@ export class LocalDispatcher {
   private readonly store: TaskStore;
   private readonly feeder: QueueFeeder;
   private readonly pool: ExecutorPool;
+  /** Tasks on an executor (what capacity counts). */
   private readonly inflight = new Set<Promise<void>>();
+  /** Results being written after their executor was freed (what stop() still waits for). */
+  private readonly finishing = new Set<Promise<unknown>>();
 
   constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger) {
     this.commands = connectRedis(options.redisUrl, "working");
@@ -52,6 +55,7 @@ export class LocalDispatcher {
     this.blocking.disconnect();
     await feederStopped;
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    await Promise.allSettled([...this.finishing]);
     await this.pool.close();
     this.commands.disconnect();
   }
@@ -75,16 +79,37 @@ export class LocalDispatcher {
       const outcome = source === null
         ? { status: "FAILED" as const, result: serializedTaskError("ExecutorCrashed", `function ${claim.functionId} does not exist`), executor: this.id }
         : await this.pool.run({ functionId: claim.functionId, source, args: claim.args }, claim.deadlineMs ?? this.options.taskDeadlineMs);
-      const recorded = await this.store.finishTask({ entryId, taskId, ...outcome });
-      if (!recorded) this.log.info({ taskId }, "late result discarded: the task already had one");
+      // The executor is free: its slot goes to the next task while this result is written.
+      const finishing = this.finish(entryId, taskId, outcome);
+      this.finishing.add(finishing);
+      void finishing.finally(() => this.finishing.delete(finishing));
     } catch (error) {
       // A Redis error (not an outage: commands wait through those): try the task again shortly.
       this.log.error({ taskId, err: error }, "task handling failed; it will be tried again");
       this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
     }
   }
+
+  private async finish(entryId: string, taskId: string, outcome: { status: "COMPLETED" | "FAILED"; result: string; executor: string }): Promise<void> {
+    try {
+      const recorded = await this.store.finishTask({ entryId, taskId, ...outcome });
+      if (!recorded) this.log.info({ taskId }, "late result discarded: the task already had one");
+    } catch (error) {
+      // The task stays RUNNING and in this dispatcher's pending list: run it again shortly.
+      this.log.error({ taskId, err: error }, "could not record the result; the task will be run again");
+      this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
+    }
+  }
 }
 
+const workerLostErrors = new Map<number, string>();
+
+/** The WorkerLost error a task gets after `maxAttempts` starts (serialized once: it goes with every claim). */
 export function workerLostError(maxAttempts: number): string {
-  return serializedTaskError("WorkerLost", `the task was started ${maxAttempts} times and each time its worker or dispatcher was lost`);
+  let error = workerLostErrors.get(maxAttempts);
+  if (error === undefined) {
+    error = serializedTaskError("WorkerLost", `the task was started ${maxAttempts} times and each time its worker or dispatcher was lost`);
+    workerLostErrors.set(maxAttempts, error);
+  }
+  return error;
 }

@@ -98,6 +98,7 @@ export class RemoteDispatcher {
     this.feeder = new QueueFeeder(queue, {
       capacity: () => this.capacity(),
       dispatch: (entry) => void this.dispatch(entry),
+      taskPrefix: this.store.keys.taskPrefix,
     }, { ...options, takeoverDelayMs: 2 * silence }, log);
     this.commands.on("error", (error) => this.feeder.noteRedisDown(error));
     this.blocking.on("error", (error) => this.feeder.noteRedisDown(error));
@@ -149,7 +150,8 @@ export class RemoteDispatcher {
     worker.reserved++;
     let delivered = false;
     try {
-      const task = await this.store.readForDispatch(entry.taskId);
+      // Entries read with `take` come with their task; the others (taken over, handed back) are read now.
+      const task = entry.task !== undefined ? entry.task : await this.store.readForDispatch(entry.taskId);
       // Meanwhile a reconnecting worker may have reported it, or this worker may have gone.
       if (this.assignments.has(entry.taskId)) return;
       if (this.workers.get(worker.id) !== worker || worker.leaving) {
@@ -370,15 +372,17 @@ export class RemoteDispatcher {
   }
 
   private async recordResult(result: Extract<WorkerMessage, { type: "result" }>, worker: ConnectedWorker): Promise<void> {
-    const recorded = await this.store.finishTask({
-      entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
-    });
-    if (!recorded) this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
-    // Only the reporting worker's slot is freed: if the task was re-run elsewhere, that run holds its own slot.
+    // The executor is free now: its slot goes to the next task while the result is written.
+    // (Only the reporting worker's slot: if the task was re-run elsewhere, that run holds its own.)
+    // Should the write fail, the worker, never acknowledged, sends the result again.
     worker.shadows.delete(result.taskId);
     const assignment = this.assignments.get(result.taskId);
     if (assignment && assignment.workerId === worker.id) this.unassign(assignment);
     this.feeder.wake();
+    const recorded = await this.store.finishTask({
+      entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
+    });
+    if (!recorded) this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
   }
 
   /**

@@ -5,12 +5,16 @@
  * entries behind; another one takes them over once the dead one's liveness key expires.
  */
 import type { Redis } from "ioredis";
+import type { TaskStatus } from "../task.js";
 import type { Keys } from "./keys.js";
+import type { DispatchInfo } from "./store.js";
 import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
 
 export interface QueueEntry {
   entryId: string;
   taskId: string;
+  /** The task as it was when the entry was read, if it was read with it (`take`). */
+  task?: DispatchInfo | null;
 }
 
 type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][] | null;
@@ -67,6 +71,30 @@ export class TaskQueue {
       }
       throw error;
     }
+  }
+
+  /**
+   * takeTasks: up to `count` new entries with their tasks, in one round trip and without
+   * blocking; when there is nothing new, waits up to `blockMs` for entries, then reads their tasks.
+   */
+  async take(count: number, blockMs: number, taskPrefix: string): Promise<QueueEntry[]> {
+    const flat = (await this.scripts.takeTasks(this.keys.queue, this.keys.group, this.consumer, count, taskPrefix).catch(async (error: Error) => {
+      if (!String(error.message).includes("NOGROUP")) throw error;
+      await this.ensureGroup();
+      return [];
+    })) as string[];
+    if (flat.length > 0) {
+      const entries: QueueEntry[] = [];
+      for (let i = 0; i + 6 < flat.length; i += 7) {
+        const [entryId, taskId, status, functionId, args, deadline, attempts] = flat.slice(i, i + 7);
+        entries.push({
+          entryId, taskId,
+          task: status === "" ? null : { status: status as TaskStatus, functionId, args, deadlineMs: deadline === "" ? null : Number(deadline), attempts: Number(attempts || 0) },
+        });
+      }
+      return entries;
+    }
+    return this.read(count, blockMs);
   }
 
   /** Marks this dispatcher alive for `ttlMs`. */

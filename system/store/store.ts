@@ -91,6 +91,30 @@ export class TaskStore {
     return created === -1 ? null : taskId;
   }
 
+  /** submitTasks: a batch of tasks, all stored and queued, or none (null: the function is unknown). */
+  async submitTasks(functionId: string, argsList: readonly string[], deadlineMs?: number): Promise<string[] | null> {
+    const taskIds = argsList.map(() => randomUUID());
+    const pairs = taskIds.flatMap((taskId, i) => [taskId, argsList[i]]);
+    const created = await this.scripts.submitTasks(
+      this.keys.function(functionId), this.keys.queue,
+      this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), ...pairs,
+    );
+    return created === -1 ? null : taskIds;
+  }
+
+  /** Status and result of many tasks in one round trip (null for an unknown task). */
+  async getOutcomes(taskIds: readonly string[]): Promise<({ status: TaskStatus; result: string | null } | null)[]> {
+    if (taskIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const taskId of taskIds) pipeline.hmget(this.keys.task(taskId), "status", "result");
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, value]) => {
+      if (error) throw error;
+      const [status, result] = value as [string | null, string | null];
+      return status === null ? null : { status: status as TaskStatus, result: isTerminal(status) ? result : null };
+    });
+  }
+
   async getStatus(taskId: string): Promise<TaskStatus | null> {
     return (await this.redis.hget(this.keys.task(taskId), "status")) as TaskStatus | null;
   }

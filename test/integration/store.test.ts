@@ -130,6 +130,7 @@ describe("task store", () => {
     await store.completeTask({ entryId: entry.entryId, taskId, result: serialize(1), executor: "d1" });
     await store.redis.ping(); // the publish happened before this reply; the message may trail it on the other connection
     await subscriber.ping();
-    expect(heard).toEqual([taskId]);
+    // With its outcome, so that waiting requests need not read the task again.
+    expect(heard).toEqual([`${taskId}|COMPLETED|${serialize(1)}`]);
   });
 });

@@ -117,6 +117,41 @@ export function correctnessSuite(name: string, options: ClusterOptions): void {
       });
     });
 
+    describe("batches", () => {
+      it("execute_batch accepts a batch and results waits for all of it in one request", async () => {
+        const functionId = await register((n: number) => n * 3);
+        const taskIds = await fx.client.executeMany(functionId, Array.from({ length: 300 }, (_, n) => [n]));
+        expect(taskIds).toHaveLength(300);
+        expect(new Set(taskIds).size).toBe(300);
+        const results = await fx.client.results(taskIds, { wait: 30 });
+        expect(results.map((r) => r.status)).toEqual(Array(300).fill("COMPLETED"));
+        expect(results.map((r) => r.value)).toEqual(Array.from({ length: 300 }, (_, n) => n * 3));
+      });
+
+      it("a batch is accepted whole or not at all, within a bound, with the same errors as one task", async () => {
+        const functionId = await register((n: number) => n);
+        const bad = await http(fx.url, "POST", "/execute_batch", { function_id: functionId, payloads: [serialize([1]), serialize([2]), "not codec", serialize([4])] });
+        expect(bad.status).toBe(400);
+        expect(bad.body).toMatchObject({ code: "INVALID_ARGUMENTS", error: expect.stringContaining("payloads[2]") });
+        const unknown = await http(fx.url, "POST", "/execute_batch", { function_id: randomUUID(), payloads: [serialize([1])] });
+        expect(unknown.status).toBe(404);
+        const tooMany = await http(fx.url, "POST", "/execute_batch", { function_id: functionId, payloads: Array(10_001).fill(serialize([1])) });
+        expect(tooMany.status).toBe(400);
+        expect((await http(fx.url, "POST", "/execute_batch", { function_id: functionId, payloads: [] })).status).toBe(400);
+      });
+
+      it("results answers 404 for an unknown task and 400 for a malformed id; without wait it answers at once", async () => {
+        expect((await http(fx.url, "POST", "/results", { task_ids: [randomUUID()] })).status).toBe(404);
+        expect((await http(fx.url, "POST", "/results", { task_ids: ["nope"] })).status).toBe(400);
+        const functionId = await register(async () => new Promise((resolve) => setTimeout(resolve, 2000)));
+        const [taskId] = await fx.client.executeMany(functionId, [[]]);
+        const now = await http(fx.url, "POST", "/results", { task_ids: [taskId] });
+        expect(now.status).toBe(200);
+        expect(["QUEUED", "RUNNING"]).toContain(now.body.results[0].status);
+        expect(now.body.results[0].result).toBeNull();
+      });
+    });
+
     describe("status and result in each state", () => {
       it("unknown and malformed task ids: 404 and 400", async () => {
         expect((await http(fx.url, "GET", `/status/${randomUUID()}`)).status).toBe(404);

@@ -35,7 +35,7 @@ if attempts >= tonumber(ARGV[4]) then
   redis.call("HSET", KEYS[1], "status", "FAILED", "result", ARGV[5], "finished_at", now)
   if tonumber(ARGV[8]) > 0 then redis.call("EXPIRE", KEYS[1], ARGV[8]) end
   drop_entry()
-  redis.call("PUBLISH", ARGV[6], ARGV[7])
+  redis.call("PUBLISH", ARGV[6], ARGV[7] .. "|FAILED|" .. ARGV[5])
   return {-2}
 end
 attempts = attempts + 1

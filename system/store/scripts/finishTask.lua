@@ -7,6 +7,9 @@
   ARGV[4] serialized result   ARGV[5] executor name   ARGV[6] finished channel
   ARGV[7] task id   ARGV[8] result ttl seconds (0 keeps the task forever)
 
+  Publishes "<task id>|<status>|<result>" on the finished channel (just the task id when the
+  result is over 64 KiB), so waiting requests need not read the task again.
+
   Returns: 1 when this result was recorded, 0 when the task was already terminal (or gone).
 ]]
 redis.call("XACK", KEYS[2], ARGV[1], ARGV[2])
@@ -19,5 +22,9 @@ local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call("HSET", KEYS[1], "status", ARGV[3], "result", ARGV[4], "finished_at", now, "executor", ARGV[5])
 if tonumber(ARGV[8]) > 0 then redis.call("EXPIRE", KEYS[1], ARGV[8]) end
-redis.call("PUBLISH", ARGV[6], ARGV[7])
+if #ARGV[4] <= 65536 then
+  redis.call("PUBLISH", ARGV[6], ARGV[7] .. "|" .. ARGV[3] .. "|" .. ARGV[4])
+else
+  redis.call("PUBLISH", ARGV[6], ARGV[7])
+end
 return 1

@@ -1,0 +1,91 @@
+/**
+ * The load shapes the performance study drives, each against a registered function:
+ * sequential round trips, a closed loop of N clients, a bulk submission through the batch
+ * API, and an open loop at a fixed arrival rate. Latency is from sending the execute request
+ * to seeing the result.
+ */
+import { mapConcurrent } from "../../harness/random.js";
+import type { FaaSClient } from "../../system/client/index.js";
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export function percentiles(values: readonly number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : Number.NaN);
+  return { p50: at(50), p95: at(95), p99: at(99) };
+}
+
+/** One task: execute, then wait for its result; returns the latency in ms and the task id. */
+export async function roundTrip(client: FaaSClient, functionId: string, args: unknown[] = []): Promise<{ ms: number; taskId: string }> {
+  const start = performance.now();
+  const taskId = await client.execute(functionId, ...args);
+  const outcome = await client.result(taskId, { wait: 30 });
+  if (outcome.status !== "COMPLETED") throw new Error(`task ${taskId} ended ${outcome.status}: ${outcome.result}`);
+  return { ms: performance.now() - start, taskId };
+}
+
+export async function sequential(client: FaaSClient, functionId: string, count: number, warmup = 100): Promise<Percentiles & { count: number }> {
+  for (let i = 0; i < warmup; i++) await roundTrip(client, functionId);
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) latencies.push((await roundTrip(client, functionId)).ms);
+  return { count, ...percentiles(latencies) };
+}
+
+export interface LoadResult {
+  tasks: number;
+  seconds: number;
+  tasksPerSecond: number;
+  latency: Percentiles;
+  taskIds: string[];
+}
+
+/** `clients` clients, each running one task after another, `tasks` in all. */
+export async function closedLoop(client: FaaSClient, functionId: string, tasks: number, clients: number, args: unknown[] = []): Promise<LoadResult> {
+  const start = performance.now();
+  const runs = await mapConcurrent(Array.from({ length: tasks }), clients, () => roundTrip(client, functionId, args));
+  const seconds = (performance.now() - start) / 1000;
+  return { tasks, seconds, tasksPerSecond: tasks / seconds, latency: percentiles(runs.map((r) => r.ms)), taskIds: runs.map((r) => r.taskId) };
+}
+
+/** Submits `tasks` through POST /execute_batch (batches of `batch`) and waits for all through POST /results. */
+export async function bulk(client: FaaSClient, functionId: string, tasks: number, batch = 10_000): Promise<{ tasks: number; seconds: number; tasksPerSecond: number }> {
+  const start = performance.now();
+  const waits: Promise<unknown>[] = [];
+  for (let done = 0; done < tasks; done += batch) {
+    const size = Math.min(batch, tasks - done);
+    const taskIds = await client.executeMany(functionId, Array.from({ length: size }, () => []));
+    waits.push(client.results(taskIds, { wait: 120 }).then((results) => {
+      const failed = results.filter((r) => r.status !== "COMPLETED");
+      if (failed.length) throw new Error(`${failed.length} bulk tasks did not complete`);
+    }));
+  }
+  await Promise.all(waits);
+  const seconds = (performance.now() - start) / 1000;
+  return { tasks, seconds, tasksPerSecond: tasks / seconds };
+}
+
+export interface OpenLoopResult {
+  offered: number;
+  achieved: number;
+  latency: Percentiles;
+  submitted: number;
+}
+
+/** Submits at `rate` per second for `seconds`, each task awaited on its own; what comes back, and how fast. */
+export async function openLoop(client: FaaSClient, functionId: string, rate: number, seconds: number): Promise<OpenLoopResult> {
+  const interval = 1000 / rate;
+  const start = performance.now();
+  const runs: Promise<number>[] = [];
+  for (let due = 0; due < seconds * 1000; due += interval) {
+    const wait = start + due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    runs.push(roundTrip(client, functionId).then((r) => r.ms, () => Number.NaN));
+  }
+  const latencies = (await Promise.all(runs)).filter((ms) => !Number.isNaN(ms));
+  const elapsed = (performance.now() - start) / 1000;
+  return { offered: rate, achieved: latencies.length / elapsed, latency: percentiles(latencies), submitted: runs.length };
+}
