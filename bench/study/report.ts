@@ -122,6 +122,12 @@ function discussion(m: Measurements): string[] {
   for (const t of m.targets) {
     lines.push(`- ${t.mode} (${t.shape}): the closed loop of 50 clients reaches ${f0(t.closedLoop.tasksPerSecond)} tasks/s, ${ratio(t.closedLoop.tasksPerSecond, bull.closedLoop.jobsPerSecond)} BullMQ's ${f0(bull.closedLoop.jobsPerSecond)} jobs/s; a sequential round trip takes ${f2(t.sequential.p50)} ms at p50 against BullMQ's ${f2(bull.sequential.latency.p50)} ms (${ratio(t.sequential.p50, bull.sequential.latency.p50)}).`);
   }
+  for (const t of m.targets) {
+    const cpu = t.cpuPerTaskUs ?? {};
+    const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+    const [top, second] = Object.entries(cpu).sort((a, b) => b[1] - a[1]);
+    if (top && second) lines.push(`- ${t.mode}: a task costs ${f0(total)} µs of CPU in all, most of it in the ${top[0]} (${f0(top[1])} µs) and the ${second[0]} (${f0(second[1])} µs); on ${m.environment.cores} cores that allows about ${f0((m.environment.cores * 1e6) / total)} tasks/s, and the closed loop reached ${f0(t.closedLoop.tasksPerSecond)}.`);
+  }
   if (m.peers.fastify) {
     const { bare, hsetXadd } = m.peers.fastify;
     const best = Math.max(...m.targets.map((t) => t.closedLoop.tasksPerSecond));
@@ -161,6 +167,14 @@ export function writePerformanceReport(m: Measurements, reportsDir: string): str
   out.push(`| bulk (tasks/s) | ${f0(bull.bulk.jobsPerSecond)} | ${MODES.map((mode) => `${f0(byMode(mode).bulk.tasksPerSecond)} (${ratio(byMode(mode).bulk.tasksPerSecond, bull.bulk.jobsPerSecond)})`).join(" | ")} |`);
   out.push(`| sequential round trip p50 (ms) | ${f2(bull.sequential.latency.p50)} | ${MODES.map((mode) => `${f2(byMode(mode).sequential.p50)} (${ratio(byMode(mode).sequential.p50, bull.sequential.latency.p50)})`).join(" | ")} |`);
   out.push(`| sequential round trip p99 (ms) | ${f2(bull.sequential.latency.p99)} | ${MODES.map((mode) => f2(byMode(mode).sequential.p99)).join(" | ")} |`);
+  out.push("");
+  out.push("### Where the CPU goes", "", "CPU time each process spent per task during the 50-client closed loop (µs, from /proc; the client is the benchmark process, Redis includes its own work for both the API and the dispatcher; a worker's figure includes its executor threads):", "");
+  const processes = [...new Set(m.targets.flatMap((t) => Object.keys(t.cpuPerTaskUs ?? {})))];
+  out.push(`| mode | ${processes.join(" | ")} | total | tasks/s the total allows on ${m.environment.cores} cores |`, `|---|${processes.map(() => "---").join("|")}|---|---|`);
+  for (const t of m.targets) {
+    const total = Object.values(t.cpuPerTaskUs ?? {}).reduce((a, b) => a + b, 0);
+    out.push(`| ${t.mode} | ${processes.map((p) => f0(t.cpuPerTaskUs?.[p] ?? Number.NaN)).join(" | ")} | ${f0(total)} | ${f0((m.environment.cores * 1e6) / total)} (measured ${f0(t.closedLoop.tasksPerSecond)}) |`);
+  }
   out.push("");
   const frame: string[] = [];
   if (m.peers.redis) frame.push(`redis-benchmark: ${Object.entries(m.peers.redis.commands).map(([k, v]) => `${k} ${f0(v)}/s`).join(", ")} (pipelined by 16: ${Object.entries(m.peers.redis.pipelined).map(([k, v]) => `${k} ${f0(v)}/s`).join(", ")})`);

@@ -42,6 +42,8 @@ export interface TargetRun {
   shape: string;
   sequential: Percentiles & { count: number };
   closedLoop: Omit<LoadResult, "taskIds">;
+  /** CPU time each process spent per task during the closed loop, in µs (from /proc; the client is this process). */
+  cpuPerTaskUs: Record<string, number>;
   bulk: { tasks: number; seconds: number; tasksPerSecond: number };
   idleCpu: Record<string, number>;
 }
@@ -196,7 +198,13 @@ async function targets(options: StudyOptions): Promise<TargetRun[]> {
       const noop = await client.registerSource(SOURCES.noop, "noop");
       const seq = await sequential(client, noop, options.quick ? 200 : 1000);
       await closedLoop(client, noop, 500, 50);
+      const processes = ["redis", "api", "dispatcher", ...cluster.workers] as const;
+      const cpuBefore = processes.map((c) => cpuSeconds(cluster.process(c)!.pid!));
+      const clientBefore = process.cpuUsage();
       const { taskIds: _ids, ...loop } = await closedLoop(client, noop, options.quick ? 1000 : 5000, 50);
+      const clientUsage = process.cpuUsage(clientBefore);
+      const cpuPerTaskUs: Record<string, number> = { client: (clientUsage.user + clientUsage.system) / loop.tasks };
+      processes.forEach((c, i) => (cpuPerTaskUs[c] = ((cpuSeconds(cluster.process(c)!.pid!) - cpuBefore[i]) * 1e6) / loop.tasks));
       const bulkRun = await bulk(client, noop, options.quick ? 2000 : 20_000);
       const components = ["dispatcher", ...cluster.workers] as const;
       const before = components.map((c) => cpuSeconds(cluster.process(c)!.pid!));
@@ -204,7 +212,7 @@ async function targets(options: StudyOptions): Promise<TargetRun[]> {
       await new Promise((resolve) => setTimeout(resolve, options.quick ? 1000 : 3000)); // the measured idle interval
       const seconds = (performance.now() - started) / 1000;
       const idleCpu = Object.fromEntries(components.map((c, i) => [c, (cpuSeconds(cluster.process(c)!.pid!) - before[i]) / seconds]));
-      return { mode, shape: mode === "local" ? "2 executors" : "2 workers × 2 executors", sequential: seq, closedLoop: loop, bulk: bulkRun, idleCpu };
+      return { mode, shape: mode === "local" ? "2 executors" : "2 workers × 2 executors", sequential: seq, closedLoop: loop, cpuPerTaskUs, bulk: bulkRun, idleCpu };
     }));
   }
   return runs;

@@ -12,7 +12,7 @@ export interface FaaSClientOptions {
   baseUrl: string;
   /** Per-request timeout in ms, on top of any `wait` (default 30 s). */
   timeoutMs?: number;
-  /** Most connections kept to the API (default 128). */
+  /** Most connections to the API at once (default: no limit; waiting requests each hold one). */
   connections?: number;
 }
 
@@ -40,7 +40,9 @@ export class FaaSClient {
     const url = new URL(this.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.pool = new Pool(url.origin, { connections: options.connections ?? 128, pipelining: 1 });
+    // No cap by default: a held result?wait occupies a connection, and a capped pool would queue
+    // new requests behind long waits.
+    this.pool = new Pool(url.origin, { connections: options.connections ?? null, pipelining: 1 });
   }
 
   /** Registers a function (its source travels, not its closure) and returns its id. */

@@ -396,6 +396,8 @@ export class RemoteDispatcher {
     this.requeue([...worker.assignments.values()].filter((a) => !held.has(a.taskId) && a.sentAt < before), "its worker never received them", true);
     for (const taskId of worker.shadows) if (!held.has(taskId)) worker.shadows.delete(taskId);
     for (const taskId of held) if (!worker.assignments.has(taskId)) worker.shadows.add(taskId);
+    // Its free executors may have changed: the read loop waits for exactly this.
+    this.feeder.wake();
   }
 
   // --- heartbeats --------------------------------------------------------------------

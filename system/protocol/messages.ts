@@ -12,7 +12,7 @@
  *   rejected  I cannot run this task; send it   ack       result recorded; forget it
  *             elsewhere (or again, with source)  heartbeat I am alive
  *   result    a task's outcome                  unknown   I do not know you: say hello again
- *   heartbeat I am alive, and what I hold
+ *   heartbeat I am alive, and what I am running
  *   bye       I am leaving
  */
 import { z } from "zod";
@@ -34,7 +34,7 @@ const workerMessages = [
   z.object({ type: z.literal("started"), taskId: id, entryId: id }),
   z.object({ type: z.literal("rejected"), taskId: id, entryId: id, reason: z.enum(["no-source", "busy", "leaving"]) }),
   z.object({ type: z.literal("result"), taskId: id, entryId: id, status, result: z.string(), executor: z.string().max(500) }),
-  /** `running`: the ids of the tasks the worker holds (running, or finished and not yet acked). */
+  /** `running`: the ids of the tasks on the worker's executors now (finished ones awaiting their ack are not listed). */
   z.object({ type: z.literal("heartbeat"), running: z.array(id).max(100_000) }),
   z.object({ type: z.literal("bye") }),
 ] as const;

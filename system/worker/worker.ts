@@ -142,7 +142,7 @@ export class Worker {
       }
       return;
     }
-    this.send({ type: "heartbeat", running: [...this.held.keys()] });
+    this.send({ type: "heartbeat", running: this.executing() });
     // A result not acknowledged within the silence bound was lost on the way: send it again.
     for (const held of this.held.values()) {
       if (held.result && now - (held.sentAt ?? 0) > this.heartbeatMs * this.heartbeatTolerance) this.deliver(held);
@@ -233,6 +233,13 @@ export class Worker {
       this.deliver(held);
       if (!this.draining) this.demand.finished(this.options.executors - this.running);
     });
+  }
+
+  /** The tasks on an executor now (a held task without a result is still running). */
+  private executing(): string[] {
+    const running: string[] = [];
+    for (const [taskId, held] of this.held) if (!held.result) running.push(taskId);
+    return running;
   }
 
   private deliver(held: Held): void {

@@ -140,6 +140,20 @@ export function correctnessSuite(name: string, options: ClusterOptions): void {
         expect((await http(fx.url, "POST", "/execute_batch", { function_id: functionId, payloads: [] })).status).toBe(400);
       });
 
+      it("many requests waiting on results do not hold up new ones (the SDK does not cap its connections)", async () => {
+        const slow = await register(async () => new Promise((resolve) => setTimeout(() => resolve("slow"), 1500)));
+        const slowIds = await fx.client.executeMany(slow, [[], [], [], []]);
+        let waitsEnded = false;
+        const waits = Promise.all(Array.from({ length: 200 }, (_, i) => fx.client.result(slowIds[i % 4], { wait: 30 }))).then((results) => {
+          waitsEnded = true;
+          return results;
+        });
+        // 200 requests are held by the API; another one is answered before any of them ends.
+        expect(await fx.client.status(slowIds[0])).toMatch(/QUEUED|RUNNING/);
+        expect(waitsEnded).toBe(false);
+        expect((await waits).every((r) => r.status === "COMPLETED")).toBe(true);
+      });
+
       it("results answers 404 for an unknown task and 400 for a malformed id; without wait it answers at once", async () => {
         expect((await http(fx.url, "POST", "/results", { task_ids: [randomUUID()] })).status).toBe(404);
         expect((await http(fx.url, "POST", "/results", { task_ids: ["nope"] })).status).toBe(400);

@@ -105,3 +105,14 @@ describe.each(["pull", "push"] as const)("an idle %s cluster", (mode) => {
     for (const share of shares) expect(share).toBeLessThan(0.1);
   });
 });
+
+describe.each(["pull", "push"] as const)("a large batch in %s mode", (mode) => {
+  const fx = useCluster({ mode, workers: { count: 2, executors: 2 } });
+
+  it("10,000 tasks through execute_batch all complete (no executor slot is ever counted twice)", async () => {
+    const functionId = await fx.client.register(() => null);
+    const taskIds = [...(await fx.client.executeMany(functionId, Array.from({ length: 5000 }, () => []))), ...(await fx.client.executeMany(functionId, Array.from({ length: 5000 }, () => [])))];
+    const results = await fx.client.results(taskIds, { wait: 90 });
+    expect(results.filter((r) => r.status !== "COMPLETED")).toHaveLength(0);
+  }, 120_000);
+});
