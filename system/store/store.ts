@@ -11,13 +11,6 @@ import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
 
 const SOURCE_CACHE_SIZE = 1000;
 
-export interface FunctionRecord {
-  function_id: string;
-  name: string;
-  source: string;
-  created_at: number;
-}
-
 export type ClaimResult =
   | { claimed: true; functionId: string; args: string; deadlineMs: number | null; attempts: number }
   | { claimed: false; reason: "terminal" | "missing" | "attempts-exhausted" };
@@ -61,12 +54,6 @@ export class TaskStore {
     const id = randomUUID();
     await this.redis.hset(this.keys.function(id), { name, source, created_at: Date.now() });
     return id;
-  }
-
-  async getFunction(id: string): Promise<FunctionRecord | null> {
-    const [name, source, createdAt] = await this.redis.hmget(this.keys.function(id), "name", "source", "created_at");
-    if (source === null) return null;
-    return { function_id: id, name: name ?? "", source, created_at: Number(createdAt) };
   }
 
   /** A function's source; cached, since a registered function never changes. */
