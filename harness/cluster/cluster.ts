@@ -54,6 +54,8 @@ export interface ClusterOptions {
   redisPersistence?: RedisPersistence;
   apiPort?: number;
   bodyLimit?: number;
+  /** The API requires this token (`Authorization: Bearer <token>`). */
+  apiToken?: string;
   /** Where logs and Redis data go (default: a new temporary directory, removed by stop()). */
   dir?: string;
   logLevel?: string;
@@ -144,7 +146,8 @@ export class Cluster {
     const port = this.options.apiPort ?? (this.apiUrl ? Number(new URL(this.apiUrl).port) : 0);
     const args = ["api", "--host", "127.0.0.1", "--port", String(port), "--redis", this.redisUrlFor("api")];
     if (this.options.bodyLimit) args.push("--body-limit", String(this.options.bodyLimit));
-    this.api = this.component("api", args);
+    // The token goes by environment, not on the command line where `ps` would show it.
+    this.api = this.component("api", args, this.options.apiToken ? { FAAS_API_TOKEN: this.options.apiToken } : {});
     const ready = await this.api.start();
     this.apiUrl = String(ready.url);
   }
@@ -285,13 +288,13 @@ export class Cluster {
     return this.options.logLevel ? { FAAS_LOG_LEVEL: this.options.logLevel } : undefined;
   }
 
-  private component(name: "api" | "dispatcher", args: string[]): ManagedProcess {
+  private component(name: "api" | "dispatcher", args: string[], env: Record<string, string> = {}): ManagedProcess {
     return new ManagedProcess({
       name,
       command: process.execPath,
       args: [...NODE_ARGS, cliPath, ...args],
       logFile: join(this.dir, `${name}.log`),
-      env: this.componentEnv(),
+      env: { ...this.componentEnv(), ...env },
       readyWhen: readyEvent,
     });
   }

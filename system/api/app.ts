@@ -2,6 +2,7 @@
  * The REST API, compatible with the MPCSFaaS course project. `buildApp` wires routes to a
  * store; `server.ts` owns the connections and the socket, so tests can use `inject`.
  */
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "../log.js";
@@ -21,9 +22,11 @@ export interface AppDependencies {
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   bodyLimit?: number;
+  /** When set, every endpoint but /healthz requires `Authorization: Bearer <token>`. */
+  apiToken?: string;
 }
 
-export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT }: AppDependencies): FastifyInstance {
+export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT, apiToken }: AppDependencies): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
@@ -35,6 +38,17 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
 
   // Only JSON bodies are accepted: anything else is answered 415.
   app.removeContentTypeParser("text/plain");
+
+  if (apiToken) {
+    const expected = Buffer.from(`Bearer ${apiToken}`);
+    app.addHook("onRequest", async (request, reply) => {
+      if (request.url === "/healthz") return;
+      const given = Buffer.from(request.headers.authorization ?? "");
+      // Constant time: the comparison takes as long whatever the prefix that matches.
+      if (given.length === expected.length && timingSafeEqual(given, expected)) return;
+      return reply.code(401).header("www-authenticate", "Bearer").send({ error: "this API requires Authorization: Bearer <token>", code: "UNAUTHORIZED" } satisfies ErrorBody);
+    });
+  }
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const { statusCode, body } = describeError(error, store);

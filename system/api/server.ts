@@ -17,6 +17,8 @@ export interface ApiOptions {
   redisCommandTimeoutMs?: number;
   /** How long to wait for Redis at start before serving anyway, in ms. */
   redisStartTimeoutMs?: number;
+  /** Require `Authorization: Bearer <token>` on every endpoint but /healthz. */
+  apiToken?: string;
 }
 
 export interface RunningApi {
@@ -51,7 +53,7 @@ export async function startApi(options: ApiOptions, log: Logger = createLogger("
     new Promise<false>((resolve) => setTimeout(() => resolve(false), options.redisStartTimeoutMs ?? 5000).unref()),
   ]);
   if (!inTime) log.warn("Redis is not reachable yet; serving anyway (503 until it is)");
-  const app = buildApp({ store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT });
+  const app = buildApp({ store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, apiToken: options.apiToken });
   const address = await app.listen({ host: options.host, port: options.port });
   const url = address.replace("[::1]", "127.0.0.1");
   logReady(log, { url });

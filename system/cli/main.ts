@@ -43,10 +43,15 @@ program
   .addOption(redisOption())
   .option("--body-limit <bytes>", "largest accepted request body", asOption(positiveInteger("--body-limit")), DEFAULT_BODY_LIMIT)
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
+  .option("--api-token <token>", "require Authorization: Bearer <token> on every endpoint but /healthz (default: $FAAS_API_TOKEN)")
   .action(async (options) => {
     const log = createLogger("api");
+    const apiToken = options.apiToken ?? (process.env.FAAS_API_TOKEN || undefined);
+    if (!apiToken && options.host !== "127.0.0.1" && options.host !== "localhost") {
+      log.warn("no API token is set: anyone who can reach this address can run code on the cluster");
+    }
     const api = await startApi({
-      host: options.host, port: options.port, redisUrl: redisUrlFrom(options.redis), bodyLimit: options.bodyLimit, prefix: options.prefix,
+      host: options.host, port: options.port, redisUrl: redisUrlFrom(options.redis), bodyLimit: options.bodyLimit, prefix: options.prefix, apiToken,
     }, log);
     runUntilStopped(log, () => api.close());
   });

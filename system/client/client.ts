@@ -14,6 +14,8 @@ export interface FaaSClientOptions {
   timeoutMs?: number;
   /** Most connections to the API at once (default: no limit; waiting requests each hold one). */
   connections?: number;
+  /** The API's token, when it requires one (sent as `Authorization: Bearer <token>`). */
+  token?: string;
 }
 
 export interface TaskResult {
@@ -32,6 +34,7 @@ export class FaaSClient {
   private readonly baseUrl: string;
   private readonly basePath: string;
   private readonly timeoutMs: number;
+  private readonly authorization: Record<string, string>;
   /** Keep-alive connections to the API: undici's request API costs far less per call than fetch. */
   private readonly pool: Pool;
 
@@ -40,6 +43,7 @@ export class FaaSClient {
     const url = new URL(this.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.authorization = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // No cap by default: a held result?wait occupies a connection, and a capped pool would queue
     // new requests behind long waits.
     this.pool = new Pool(url.origin, { connections: options.connections ?? null, pipelining: 1 });
@@ -163,7 +167,7 @@ export class FaaSClient {
       const response = await this.pool.request({
         method,
         path: `${this.basePath}${path}`,
-        headers: body === undefined ? undefined : { "content-type": "application/json" },
+        headers: body === undefined ? this.authorization : { ...this.authorization, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: this.timeoutMs + extraTimeoutMs,
         bodyTimeout: this.timeoutMs + extraTimeoutMs,

@@ -1,0 +1,33 @@
+/** API authentication: with a token set, only /healthz answers without it. */
+import { describe, expect, it } from "vitest";
+import { FaaSClient, FaaSError } from "../../system/client/index.js";
+import { http, useCluster } from "../support/cluster.js";
+
+const token = "correct horse battery staple";
+
+describe("an API with a token", () => {
+  const fx = useCluster({ apiToken: token, executors: 1 });
+
+  it.each([
+    ["no Authorization header", undefined],
+    ["a wrong token", "Bearer wrong"],
+    ["a token of the right length but wrong", `Bearer ${"x".repeat(token.length)}`],
+    ["the token without Bearer", token],
+  ])("refuses a request with %s: 401 with a JSON error", async (_case, authorization) => {
+    const response = await fetch(`${fx.url}/status/00000000-0000-0000-0000-000000000000`, { headers: authorization ? { authorization } : {} });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe("Bearer");
+    expect(await response.json()).toMatchObject({ code: "UNAUTHORIZED", error: expect.stringContaining("Bearer") });
+  });
+
+  it("/healthz answers without a token", async () => {
+    expect((await http(fx.url, "GET", "/healthz")).status).toBe(200);
+  });
+
+  it("the SDK with the token works; without it, it gets a FaaSError 401", async () => {
+    expect(await new FaaSClient({ baseUrl: fx.url, token }).run((x: number) => x + 1, 1)).toBe(2);
+    const refused = await new FaaSClient({ baseUrl: fx.url }).register(() => 1).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FaaSError);
+    expect(refused).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+  });
+});
