@@ -162,7 +162,7 @@ export class Cluster {
       // A restarted dispatcher binds the port it had, where its workers reconnect.
       const port = this.dispatcherEndpoint ? new URL(this.dispatcherEndpoint.replace("tcp:", "http:")).port : "0";
       args.push("-p", port, "--host", "127.0.0.1");
-      if (this.options.workerToken) args.push("--token", this.options.workerToken);
+
     }
     const flags: [string, number | undefined][] = [
       ["--task-deadline", settings.taskDeadlineMs],
@@ -175,7 +175,7 @@ export class Cluster {
       if (value === undefined || (flag === "--executor-memory-mb" && this.mode !== "local")) continue;
       args.push(flag, String(value));
     }
-    this.dispatcher = this.component("dispatcher", args);
+    this.dispatcher = this.component("dispatcher", args, this.options.workerToken ? { FAAS_WORKER_TOKEN: this.options.workerToken } : {});
     const ready = await this.dispatcher.start();
     if (ready.endpoint) this.dispatcherEndpoint = String(ready.endpoint).replace("0.0.0.0", "127.0.0.1");
   }
@@ -199,7 +199,6 @@ export class Cluster {
     }
     const args = [`${this.mode}-worker`, String(executors), endpoint];
     const token = options.token ?? this.options.workerToken;
-    if (token !== undefined) args.push("--token", token);
     const memory = this.options.dispatcher?.executorMemoryMb;
     if (memory !== undefined) args.push("--executor-memory-mb", String(memory));
     const waitForDispatcher = options.waitForDispatcher ?? true;
@@ -208,7 +207,8 @@ export class Cluster {
       command: process.execPath,
       args: [...NODE_ARGS, cliPath, ...args],
       logFile: join(this.dir, `${name}.log`),
-      env: this.componentEnv(),
+      // The token goes by environment, not on the command line where `ps` would show it.
+      env: { ...this.componentEnv(), ...(token !== undefined ? { FAAS_WORKER_TOKEN: token } : {}) },
       readyWhen: (line) => {
         const event = logEvent(line);
         return event?.event === (waitForDispatcher ? "registered" : "ready") ? event : undefined;
