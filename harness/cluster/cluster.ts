@@ -202,17 +202,10 @@ export class Cluster {
     const memory = this.options.dispatcher?.executorMemoryMb;
     if (memory !== undefined) args.push("--executor-memory-mb", String(memory));
     const waitForDispatcher = options.waitForDispatcher ?? true;
-    const worker = new ManagedProcess({
-      name,
-      command: process.execPath,
-      args: [...NODE_ARGS, cliPath, ...args],
-      logFile: join(this.dir, `${name}.log`),
-      // The token goes by environment, not on the command line where `ps` would show it.
-      env: { ...this.componentEnv(), ...(token !== undefined ? { FAAS_WORKER_TOKEN: token } : {}) },
-      readyWhen: (line) => {
-        const event = logEvent(line);
-        return event?.event === (waitForDispatcher ? "registered" : "ready") ? event : undefined;
-      },
+    // The token goes by environment, not on the command line where `ps` would show it.
+    const worker = this.component(name, args, token !== undefined ? { FAAS_WORKER_TOKEN: token } : {}, (line) => {
+      const event = logEvent(line);
+      return event?.event === (waitForDispatcher ? "registered" : "ready") ? event : undefined;
     });
     this.workerProcesses[index] = worker;
     await worker.start();
@@ -284,18 +277,15 @@ export class Cluster {
     return proxy ? `redis://${proxy.endpoint}` : this.redisUrl;
   }
 
-  private componentEnv(): Record<string, string> | undefined {
-    return this.options.logLevel ? { FAAS_LOG_LEVEL: this.options.logLevel } : undefined;
-  }
-
-  private component(name: "api" | "dispatcher", args: string[], env: Record<string, string> = {}): ManagedProcess {
+  /** A faaslab process of this cluster: the compiled CLI, its log file, and when it counts as ready. */
+  private component(name: string, args: string[], env: Record<string, string> = {}, readyWhen = readyEvent): ManagedProcess {
     return new ManagedProcess({
       name,
       command: process.execPath,
       args: [...NODE_ARGS, cliPath, ...args],
       logFile: join(this.dir, `${name}.log`),
-      env: { ...this.componentEnv(), ...env },
-      readyWhen: readyEvent,
+      env: { ...(this.options.logLevel ? { FAAS_LOG_LEVEL: this.options.logLevel } : {}), ...env },
+      readyWhen,
     });
   }
 }

@@ -4,8 +4,12 @@
  * tasks of dispatchers that died. Tasks handed back (their worker was lost) wait in a
  * backlog and go first.
  */
+import type { Redis } from "ioredis";
 import type { Logger } from "../log.js";
-import type { QueueEntry, TaskQueue } from "../store/queue.js";
+import { TaskQueue, type QueueEntry } from "../store/queue.js";
+import { connectRedis } from "../store/redis.js";
+import { TaskStore } from "../store/store.js";
+import type { DispatcherOptions } from "./options.js";
 
 export interface FeederOwner {
   /** How many more tasks can be handed on right now. */
@@ -45,6 +49,8 @@ export class QueueFeeder {
     private readonly owner: FeederOwner,
     private readonly options: FeederOptions,
     private readonly log: Logger,
+    /** The connection its blocking reads use; stop() closes it to end a read in progress. */
+    private readonly blocking?: Redis,
   ) {}
 
   async start(): Promise<void> {
@@ -59,6 +65,7 @@ export class QueueFeeder {
     this.stopping = true;
     clearInterval(this.maintenance);
     this.wake();
+    this.blocking?.disconnect();
     await this.loop?.catch(() => {});
     await this.queue.leave().catch(() => {});
   }
@@ -154,4 +161,34 @@ export class QueueFeeder {
       this.maintaining = false;
     }
   }
+}
+
+export interface OpenFeeder {
+  store: TaskStore;
+  feeder: QueueFeeder;
+  /** Closes the command connection (after stop(), once nothing more is written). */
+  disconnect(): void;
+}
+
+/**
+ * What every dispatcher needs of Redis, wired together: a command connection with the task
+ * store, a connection for blocking reads, the queue, and the feeder over them, which logs a
+ * Redis outage once and its end once.
+ */
+export function openFeeder(
+  options: DispatcherOptions,
+  consumer: string,
+  owner: (store: TaskStore) => FeederOwner,
+  takeoverDelayMs: number,
+  log: Logger,
+): OpenFeeder {
+  const commands = connectRedis(options.redisUrl, "working");
+  const blocking = connectRedis(options.redisUrl, "working", { enableAutoPipelining: false });
+  const store = new TaskStore(commands, { prefix: options.prefix, resultTtlSeconds: options.resultTtlSeconds });
+  const queue = new TaskQueue(store.keys, blocking, commands, consumer);
+  const feeder = new QueueFeeder(queue, owner(store), { ...options, takeoverDelayMs }, log, blocking);
+  commands.on("error", (error: Error) => feeder.noteRedisDown(error));
+  blocking.on("error", (error: Error) => feeder.noteRedisDown(error));
+  commands.on("ready", () => feeder.noteRedisUp());
+  return { store, feeder, disconnect: () => commands.disconnect() };
 }

@@ -3,14 +3,12 @@
  * never holding more tasks than it has free executors.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { ExecutorPool } from "../executor/pool.js";
 import type { Logger } from "../log.js";
-import { connectRedis } from "../store/redis.js";
-import { TaskQueue, type QueueEntry } from "../store/queue.js";
-import { TaskStore } from "../store/store.js";
+import type { QueueEntry } from "../store/queue.js";
+import type { TaskStore } from "../store/store.js";
 import { serializedTaskError } from "../task.js";
-import { QueueFeeder } from "./feeder.js";
+import { openFeeder, type QueueFeeder } from "./feeder.js";
 import type { DispatcherOptions } from "./options.js";
 
 export interface LocalDispatcherOptions extends DispatcherOptions {
@@ -20,10 +18,9 @@ export interface LocalDispatcherOptions extends DispatcherOptions {
 
 export class LocalDispatcher {
   readonly id = `local-${randomUUID().slice(0, 8)}`;
-  private readonly commands: Redis;
-  private readonly blocking: Redis;
   private readonly store: TaskStore;
   private readonly feeder: QueueFeeder;
+  private readonly disconnect: () => void;
   private readonly pool: ExecutorPool;
   /** Tasks on an executor (what capacity counts). */
   private readonly inflight = new Set<Promise<void>>();
@@ -31,18 +28,11 @@ export class LocalDispatcher {
   private readonly finishing = new Set<Promise<unknown>>();
 
   constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger) {
-    this.commands = connectRedis(options.redisUrl, "working");
-    this.blocking = connectRedis(options.redisUrl, "working", { enableAutoPipelining: false });
-    this.store = new TaskStore(this.commands, { prefix: options.prefix, resultTtlSeconds: options.resultTtlSeconds });
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, name: this.id });
-    const queue = new TaskQueue(this.store.keys, this.blocking, this.commands, this.id);
-    this.feeder = new QueueFeeder(queue, {
+    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, () => ({
       capacity: () => this.options.executors - this.inflight.size,
       dispatch: (entry) => this.track(this.handle(entry)),
-    }, { ...options, takeoverDelayMs: 0 }, log);
-    this.commands.on("error", (error) => this.feeder.noteRedisDown(error));
-    this.blocking.on("error", (error) => this.feeder.noteRedisDown(error));
-    this.commands.on("ready", () => this.feeder.noteRedisUp());
+    }), 0, log));
   }
 
   async start(): Promise<void> {
@@ -51,13 +41,11 @@ export class LocalDispatcher {
 
   /** Stops taking tasks, lets running ones finish for up to `graceMs`, then closes. */
   async stop(graceMs = 10_000): Promise<void> {
-    const feederStopped = this.feeder.stop();
-    this.blocking.disconnect();
-    await feederStopped;
+    await this.feeder.stop();
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     await Promise.allSettled([...this.finishing]);
     await this.pool.close();
-    this.commands.disconnect();
+    this.disconnect();
   }
 
   private track(work: Promise<void>): void {

@@ -11,16 +11,14 @@
  *   workers that reconnect time to say which of them they are still running.
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
-import type { Redis } from "ioredis";
 import { Router } from "zeromq";
 import type { Logger } from "../log.js";
 import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type HeldTask, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import { SerialSender } from "../protocol/sender.js";
-import { connectRedis } from "../store/redis.js";
-import { TaskQueue, type QueueEntry } from "../store/queue.js";
-import { TaskStore } from "../store/store.js";
+import type { QueueEntry } from "../store/queue.js";
+import type { TaskStore } from "../store/store.js";
 import { isTerminal, serializedTaskError } from "../task.js";
-import { QueueFeeder } from "./feeder.js";
+import { openFeeder, type QueueFeeder } from "./feeder.js";
 import { workerLostError } from "./local.js";
 import type { DispatcherOptions } from "./options.js";
 import type { SchedulingPolicy, WorkerSlot } from "./policy.js";
@@ -74,10 +72,9 @@ export class RemoteDispatcher {
   endpoint = "";
   private readonly router = new Router({ linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
   private readonly sender: SerialSender;
-  private readonly commands: Redis;
-  private readonly blocking: Redis;
   private readonly store: TaskStore;
   private readonly feeder: QueueFeeder;
+  private readonly disconnect: () => void;
   private readonly policy: SchedulingPolicy;
   private readonly workers = new Map<string, ConnectedWorker>();
   /** Every task handed to a worker and not finished, by task id. */
@@ -90,19 +87,13 @@ export class RemoteDispatcher {
     this.id = `${options.mode}-${randomUUID().slice(0, 8)}`;
     this.policy = POLICIES[options.mode];
     this.sender = new SerialSender(this.router, log);
-    this.commands = connectRedis(options.redisUrl, "working");
-    this.blocking = connectRedis(options.redisUrl, "working", { enableAutoPipelining: false });
-    this.store = new TaskStore(this.commands, { prefix: options.prefix, resultTtlSeconds: options.resultTtlSeconds });
-    const queue = new TaskQueue(this.store.keys, this.blocking, this.commands, this.id);
-    const silence = options.heartbeatMs * options.heartbeatTolerance;
-    this.feeder = new QueueFeeder(queue, {
+    // Tasks a dead dispatcher held wait two silences for their workers to report them.
+    const takeoverDelayMs = 2 * options.heartbeatMs * options.heartbeatTolerance;
+    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, (store) => ({
       capacity: () => this.capacity(),
       dispatch: (entry) => void this.dispatch(entry),
-      taskPrefix: this.store.keys.taskPrefix,
-    }, { ...options, takeoverDelayMs: 2 * silence }, log);
-    this.commands.on("error", (error) => this.feeder.noteRedisDown(error));
-    this.blocking.on("error", (error) => this.feeder.noteRedisDown(error));
-    this.commands.on("ready", () => this.feeder.noteRedisUp());
+      taskPrefix: store.keys.taskPrefix,
+    }), takeoverDelayMs, log));
   }
 
   async start(): Promise<void> {
@@ -116,13 +107,11 @@ export class RemoteDispatcher {
   /** Stops dispatching and closes; what workers hold is recovered by the next dispatcher. */
   async stop(): Promise<void> {
     clearInterval(this.heartbeatTimer);
-    const feederStopped = this.feeder.stop();
-    this.blocking.disconnect();
-    await feederStopped;
+    await this.feeder.stop();
     await Promise.race([this.sender.flushed(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     this.router.close();
     await this.receiving?.catch(() => {});
-    this.commands.disconnect();
+    this.disconnect();
   }
 
   /** How long a peer may stay silent before it is presumed lost. */

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { cliPath } from "../../harness/paths.js";
+import type { FaaSClient } from "../../system/client/index.js";
 import { waitFor } from "../../harness/wait.js";
 import { useCluster, waitForStatus } from "../support/cluster.js";
 import { findLogged } from "../support/logs.js";
@@ -23,6 +24,13 @@ async function expectChecksPass(run: Recorded): Promise<void> {
 
 const doubler = template("sleepThenDouble", sleepThenDouble);
 
+/** Waits until the run has `count` tasks pending and every one of them is RUNNING. */
+async function allRunning(run: Recorded, client: FaaSClient, count: number): Promise<void> {
+  await waitFor(async () => run.workload.pending.size === count && (await Promise.all([...run.workload.pending].map((id) => client.status(id)))).every((s) => s === "RUNNING"), {
+    what: `${count} tasks RUNNING`,
+  });
+}
+
 describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
   describe("a worker killed with -9 during long tasks", () => {
     const fx = useCluster({ mode, workers: { count: 2, executors: 2 }, dispatcher: fastHeartbeats });
@@ -30,7 +38,7 @@ describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
     it("its tasks run again on the other worker and every task has the right result", async () => {
       const run = recorded(fx.cluster);
       const tasks = Array.from({ length: 4 }, (_, x) => run.run(doubler, [2000, x], x * 2));
-      await waitFor(async () => run.workload.pending.size === 4 && (await Promise.all([...run.workload.pending].map((id) => fx.client.status(id)))).every((s) => s === "RUNNING"), { what: "4 tasks RUNNING" });
+      await allRunning(run, fx.client, 4);
       const running = await Promise.all([...run.workload.pending].map((id) => fx.client.task(id)));
       const victim = running[0].worker!;
       const index = fx.cluster.workers.findIndex((w) => victim.includes(`-${fx.cluster.process(w)!.pid}-`));
@@ -53,7 +61,7 @@ describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
     it("tasks in flight and tasks queued meanwhile all complete on the new workers", async () => {
       const run = recorded(fx.cluster);
       const inFlight = Array.from({ length: 4 }, (_, x) => run.run(doubler, [1500, x], x * 2));
-      await waitFor(async () => run.workload.pending.size === 4 && (await Promise.all([...run.workload.pending].map((id) => fx.client.status(id)))).every((s) => s === "RUNNING"), { what: "4 tasks RUNNING" });
+      await allRunning(run, fx.client, 4);
       await run.inject(killAll());
       const queued = Array.from({ length: 4 }, (_, x) => run.run(doubler, [10, x + 4], (x + 4) * 2));
       await fx.cluster.startWorker();
