@@ -1,6 +1,7 @@
 /** Runs a scenario's checks over a history. */
 import type { Check } from "../scenario/schema.js";
 import type { Analysis } from "../history/analysis.js";
+import { checkErrorsOnlyDuringFaults } from "./client-errors.js";
 import { checkNoDuplicateResults } from "./duplicates.js";
 import { checkNoLostTasks } from "./lost.js";
 import { checkMonotonicStatus } from "./monotonic.js";
@@ -13,7 +14,8 @@ export type { CheckResult } from "./types.js";
 
 export function runCheck(check: Check, analysis: Analysis): CheckResult {
   switch (check.check) {
-    case "no-lost-tasks": return checkNoLostTasks(analysis);
+    case "no-lost-tasks": return checkNoLostTasks(analysis, check.fsyncWindow);
+    case "errors-only-during-faults": return checkErrorsOnlyDuringFaults(analysis, check.grace);
     case "results-correct": return checkResultsCorrect(analysis, check.allowFailures);
     case "no-duplicate-results": return checkNoDuplicateResults(analysis);
     case "monotonic-status": return checkMonotonicStatus(analysis);

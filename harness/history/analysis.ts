@@ -20,13 +20,24 @@ export interface TaskView {
 export interface Fault {
   fault: number;
   description: string;
+  /** The processes it killed with SIGKILL. */
+  crashed: string[];
   start: number;
   /** When it ended (healed); undefined if the history stops first. */
   end?: number;
 }
 
+/** A submission the API refused (fail) or left without an answer (info). */
+export interface ClientError {
+  invokedAt: number;
+  completedAt: number;
+  outcome: "fail" | "info";
+  error: string;
+}
+
 export interface Analysis {
   tasks: Map<string, TaskView>;
+  clientErrors: ClientError[];
   invoked: number;
   accepted: number;
   refused: number;
@@ -40,6 +51,7 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
   const invokes = new Map<number, EventOf<"invoke">>();
   const tasks = new Map<string, TaskView>();
   const faults = new Map<number, Fault>();
+  const clientErrors: ClientError[] = [];
   let refused = 0;
   let unknown = 0;
   let workloadStart = Number.POSITIVE_INFINITY;
@@ -53,6 +65,9 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
         if (event.outcome === "fail") refused++;
         if (event.outcome === "info") unknown++;
         const invoke = invokes.get(event.op);
+        if (event.outcome !== "ok") {
+          clientErrors.push({ invokedAt: invoke?.t ?? event.t, completedAt: event.t, outcome: event.outcome, error: event.error ?? "" });
+        }
         if (event.outcome === "ok" && event.taskId && invoke) {
           tasks.set(event.taskId, {
             taskId: event.taskId, kind: invoke.kind, args: invoke.args, expected: invoke.expected,
@@ -70,7 +85,7 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
         break;
       }
       case "fault":
-        if (event.phase === "start") faults.set(event.fault, { fault: event.fault, description: event.description, start: event.t });
+        if (event.phase === "start") faults.set(event.fault, { fault: event.fault, description: event.description, crashed: event.crashed ?? [], start: event.t });
         else {
           const fault = faults.get(event.fault);
           if (fault) fault.end = event.t;
@@ -84,7 +99,7 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
   }
   if (!Number.isFinite(workloadStart)) workloadStart = 0;
   return {
-    tasks, invoked: invokes.size, accepted: tasks.size, refused, unknown,
+    tasks, clientErrors, invoked: invokes.size, accepted: tasks.size, refused, unknown,
     faults: [...faults.values()].sort((a, b) => a.start - b.start),
     workload: { start: workloadStart, end: Math.max(workloadEnd, workloadStart) },
   };
@@ -122,6 +137,8 @@ export interface Summary {
   lost: number;
   /** Seen with more than one terminal result. */
   duplicates: number;
+  /** Started more than once (a lost worker or dispatcher): at-least-once execution at work. */
+  rerun: number;
   latency: { p50: number; p95: number; p99: number; max: number };
   /** Terminal tasks per second over the workload. */
   throughput: number;
@@ -133,9 +150,11 @@ export function summarize(analysis: Analysis): Summary {
   let failed = 0;
   let lost = 0;
   let duplicates = 0;
+  let rerun = 0;
   const latencies: number[] = [];
   for (const task of analysis.tasks.values()) {
     if (terminalResults(task).size > 1) duplicates++;
+    if (task.statuses.some((status) => (status.attempts ?? 0) > 1)) rerun++;
     if (!task.terminal) {
       lost++;
       continue;
@@ -147,7 +166,7 @@ export function summarize(analysis: Analysis): Summary {
   const durationMs = analysis.workload.end - analysis.workload.start;
   return {
     invoked: analysis.invoked, accepted: analysis.accepted, refused: analysis.refused, unknown: analysis.unknown,
-    completed, failed, lost, duplicates,
+    completed, failed, lost, duplicates, rerun,
     latency: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies.length ? Math.max(...latencies) : Number.NaN },
     throughput: durationMs > 0 ? ((completed + failed) * 1000) / durationMs : 0,
     durationMs,

@@ -17,8 +17,13 @@ export type HistoryEvent =
   /** The execute request's outcome: ok (accepted, with the task id), fail (refused), info (unknown: timeout, connection lost). */
   | { t: number; type: "complete"; op: number; outcome: "ok" | "fail" | "info"; taskId?: string; error?: string }
   /** A status seen by a request sent at `invokedAt`. MISSING: the task does not exist. */
-  | { t: number; type: "status"; taskId: string; status: TaskStatus | "MISSING"; result?: string | null; invokedAt: number; by: "client" | "observer" | "final" }
-  | { t: number; type: "fault"; phase: "start" | "end"; fault: number; description: string }
+  | {
+      t: number; type: "status"; taskId: string; status: TaskStatus | "MISSING"; result?: string | null; invokedAt: number; by: "client" | "observer" | "final";
+      /** How many times the task was started (the final read sees the whole record). */
+      attempts?: number;
+    }
+  /** A fault begins or ends; `crashed` names the processes it killed with SIGKILL. */
+  | { t: number; type: "fault"; phase: "start" | "end"; fault: number; description: string; crashed?: string[] }
   | { t: number; type: "phase"; phase: "start" | "end"; name: string };
 
 export type EventOf<T extends HistoryEvent["type"]> = Extract<HistoryEvent, { type: T }>;

@@ -5,11 +5,13 @@
  */
 import type { Cluster, Component } from "../cluster/cluster.js";
 import type { Random } from "../random.js";
-import type { Fault } from "../scenario/schema.js";
+import type { UntimedFault } from "../scenario/schema.js";
 import { linkTargets, processTargets } from "./targets.js";
 
 export interface ActiveFault {
   description: string;
+  /** The processes it killed with SIGKILL (a crash), for checkers that reason about what a crash may lose. */
+  crashed: Component[];
   /** Resolves when the fault is over (the process is back, the link is healed). */
   ended: Promise<void>;
   /** Ends the fault now. */
@@ -19,7 +21,7 @@ export interface ActiveFault {
 const seconds = (ms: number) => `${ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s` : `${ms} ms`}`;
 
 /** A fault that lasts `ms` (or until healed), then runs `end` once. */
-function timed(description: string, ms: number | undefined, end: () => Promise<void> | void): ActiveFault {
+function timed(description: string, ms: number | undefined, end: () => Promise<void> | void, crashed: Component[] = []): ActiveFault {
   let finish!: () => void;
   const ended = new Promise<void>((resolve) => (finish = resolve));
   let done = false;
@@ -34,7 +36,7 @@ function timed(description: string, ms: number | undefined, end: () => Promise<v
     }
   };
   const timer = ms === undefined ? undefined : setTimeout(() => void heal(), ms);
-  return { description, ended, heal };
+  return { description, crashed, ended, heal };
 }
 
 async function restartAll(cluster: Cluster, components: Component[]): Promise<void> {
@@ -43,14 +45,16 @@ async function restartAll(cluster: Cluster, components: Component[]): Promise<vo
   for (const component of ordered) if (!cluster.process(component)?.running) await cluster.restart(component);
 }
 
-export async function injectFault(fault: Fault, cluster: Cluster, random: Random): Promise<ActiveFault> {
+/** Injects one fault now (its timing, if any, is the nemesis's business). */
+export async function injectFault(fault: UntimedFault, cluster: Cluster, random: Random): Promise<ActiveFault> {
   switch (fault.action) {
     case "kill": {
       const targets = processTargets(fault.target, cluster, random);
       await Promise.all(targets.map((target) => cluster.kill(target, fault.signal)));
       const signal = fault.signal === "SIGKILL" ? "kill -9" : "kill -TERM";
       const restart = fault.restartAfter === undefined ? "" : `, restarted after ${seconds(fault.restartAfter)}`;
-      return timed(`${signal} ${targets.join(", ")}${restart}`, fault.restartAfter, () => restartAll(cluster, targets));
+      const crashed = fault.signal === "SIGKILL" ? targets : [];
+      return timed(`${signal} ${targets.join(", ")}${restart}`, fault.restartAfter, () => restartAll(cluster, targets), crashed);
     }
     case "pause": {
       const targets = processTargets(fault.target, cluster, random);

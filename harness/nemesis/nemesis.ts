@@ -69,16 +69,19 @@ export class Nemesis {
 
   private async inject(fault: Fault): Promise<void> {
     const id = this.nextFault++;
+    // The fault starts when it is injected, not when injecting it returns (a kill waits for the exit).
+    const startedAt = this.history.now();
     let active: ActiveFault;
     try {
-      active = await injectFault(fault, this.cluster, this.random);
+      const chosen = fault.action === "random" ? this.random.pick(fault.among) : fault;
+      active = await injectFault(chosen, this.cluster, this.random);
     } catch (error) {
       const description = `${fault.action} skipped: ${(error as Error).message}`;
-      this.history.record({ type: "fault", phase: "start", fault: id, description });
+      this.history.record({ type: "fault", phase: "start", fault: id, description, t: startedAt });
       this.history.record({ type: "fault", phase: "end", fault: id, description });
       return;
     }
-    this.history.record({ type: "fault", phase: "start", fault: id, description: active.description });
+    this.history.record({ type: "fault", phase: "start", fault: id, description: active.description, crashed: active.crashed, t: startedAt });
     this.active.set(id, active);
     await active.ended.catch(() => {});
     this.active.delete(id);

@@ -79,6 +79,7 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
     ? `**Verdict: PASS** — every check passed in ${runs.length === 1 ? "the run" : `all ${runs.length} runs`}.`
     : `**Verdict: FAIL** — ${[...aborted, ...failedChecks.map((c) => `${c} did not pass`)].join("; ")}.`, "");
   lines.push(scenario.description, "");
+  if (scenario.report.notes) lines.push(scenario.report.notes.trim(), "");
 
   lines.push("## What ran", "", "| | |", "|---|---|");
   lines.push(`| scenario | \`${scenario.name}\` (${basename(report.scenarioFile)}) |`);
@@ -98,6 +99,7 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   row("failed", (r) => String(r.summary.failed));
   row("lost (accepted, never finished)", (r) => String(r.summary.lost));
   row("tasks with two different results", (r) => String(r.summary.duplicates));
+  row("tasks started more than once (re-run after a loss)", (r) => String(r.summary.rerun));
   row("latency p50 / p95 / p99", (r) => `${ms(r.summary.latency.p50)} / ${ms(r.summary.latency.p95)} / ${ms(r.summary.latency.p99)}`);
   row("throughput", (r) => `${r.summary.throughput.toFixed(1)} tasks/s over ${s(r.summary.durationMs)}`);
   row("faults injected", (r) => String(r.analysis.faults.length));

@@ -74,7 +74,9 @@ function clusterOptions(scenario: Scenario, mode: Mode): ClusterOptions {
       maxAttempts: dispatcher.maxAttempts,
     },
     redisPersistence: redis.persistence === "none" ? { kind: "none" } : { kind: "aof", fsync: redis.persistence === "aof-always" ? "always" : "everysec" },
-    faultProxies: scenario.nemesis.some((fault) => fault.action === "latency" || fault.action === "cut" || fault.action === "blackhole"),
+    faultProxies: scenario.nemesis
+      .flatMap((fault) => (fault.action === "random" ? fault.among : [fault]))
+      .some((fault) => fault.action === "latency" || fault.action === "cut" || fault.action === "blackhole"),
     logLevel: "info",
   };
 }

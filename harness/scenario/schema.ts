@@ -114,31 +114,53 @@ const timing = {
   until: duration.optional().describe("with every: last time (default: the end of the workload)"),
 };
 
+/** The faults, each without its timing: what happens, to what, for how long. */
+const killFault = z.object({
+  action: z.literal("kill"), target: ProcessTargetSchema,
+  signal: z.enum(["SIGKILL", "SIGTERM"]).default("SIGKILL").describe("SIGKILL (kill -9: a crash) or SIGTERM (a graceful stop)"),
+  restartAfter: duration.optional().describe("start it again this long after (default: when the nemesis heals, after the workload)"),
+}).strict();
+const pauseFault = z.object({ action: z.literal("pause"), target: ProcessTargetSchema, for: duration.describe("how long it stays stopped (SIGSTOP, then SIGCONT)") }).strict();
+const restartFault = z.object({ action: z.literal("restart"), target: ProcessTargetSchema }).strict();
+const latencyFault = z.object({
+  action: z.literal("latency"), link: LinkSchema,
+  ms: z.number().int().min(1).max(60_000).describe("delay added to every chunk, each way"),
+  for: duration.describe("how long the latency lasts"),
+}).strict();
+const cutFault = z.object({ action: z.literal("cut"), link: LinkSchema, for: duration.describe("connections are closed and refused for this long") }).strict();
+const blackholeFault = z.object({
+  action: z.literal("blackhole"), link: LinkSchema, for: duration.describe("how long the data is dropped"),
+  direction: z.enum(["toUpstream", "toDownstream"]).describe("toUpstream drops what the client side sends; toDownstream what it receives"),
+}).strict();
+const UntimedFaultSchema = z.discriminatedUnion("action", [killFault, pauseFault, restartFault, latencyFault, cutFault, blackholeFault]);
+
 const FaultSchema = z
   .discriminatedUnion("action", [
+    killFault.extend(timing),
+    pauseFault.extend(timing),
+    restartFault.extend(timing),
+    latencyFault.extend(timing),
+    cutFault.extend(timing),
+    blackholeFault.extend(timing),
     z.object({
-      action: z.literal("kill"), target: ProcessTargetSchema, ...timing,
-      signal: z.enum(["SIGKILL", "SIGTERM"]).default("SIGKILL").describe("SIGKILL (kill -9: a crash) or SIGTERM (a graceful stop)"),
-      restartAfter: duration.optional().describe("start it again this long after (default: when the nemesis heals, after the workload)"),
-    }).strict(),
-    z.object({ action: z.literal("pause"), target: ProcessTargetSchema, ...timing, for: duration.describe("how long it stays stopped (SIGSTOP, then SIGCONT)") }).strict(),
-    z.object({ action: z.literal("restart"), target: ProcessTargetSchema, ...timing }).strict(),
-    z.object({
-      action: z.literal("latency"), link: LinkSchema, ...timing,
-      ms: z.number().int().min(1).max(60_000).describe("delay added to every chunk, each way"),
-      for: duration.describe("how long the latency lasts"),
-    }).strict(),
-    z.object({ action: z.literal("cut"), link: LinkSchema, ...timing, for: duration.describe("connections are closed and refused for this long") }).strict(),
-    z.object({
-      action: z.literal("blackhole"), link: LinkSchema, ...timing, for: duration.describe("how long the data is dropped"),
-      direction: z.enum(["toUpstream", "toDownstream"]).describe("toUpstream drops what the client side sends; toDownstream what it receives"),
-    }).strict(),
+      action: z.literal("random"), ...timing,
+      among: z.array(UntimedFaultSchema).min(1).describe("faults written as above but without timing; each time, one is drawn (seeded)"),
+    }).strict().describe("chaos: one fault drawn at random from a list, each time"),
   ])
   .refine((fault) => (fault.at === undefined) !== (fault.every === undefined), { message: "give exactly one of at or every" })
   .refine((fault) => fault.every !== undefined || (fault.from === undefined && fault.until === undefined), { message: "from and until go with every" });
 
 const CheckSchema = z.discriminatedUnion("check", [
-  z.object({ check: z.literal("no-lost-tasks") }).strict().describe("every accepted task (answered 201) reaches COMPLETED or FAILED"),
+  z.object({
+    check: z.literal("no-lost-tasks"),
+    fsyncWindow: duration.optional().describe(
+      "with Redis on appendfsync everysec: tasks accepted this long before a kill -9 of Redis may be lost; they are counted and listed apart, and do not fail the check",
+    ),
+  }).strict().describe("every accepted task (answered 201) reaches COMPLETED or FAILED"),
+  z.object({
+    check: z.literal("errors-only-during-faults"),
+    grace: duration.default(2000).describe("how long after a fault ends a client error is still put down to it"),
+  }).strict().describe("every submission the API refused or left unanswered was sent while a fault was in force (or within the grace after it)"),
   z.object({
     check: z.literal("results-correct"),
     allowFailures: z.array(z.string()).default([]).describe("error names a task may fail with although it was expected to complete (e.g. WorkerLost)"),
@@ -167,6 +189,7 @@ export const ScenarioSchema = z
     report: z
       .object({
         title: z.string().min(1).describe("the report's heading"),
+        notes: z.string().optional().describe("markdown shown under the heading: what the scenario shows, and why its bounds are what they are"),
         charts: z.array(z.enum(CHARTS)).default([...CHARTS]).describe("which charts to draw"),
       })
       .strict()
@@ -179,6 +202,7 @@ export type ClusterSpec = Scenario["cluster"];
 export type Phase = Scenario["workload"]["phases"][number];
 export type TaskKind = Phase["mix"][number];
 export type Fault = Scenario["nemesis"][number];
+export type UntimedFault = z.output<typeof UntimedFaultSchema>;
 export type ProcessTarget = z.output<typeof ProcessTargetSchema>;
 export type Link = z.output<typeof LinkSchema>;
 export type WorkerSelector = z.output<typeof workerSelector>;

@@ -135,7 +135,9 @@ export class Workload {
       const invokedAt = this.history.now();
       try {
         const task = await this.client.task(taskId);
-        this.history.record({ type: "status", taskId, status: task.status, result: isTerminal(task.status) ? task.result : null, invokedAt, by: "final" });
+        this.history.record({
+          type: "status", taskId, status: task.status, result: isTerminal(task.status) ? task.result : null, invokedAt, by: "final", attempts: task.attempts,
+        });
       } catch (error) {
         if (error instanceof FaaSError && error.status === 404) this.history.record({ type: "status", taskId, status: "MISSING", invokedAt, by: "final" });
       }

@@ -9,12 +9,14 @@ import type { Logger } from "../log.js";
 import { CodecError } from "../codec/index.js";
 import { decodeArgumentsPayload, decodeFunctionPayload, InvalidFunctionError } from "../codec/function.js";
 import { isTerminal } from "../task.js";
-import type { TaskStore } from "../store/store.js";
+import { FunctionBusyError, type TaskStore } from "../store/store.js";
 import { ApiError, type ErrorBody } from "./errors.js";
 import type { FinishedTasks } from "./finished-tasks.js";
 import * as schemas from "./schemas.js";
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+/** Largest serialized argument list of one task: it is stored in Redis and crosses to a worker. */
+export const DEFAULT_MAX_ARGS_BYTES = 8 * 1024 * 1024;
 
 export interface AppDependencies {
   store: TaskStore;
@@ -22,11 +24,15 @@ export interface AppDependencies {
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   bodyLimit?: number;
+  /** Largest serialized arguments of one task, in bytes. */
+  maxArgsBytes?: number;
   /** When set, every endpoint but /healthz requires `Authorization: Bearer <token>`. */
   apiToken?: string;
 }
 
-export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT, apiToken }: AppDependencies): FastifyInstance {
+export function buildApp({
+  store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT, maxArgsBytes = DEFAULT_MAX_ARGS_BYTES, apiToken,
+}: AppDependencies): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
@@ -55,6 +61,7 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
     if (statusCode === 413) await drainUpload(request.raw);
     if (statusCode >= 500 && statusCode !== 503) request.log.error({ err: error }, "request failed");
     if (statusCode === 503) void reply.header("retry-after", "1");
+    if (error instanceof ApiError && error.retryAfter !== undefined) void reply.header("retry-after", String(error.retryAfter));
     return reply.code(statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -71,8 +78,9 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
     "/execute_function", { schema: schemas.executeFunction },
     async (request, reply) => {
       const { function_id: functionId, payload, deadline_ms: deadlineMs } = request.body;
+      checkArgumentsSize(payload, maxArgsBytes);
       decodePayload(() => decodeArgumentsPayload(payload), "INVALID_ARGUMENTS");
-      const taskId = await store.submitTask(functionId.toLowerCase(), payload, deadlineMs);
+      const taskId = await submitting(() => store.submitTask(functionId.toLowerCase(), payload, deadlineMs));
       if (taskId === null) throw new ApiError("FUNCTION_NOT_FOUND", `there is no function ${functionId}`);
       return reply.code(201).send({ task_id: taskId });
     },
@@ -82,8 +90,9 @@ export function buildApp({ store, finished, logger, bodyLimit = DEFAULT_BODY_LIM
     "/execute_batch", { schema: schemas.executeBatch },
     async (request, reply) => {
       const { function_id: functionId, payloads, deadline_ms: deadlineMs } = request.body;
+      payloads.forEach((payload, index) => checkArgumentsSize(payload, maxArgsBytes, `payloads[${index}]`));
       payloads.forEach((payload, index) => decodePayload(() => decodeArgumentsPayload(payload), "INVALID_ARGUMENTS", `payloads[${index}]`));
-      const taskIds = await store.submitTasks(functionId.toLowerCase(), payloads, deadlineMs);
+      const taskIds = await submitting(() => store.submitTasks(functionId.toLowerCase(), payloads, deadlineMs));
       if (taskIds === null) throw new ApiError("FUNCTION_NOT_FOUND", `there is no function ${functionId}`);
       return reply.code(201).send({ task_ids: taskIds });
     },
@@ -189,6 +198,23 @@ function drainUpload(stream: IncomingMessage): Promise<void> {
     stream.once("error", finish);
     stream.resume();
   });
+}
+
+function checkArgumentsSize(payload: string, maxArgsBytes: number, field = "payload"): void {
+  const size = Buffer.byteLength(payload);
+  if (size > maxArgsBytes) {
+    throw new ApiError("ARGUMENTS_TOO_LARGE", `${field} is ${size} bytes; the arguments of a task may take at most ${maxArgsBytes} (--max-args-bytes)`);
+  }
+}
+
+/** Runs a submission, turning the function's backpressure bound into 429 with Retry-After. */
+async function submitting<T>(submit: () => Promise<T>): Promise<T> {
+  try {
+    return await submit();
+  } catch (error) {
+    if (error instanceof FunctionBusyError) throw new ApiError("FUNCTION_BUSY", error.message, 1);
+    throw error;
+  }
 }
 
 function resultBody(taskId: string, outcome: Awaited<ReturnType<TaskStore["getOutcome"]>>) {

@@ -6,6 +6,9 @@ import { TaskStore } from "../store/store.js";
 import { buildApp, DEFAULT_BODY_LIMIT } from "./app.js";
 import { FinishedTasks } from "./finished-tasks.js";
 
+/** Backpressure: a function with this many accepted, unfinished tasks gets 429 until some finish. */
+export const DEFAULT_MAX_UNFINISHED_PER_FUNCTION = 100_000;
+
 export interface ApiOptions {
   host: string;
   /** 0 picks a free port; the ready log line says which. */
@@ -13,6 +16,10 @@ export interface ApiOptions {
   redisUrl: string;
   prefix?: string;
   bodyLimit?: number;
+  /** Largest serialized arguments of one task, in bytes. */
+  maxArgsBytes?: number;
+  /** Most accepted, unfinished tasks of one function before submissions get 429 (0: no bound). */
+  maxUnfinishedPerFunction?: number;
   /** How long a Redis command may take before the request is answered 503, in ms. */
   redisCommandTimeoutMs?: number;
   /** How long to wait for Redis at start before serving anyway, in ms. */
@@ -42,7 +49,7 @@ export async function startApi(options: ApiOptions, log: Logger = createLogger("
     redisDown = false;
   });
 
-  const store = new TaskStore(redis, { prefix: options.prefix });
+  const store = new TaskStore(redis, { prefix: options.prefix, maxUnfinishedPerFunction: options.maxUnfinishedPerFunction ?? DEFAULT_MAX_UNFINISHED_PER_FUNCTION });
   const finished = new FinishedTasks(subscriber, store.keys.finishedChannel);
   const subscribed = finished.start();
   // Ready means able to serve: wait (a bounded time) for Redis and for the subscription that
@@ -53,7 +60,9 @@ export async function startApi(options: ApiOptions, log: Logger = createLogger("
     new Promise<false>((resolve) => setTimeout(() => resolve(false), options.redisStartTimeoutMs ?? 5000).unref()),
   ]);
   if (!inTime) log.warn("Redis is not reachable yet; serving anyway (503 until it is)");
-  const app = buildApp({ store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, apiToken: options.apiToken });
+  const app = buildApp({
+    store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, maxArgsBytes: options.maxArgsBytes, apiToken: options.apiToken,
+  });
   const address = await app.listen({ host: options.host, port: options.port });
   const url = address.replace("[::1]", "127.0.0.1");
   logReady(log, { url });

@@ -14,8 +14,10 @@ import type { DispatcherOptions } from "./options.js";
 export interface FeederOwner {
   /** How many more tasks can be handed on right now. */
   capacity(): number;
-  /** Hands one task on; must not throw. */
+  /** Hands one task on; must not throw, and ignores a task it already holds. */
   dispatch(entry: QueueEntry): void;
+  /** Whether it holds this task now (runs it, or is handing it on). */
+  holds(taskId: string): boolean;
   /** Set when the owner wants entries read with their tasks (one round trip for both). */
   taskPrefix?: string;
 }
@@ -43,6 +45,7 @@ export class QueueFeeder {
   private maintenance: NodeJS.Timeout | undefined;
   private redisDown = false;
   private maintaining = false;
+  private auditRequested = false;
 
   constructor(
     private readonly queue: TaskQueue,
@@ -90,6 +93,17 @@ export class QueueFeeder {
     return index >= 0 ? this.backlog.splice(index, 1)[0].entry : undefined;
   }
 
+  /**
+   * A connection to Redis was re-established: a read whose reply was lost with the old one
+   * left tasks in this dispatcher's pending list that it never received (and ioredis resends
+   * an unanswered read, so no error need have been seen). The loop reads the pending list
+   * again before its next read, and hands on what it does not hold.
+   */
+  requestAudit(): void {
+    this.auditRequested = true;
+    this.wake();
+  }
+
   noteRedisDown(error: Error): void {
     if (this.redisDown || this.stopping) return;
     this.redisDown = true;
@@ -114,6 +128,10 @@ export class QueueFeeder {
         for (const entry of ready) this.owner.dispatch(entry);
         continue;
       }
+      if (this.auditRequested) {
+        await this.audit();
+        continue;
+      }
       let entries: QueueEntry[];
       try {
         const blockMs = this.nextBacklogDelay() ?? READ_BLOCK_MS;
@@ -125,6 +143,23 @@ export class QueueFeeder {
         continue;
       }
       for (const entry of entries) this.owner.dispatch(entry);
+    }
+  }
+
+  private async audit(): Promise<void> {
+    this.auditRequested = false;
+    try {
+      const backlogged = new Set(this.backlog.map((held) => held.entry.taskId));
+      const orphans = (await this.queue.readOwnPending()).filter((entry) => !this.owner.holds(entry.taskId) && !backlogged.has(entry.taskId));
+      if (orphans.length > 0) {
+        this.log.warn({ count: orphans.length, tasks: orphans.slice(0, 20).map((entry) => entry.taskId) }, "dispatching tasks whose delivery was lost with the Redis connection");
+        this.requeue(orphans);
+      }
+    } catch (error) {
+      if (this.stopping) return;
+      this.auditRequested = true;
+      this.noteRedisDown(error as Error);
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 
@@ -187,8 +222,14 @@ export function openFeeder(
   const store = new TaskStore(commands, { prefix: options.prefix, resultTtlSeconds: options.resultTtlSeconds });
   const queue = new TaskQueue(store.keys, blocking, commands, consumer);
   const feeder = new QueueFeeder(queue, owner(store), { ...options, takeoverDelayMs }, log, blocking);
-  commands.on("error", (error: Error) => feeder.noteRedisDown(error));
-  blocking.on("error", (error: Error) => feeder.noteRedisDown(error));
-  commands.on("ready", () => feeder.noteRedisUp());
+  for (const connection of [commands, blocking]) {
+    let connectedBefore = false;
+    connection.on("error", (error: Error) => feeder.noteRedisDown(error));
+    connection.on("ready", () => {
+      if (connectedBefore) feeder.requestAudit();
+      connectedBefore = true;
+      feeder.noteRedisUp();
+    });
+  }
   return { store, feeder, disconnect: () => commands.disconnect() };
 }

@@ -24,6 +24,8 @@ export class LocalDispatcher {
   private readonly pool: ExecutorPool;
   /** Tasks on an executor (what capacity counts). */
   private readonly inflight = new Set<Promise<void>>();
+  /** The ids of those tasks, so a task handed on twice runs once here. */
+  private readonly running = new Set<string>();
   /** Results being written after their executor was freed (what stop() still waits for). */
   private readonly finishing = new Set<Promise<unknown>>();
 
@@ -31,7 +33,10 @@ export class LocalDispatcher {
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, name: this.id });
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, () => ({
       capacity: () => this.options.executors - this.inflight.size,
-      dispatch: (entry) => this.track(this.handle(entry)),
+      dispatch: (entry) => {
+        if (!this.running.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
+      },
+      holds: (taskId) => this.running.has(taskId),
     }), 0, log));
   }
 
@@ -48,10 +53,12 @@ export class LocalDispatcher {
     this.disconnect();
   }
 
-  private track(work: Promise<void>): void {
+  private track(taskId: string, work: Promise<void>): void {
     this.inflight.add(work);
+    this.running.add(taskId);
     void work.finally(() => {
       this.inflight.delete(work);
+      this.running.delete(taskId);
       this.feeder.wake();
     });
   }

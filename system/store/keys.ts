@@ -12,6 +12,9 @@ export interface Keys {
   finishedChannel: string;
   /** A dispatcher's liveness key (expires when it stops refreshing it). */
   dispatcher(id: string): string;
+  /** How many tasks of a function are accepted and not yet finished (for its backpressure bound). */
+  unfinished(functionId: string): string;
+  unfinishedPrefix: string;
 }
 
 export function keysFor(prefix = "faas:"): Keys {
@@ -23,5 +26,7 @@ export function keysFor(prefix = "faas:"): Keys {
     group: "dispatchers",
     finishedChannel: `${prefix}finished`,
     dispatcher: (id) => `${prefix}dispatcher:${id}`,
+    unfinished: (functionId) => `${prefix}unfinished:${functionId}`,
+    unfinishedPrefix: `${prefix}unfinished:`,
   };
 }

@@ -97,6 +97,23 @@ export class TaskQueue {
     return this.read(count, blockMs);
   }
 
+  /**
+   * The entries delivered to this dispatcher and not yet finished (its pending list), read
+   * again. A delivery whose reply was lost with the connection is only there.
+   */
+  async readOwnPending(pageSize = 1000): Promise<QueueEntry[]> {
+    const entries: QueueEntry[] = [];
+    for (let after = "0"; ;) {
+      const reply = (await this.commands.xreadgroup(
+        "GROUP", this.keys.group, this.consumer, "COUNT", pageSize, "STREAMS", this.keys.queue, after,
+      )) as StreamReply;
+      const page = reply?.[0]?.[1] ?? [];
+      entries.push(...entriesOf(reply));
+      if (page.length < pageSize) return entries;
+      after = page[page.length - 1][0];
+    }
+  }
+
   /** Marks this dispatcher alive for `ttlMs`. */
   async heartbeat(ttlMs: number): Promise<void> {
     await this.commands.set(this.keys.dispatcher(this.consumer), Date.now(), "PX", ttlMs);

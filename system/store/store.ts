@@ -36,17 +36,29 @@ export interface StoreOptions {
   prefix?: string;
   /** How long a finished task is kept, in seconds (0: forever). */
   resultTtlSeconds?: number;
+  /** Most accepted, unfinished tasks of one function; a submission past it is refused (0: no bound). */
+  maxUnfinishedPerFunction?: number;
+}
+
+/** A submission was refused: the function has its most unfinished tasks. */
+export class FunctionBusyError extends Error {
+  override name = "FunctionBusyError";
+  constructor(readonly functionId: string, readonly bound: number) {
+    super(`function ${functionId} already has ${bound} unfinished tasks, its bound; try again when some have finished`);
+  }
 }
 
 export class TaskStore {
   readonly keys: Keys;
   private readonly resultTtl: number;
+  private readonly maxUnfinished: number;
   private readonly scripts: Record<ScriptName, ScriptRunner>;
   private readonly sources = new Map<string, string>();
 
   constructor(readonly redis: Redis, options: StoreOptions = {}) {
     this.keys = keysFor(options.prefix);
     this.resultTtl = options.resultTtlSeconds ?? 0;
+    this.maxUnfinished = options.maxUnfinishedPerFunction ?? 0;
     this.scripts = loadScripts(redis);
   }
 
@@ -68,25 +80,35 @@ export class TaskStore {
     return source;
   }
 
-  /** submitTask: stores the task as QUEUED and queues it. Null when the function is unknown. */
+  /**
+   * submitTask: stores the task as QUEUED and queues it. Null when the function is unknown;
+   * throws FunctionBusyError when the function has its most unfinished tasks.
+   */
   async submitTask(functionId: string, args: string, deadlineMs?: number): Promise<string | null> {
     const taskId = randomUUID();
     const created = await this.scripts.submitTask(
-      this.keys.function(functionId), this.keys.task(taskId), this.keys.queue,
-      taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs),
+      this.keys.function(functionId), this.keys.task(taskId), this.keys.queue, this.keys.unfinished(functionId),
+      taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished,
     );
+    if (created === -2) throw new FunctionBusyError(functionId, this.maxUnfinished);
     return created === -1 ? null : taskId;
   }
 
-  /** submitTasks: a batch of tasks, all stored and queued, or none (null: the function is unknown). */
+  /** submitTasks: a batch of tasks, all stored and queued, or none (null: the function is unknown; FunctionBusyError: past its bound). */
   async submitTasks(functionId: string, argsList: readonly string[], deadlineMs?: number): Promise<string[] | null> {
     const taskIds = argsList.map(() => randomUUID());
     const pairs = taskIds.flatMap((taskId, i) => [taskId, argsList[i]]);
     const created = await this.scripts.submitTasks(
-      this.keys.function(functionId), this.keys.queue,
-      this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), ...pairs,
+      this.keys.function(functionId), this.keys.queue, this.keys.unfinished(functionId),
+      this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished, ...pairs,
     );
+    if (created === -2) throw new FunctionBusyError(functionId, this.maxUnfinished);
     return created === -1 ? null : taskIds;
+  }
+
+  /** How many tasks of a function are accepted and not yet finished. */
+  async unfinishedTasks(functionId: string): Promise<number> {
+    return Number((await this.redis.get(this.keys.unfinished(functionId))) ?? 0);
   }
 
   /** Status and result of many tasks in one round trip (null for an unknown task). */
@@ -154,7 +176,7 @@ export class TaskStore {
   async claimTask(entryId: string, taskId: string, worker: string, maxAttempts: number, workerLostError: string): Promise<ClaimResult> {
     const reply = (await this.scripts.claimTask(
       this.keys.task(taskId), this.keys.queue,
-      this.keys.group, entryId, worker, maxAttempts, workerLostError, this.keys.finishedChannel, taskId, this.resultTtl,
+      this.keys.group, entryId, worker, maxAttempts, workerLostError, this.keys.finishedChannel, taskId, this.resultTtl, this.keys.unfinishedPrefix,
     )) as [number, ...string[]];
     switch (reply[0]) {
       case 1: {
@@ -171,7 +193,7 @@ export class TaskStore {
   async finishTask(finish: Finish): Promise<boolean> {
     const recorded = await this.scripts.finishTask(
       this.keys.task(finish.taskId), this.keys.queue,
-      this.keys.group, finish.entryId, finish.status, finish.result, finish.executor, this.keys.finishedChannel, finish.taskId, this.resultTtl,
+      this.keys.group, finish.entryId, finish.status, finish.result, finish.executor, this.keys.finishedChannel, finish.taskId, this.resultTtl, this.keys.unfinishedPrefix,
     );
     return recorded === 1;
   }

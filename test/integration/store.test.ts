@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { serialize } from "../../system/codec/index.js";
 import { TaskQueue } from "../../system/store/queue.js";
-import { TaskStore } from "../../system/store/store.js";
+import { FunctionBusyError, TaskStore } from "../../system/store/store.js";
 import { serializedTaskError } from "../../system/task.js";
 import { useRedis } from "../support/redis.js";
 
@@ -116,6 +116,34 @@ describe("task store", () => {
     }
     expect(await store.claimTask(entry.entryId, taskId, "d1", 2, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
     expect(await store.getTask(taskId)).toMatchObject({ status: "FAILED", result: workerLost, attempts: 2 });
+  });
+
+  it("a function's unfinished count goes up on submit and down on each first terminal transition; past its bound, submissions throw and store nothing", async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}:`;
+    const store = new TaskStore(redis.connect(), { prefix, maxUnfinishedPerFunction: 3 });
+    const queue = new TaskQueue(store.keys, redis.connect(), store.redis, "d1");
+    await queue.ensureGroup();
+    const functionId = await store.registerFunction("add", "(a, b) => a + b");
+    const [first, second] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4])]))!;
+    await store.submitTask(functionId, serialize([5, 6]));
+    expect(await store.unfinishedTasks(functionId)).toBe(3);
+    await expect(store.submitTask(functionId, serialize([7, 8]))).rejects.toBeInstanceOf(FunctionBusyError);
+    await expect(store.submitTasks(functionId, [serialize([9, 9])])).rejects.toBeInstanceOf(FunctionBusyError);
+    expect(await queue.read(10, 100)).toHaveLength(3);
+
+    const entries = await queue.read(10, 50);
+    expect(entries).toEqual([]);
+    const pending = await store.redis.xpending(store.keys.queue, store.keys.group, "-", "+", 10) as [string, string, number, number][];
+    const entryOf = (taskId: string) => pending.map(([entryId]) => entryId)[[first, second].indexOf(taskId)];
+    await store.claimTask(entryOf(first), first, "d1", 3, workerLost);
+    expect(await store.completeTask({ entryId: entryOf(first), taskId: first, result: serialize(3), executor: "d1" })).toBe(true);
+    // A late second result does not count down twice.
+    expect(await store.failTask({ entryId: entryOf(first), taskId: first, result: serialize(new Error("late")), executor: "d2" })).toBe(false);
+    expect(await store.unfinishedTasks(functionId)).toBe(2);
+    // claimTask's WorkerLost is a terminal transition too (max attempts 0: fails at once).
+    expect(await store.claimTask(entryOf(second), second, "d1", 0, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
+    expect(await store.unfinishedTasks(functionId)).toBe(1);
+    expect(await store.submitTask(functionId, serialize([7, 8]))).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("every terminal transition is announced on the finished channel", async () => {

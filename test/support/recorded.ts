@@ -9,7 +9,7 @@ import { analyse } from "../../harness/history/analysis.js";
 import { History, type Expected } from "../../harness/history/history.js";
 import { injectFault, type ActiveFault } from "../../harness/nemesis/faults.js";
 import { Random } from "../../harness/random.js";
-import type { Fault } from "../../harness/scenario/schema.js";
+import type { UntimedFault as Fault } from "../../harness/scenario/schema.js";
 import { Workload } from "../../harness/workload/driver.js";
 import type { TaskTemplate } from "../../harness/workload/kinds.js";
 import { serialize } from "../../system/client/index.js";
@@ -53,8 +53,8 @@ export function template(name: string, fn: (...args: never[]) => unknown): TaskT
   return { key: name, name, source: fn.toString(), draw: () => { throw new Error("tests choose their arguments"); } };
 }
 
-/** A fault as a scenario would give it (at: 0: now). */
-export const kill = (worker: number, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Fault => ({ action: "kill", target: { worker }, signal, at: 0 });
-export const killAll = (): Fault => ({ action: "kill", target: { worker: "all" }, signal: "SIGKILL", at: 0 });
-export const pause = (worker: number, ms: number): Fault => ({ action: "pause", target: { worker }, for: ms, at: 0 });
-export const killDispatcher = (restartAfterMs: number): Fault => ({ action: "kill", target: "dispatcher", signal: "SIGKILL", at: 0, restartAfter: restartAfterMs });
+/** A fault as a scenario would give it, without its timing: injected now. */
+export const kill = (worker: number, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Fault => ({ action: "kill", target: { worker }, signal });
+export const killAll = (): Fault => ({ action: "kill", target: { worker: "all" }, signal: "SIGKILL" });
+export const pause = (worker: number, ms: number): Fault => ({ action: "pause", target: { worker }, for: ms });
+export const killDispatcher = (restartAfterMs: number): Fault => ({ action: "kill", target: "dispatcher", signal: "SIGKILL", restartAfter: restartAfterMs });

@@ -1,6 +1,7 @@
 /** What survives a crash: the dispatcher killed mid-task, and Redis going away and coming back. */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../harness/wait.js";
+import { connectRedis } from "../../system/store/redis.js";
 import { http, useCluster, waitForStatus } from "../support/cluster.js";
 
 const sleepThenDouble = async (x: number) => {
@@ -67,5 +68,37 @@ describe("Redis goes away and comes back", () => {
     expect(await fx.client.run((x: number) => x + 1, 41)).toBe(42);
     expect(fx.cluster.process("api")?.running).toBe(true);
     expect(fx.cluster.process("dispatcher")?.running).toBe(true);
+  });
+});
+
+describe.each(["local", "push"] as const)("%s: a queue read whose reply was lost with the Redis connection", (mode) => {
+  const fx = useCluster({ mode, executors: 1, workers: { count: 1, executors: 1 } });
+  const redis = () => connectRedis(fx.cluster.redisUrl, "working");
+  const connections: ReturnType<typeof redis>[] = [];
+  afterAll(() => connections.forEach((connection) => connection.disconnect()));
+
+  it("leaves the task in the dispatcher's pending list only; after reconnecting, the dispatcher finds and runs it", async () => {
+    const admin = redis();
+    connections.push(admin);
+    const functionId = await fx.client.register((x: number) => x * 3);
+    expect(await fx.client.run((x: number) => x, 1)).toBe(1);
+    const [consumer] = (await admin.keys("faas:dispatcher:*")).map((key) => key.slice("faas:dispatcher:".length));
+    expect(consumer, "the dispatcher's liveness key").toBeDefined();
+
+    // While the dispatcher is stopped, Redis drops its connections (and its blocked read), and
+    // its next read is made for it with the reply going nowhere: what a read does when its
+    // connection drops before the reply arrives.
+    fx.cluster.pause("dispatcher");
+    let taskId: string;
+    try {
+      await admin.client("KILL", "TYPE", "normal", "SKIPME", "yes");
+      taskId = await waitFor(() => fx.client.execute(functionId, 14), { what: "the API to accept a task after its Redis connection was dropped" });
+      const delivered = await admin.xreadgroup("GROUP", "dispatchers", consumer, "COUNT", 10, "STREAMS", "faas:queue", ">");
+      expect(JSON.stringify(delivered)).toContain(taskId);
+    } finally {
+      fx.cluster.resume("dispatcher");
+    }
+    expect(await fx.client.valueOf(taskId, 20)).toBe(42);
+    expect((await fx.client.task(taskId)).attempts).toBe(1);
   });
 });

@@ -20,16 +20,18 @@ describe("a short scenario", () => {
     const [run] = outcome.report.runs;
     expect(run.aborted).toBeUndefined();
     expect(run.checks.map((check) => [check.name, check.verdict])).toEqual([
-      ["no-lost-tasks", "pass"], ["results-correct", "pass"], ["no-duplicate-results", "pass"], ["monotonic-status", "pass"], ["recovery", "pass"],
+      ["no-lost-tasks", "pass"], ["results-correct", "pass"], ["no-duplicate-results", "pass"], ["monotonic-status", "pass"], ["errors-only-during-faults", "pass"], ["recovery", "pass"],
     ]);
     expect(outcome.passed).toBe(true);
     expect(run.summary.accepted).toBeGreaterThan(50);
     expect(run.summary.lost).toBe(0);
-    // Both faults happened, each with a start and an end.
+    // All three faults happened, each with a start and an end; the third drawn from its list.
     expect(run.analysis.faults.map((fault) => fault.description)).toEqual([
       expect.stringMatching(/^kill -9 worker-\d, restarted after 1 s$/),
       expect.stringMatching(/^pause worker-\d for 1 s$/),
+      expect.stringMatching(/^kill -9 (redis|api), restarted after 500 ms$/),
     ]);
+    expect(run.analysis.faults[2].crashed).toEqual([expect.stringMatching(/^(redis|api)$/)]);
     expect(run.analysis.faults.every((fault) => fault.end !== undefined && fault.end >= fault.start)).toBe(true);
 
     const report = readFileSync(outcome.reportFile, "utf8");
@@ -41,7 +43,7 @@ describe("a short scenario", () => {
       expect(report).toContain(`(short/push-${chart}.png)`);
     }
     const history = readFileSync(join(reportsDir, "short", "history-push.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
-    expect(history.filter((event) => event.type === "fault")).toHaveLength(4);
+    expect(history.filter((event) => event.type === "fault")).toHaveLength(6);
     expect(history.some((event) => event.type === "invoke")).toBe(true);
     expect(existsSync(join(reportsDir, "short", "logs", "push", "dispatcher.log"))).toBe(true);
   });

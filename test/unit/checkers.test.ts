@@ -1,6 +1,7 @@
 /** The checkers are pure functions of a history: each is tested against small literal histories. */
 import { describe, expect, it } from "vitest";
 import { runChecks, passed } from "../../harness/checker/index.js";
+import { checkErrorsOnlyDuringFaults } from "../../harness/checker/client-errors.js";
 import { checkNoDuplicateResults } from "../../harness/checker/duplicates.js";
 import { checkNoLostTasks } from "../../harness/checker/lost.js";
 import { checkMonotonicStatus } from "../../harness/checker/monotonic.js";
@@ -158,6 +159,51 @@ describe("each checker catches its anomaly", () => {
     expect(checkLatency(analyse(history), { p50: 600 }).verdict).toBe("pass");
     expect(checkThroughput(analyse(history), 2).verdict).toBe("fail");
     expect(checkThroughput(analyse(history), 1).verdict).toBe("pass");
+  });
+
+  it("a task lost in the fsync window before a Redis crash is counted apart; one lost earlier fails the check", () => {
+    const history: HistoryEvent[] = [
+      phase(0, "start"),
+      ...accepted(1, "early", 100),
+      ...accepted(2, "late", 4500),
+      { t: 5000, type: "fault", phase: "start", fault: 0, description: "kill -9 redis", crashed: ["redis"] },
+      { t: 6000, type: "fault", phase: "end", fault: 0, description: "kill -9 redis", crashed: ["redis"] },
+      phase(7000, "end"),
+    ];
+    const strict = checkNoLostTasks(analyse(history));
+    expect(strict.verdict).toBe("fail");
+    expect(strict.figure).toBe("2 of 2 accepted tasks never reached a terminal state");
+    const windowed = checkNoLostTasks(analyse(history), 1000);
+    expect(windowed.verdict).toBe("fail");
+    expect(windowed.figure).toBe("1 of 2 accepted tasks never reached a terminal state; 1 more lost within the 1.0 s fsync window before 1 Redis crashes");
+    expect(windowed.details[1]).toContain("late");
+    expect(windowed.details[1]).toContain("in the fsync window (allowed)");
+    const onlyLate = history.filter((event) => !("op" in event && event.op === 1));
+    expect(checkNoLostTasks(analyse(onlyLate), 1000).verdict).toBe("pass");
+    // A worker's crash excuses nothing.
+    const workerCrash = onlyLate.map((event) => (event.type === "fault" ? { ...event, crashed: ["worker-0"] } : event));
+    expect(checkNoLostTasks(analyse(workerCrash), 1000).verdict).toBe("fail");
+  });
+
+  it("client errors: within a fault or its grace pass; one in quiet times fails", () => {
+    const refusedAt = (op: number, t: number, error: string): HistoryEvent[] => [
+      { t, type: "invoke", op, process: "c", kind: "noop", args: serialize([op]), expected: ok(op) },
+      { t: t + 3, type: "complete", op, outcome: "info", error },
+    ];
+    const history: HistoryEvent[] = [
+      phase(0, "start"),
+      { t: 1000, type: "fault", phase: "start", fault: 0, description: "kill -9 api", crashed: ["api"] },
+      ...refusedAt(1, 1200, "connect ECONNREFUSED"),
+      { t: 2000, type: "fault", phase: "end", fault: 0, description: "kill -9 api", crashed: ["api"] },
+      ...refusedAt(2, 2500, "Redis is unreachable; try again shortly"),
+      phase(9000, "end"),
+    ];
+    expect(checkErrorsOnlyDuringFaults(analyse(history), 1000).verdict).toBe("pass");
+    const late = [...history, ...refusedAt(3, 5000, "socket hang up")];
+    const result = checkErrorsOnlyDuringFaults(analyse(late), 1000);
+    expect(result.verdict).toBe("fail");
+    expect(result.figure).toBe("1 of 3 client errors outside a fault (of 3 submissions)");
+    expect(result.details[0]).toBe("sent at 5.0 s, info: socket hang up");
   });
 
   it("a run with nothing in it is not a pass", () => {

@@ -7,6 +7,7 @@
   ARGV[1] consumer group   ARGV[2] queue entry id   ARGV[3] worker name
   ARGV[4] max attempts     ARGV[5] serialized WorkerLost error   ARGV[6] finished channel
   ARGV[7] task id          ARGV[8] result ttl seconds (0 keeps the task forever)
+  ARGV[9] prefix of the functions' unfinished counts (counted down when it fails the task)
 
   Returns: {1, function_id, args, deadline_ms or "", attempts} when claimed;
            {0, status} when the task is already terminal (its queue entry is dropped);
@@ -33,6 +34,8 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local attempts = tonumber(task[5]) or 0
 if attempts >= tonumber(ARGV[4]) then
   redis.call("HSET", KEYS[1], "status", "FAILED", "result", ARGV[5], "finished_at", now)
+  local unfinished = ARGV[9] .. task[2]
+  if (tonumber(redis.call("GET", unfinished)) or 0) > 0 then redis.call("DECR", unfinished) end
   if tonumber(ARGV[8]) > 0 then redis.call("EXPIRE", KEYS[1], ARGV[8]) end
   drop_entry()
   redis.call("PUBLISH", ARGV[6], ARGV[7] .. "|FAILED|" .. ARGV[5])

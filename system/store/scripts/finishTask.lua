@@ -6,6 +6,7 @@
   ARGV[1] consumer group   ARGV[2] queue entry id   ARGV[3] COMPLETED or FAILED
   ARGV[4] serialized result   ARGV[5] executor name   ARGV[6] finished channel
   ARGV[7] task id   ARGV[8] result ttl seconds (0 keeps the task forever)
+  ARGV[9] prefix of the functions' unfinished counts (the task's function's is counted down)
 
   Publishes "<task id>|<status>|<result>" on the finished channel (just the task id when the
   result is over 64 KiB), so waiting requests need not read the task again.
@@ -14,10 +15,13 @@
 ]]
 redis.call("XACK", KEYS[2], ARGV[1], ARGV[2])
 redis.call("XDEL", KEYS[2], ARGV[2])
-local status = redis.call("HGET", KEYS[1], "status")
+local task = redis.call("HMGET", KEYS[1], "status", "function_id")
+local status = task[1]
 if (not status) or status == "COMPLETED" or status == "FAILED" then
   return 0
 end
+local unfinished = ARGV[9] .. task[2]
+if (tonumber(redis.call("GET", unfinished)) or 0) > 0 then redis.call("DECR", unfinished) end
 local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call("HSET", KEYS[1], "status", ARGV[3], "result", ARGV[4], "finished_at", now, "executor", ARGV[5])

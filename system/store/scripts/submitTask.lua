@@ -2,14 +2,24 @@
   submitTask: (nothing) -> QUEUED. Creates a task and appends it to the queue, in one step,
   so a task is never stored without being queued nor queued without being stored.
 
-  KEYS[1] function key     KEYS[2] task key     KEYS[3] queue stream
-  ARGV[1] task id   ARGV[2] function id   ARGV[3] serialized arguments   ARGV[4] deadline ms ("" for the default)
+  It also counts the function's unfinished tasks (finishTask and claimTask count them down),
+  and refuses the task when that count is at the bound: backpressure per function.
 
-  Returns: the task's created_at (ms, Redis clock), or -1 if the function does not exist.
+  KEYS[1] function key     KEYS[2] task key     KEYS[3] queue stream     KEYS[4] the function's unfinished count
+  ARGV[1] task id   ARGV[2] function id   ARGV[3] serialized arguments   ARGV[4] deadline ms ("" for the default)
+  ARGV[5] most unfinished tasks of one function (0: no bound)
+
+  Returns: the task's created_at (ms, Redis clock), -1 if the function does not exist,
+           or -2 if the function already has its most unfinished tasks.
 ]]
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return -1
 end
+local bound = tonumber(ARGV[5])
+if bound > 0 and (tonumber(redis.call("GET", KEYS[4])) or 0) >= bound then
+  return -2
+end
+redis.call("INCR", KEYS[4])
 local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local fields = {"function_id", ARGV[2], "args", ARGV[3], "status", "QUEUED", "created_at", now, "attempts", 0}
