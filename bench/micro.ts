@@ -9,7 +9,7 @@
  *  - executor: a no-op through the executor pool (1 thread), and a sandbox call, cold and warm
  *  - transport: protocol encode+decode, and one DEALER -> ROUTER -> DEALER hop over loopback TCP
  *
- * The module runs from dist/ (the pool loads dist/system/executor/thread.js), so its imports are
+ * The module runs from dist/ (the pool starts dist/system/executor/host.js, whose threads load thread.js; "pool.run" includes that hop), so its imports are
  * relative to dist/bench/. Call `microBenchmarks` from a script; it prints nothing itself
  * except through `log`.
  */

@@ -3,7 +3,7 @@
  *  - sequential: execute, then result?wait, one task at a time; p50/p99 latency
  *  - concurrent: N tasks from C clients, each executing and awaiting its task; tasks/s
  *
- *   npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50]
+ *   npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve]
  *
  * --workers is <count>x<executors> (local mode: 1x<executors>).
  */
@@ -20,11 +20,13 @@ const { values } = parseArgs({
     sequential: { type: "string", default: "1000" },
     tasks: { type: "string", default: "5000" },
     clients: { type: "string", default: "50" },
+    curve: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50]");
+  console.log("usage: npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve]");
+  console.log("  --curve: pull and push, the worker links encrypted and authenticated with CURVE");
   process.exit(0);
 }
 const count = (name: keyof typeof values) => {
@@ -51,7 +53,11 @@ const sequentialCount = count("sequential");
 const tasks = count("tasks");
 const clients = count("clients");
 
-const cluster = await Cluster.start({ mode, executors: shape.executors, workers: shape, logLevel: "warn" });
+if (values.curve && mode === "local") {
+  console.error("--curve applies to pull and push mode");
+  process.exit(2);
+}
+const cluster = await Cluster.start({ mode, executors: shape.executors, workers: shape, logLevel: "warn", curve: values.curve });
 const stop = () => cluster.stop();
 process.once("SIGINT", () => void stop().then(() => process.exit(130)));
 try {
@@ -60,7 +66,7 @@ try {
   const seq = await sequential(client, noop, sequentialCount);
   const loop = await closedLoop(client, noop, tasks, clients);
   const layout = mode === "local" ? `${shape.executors} executors` : `${shape.count} workers x ${shape.executors} executors`;
-  console.log(`faaslab round trip, ${mode} mode, ${layout} (cluster and client on this machine)`);
+  console.log(`faaslab round trip, ${mode} mode${values.curve ? " with CURVE" : ""}, ${layout} (cluster and client on this machine)`);
   console.log(`sequential no-op round trip over ${sequentialCount} calls: p50 ${seq.p50.toFixed(2)} ms, p99 ${seq.p99.toFixed(2)} ms`);
   console.log(`throughput: ${tasks} no-op tasks from ${clients} concurrent clients in ${loop.seconds.toFixed(2)} s = ${loop.tasksPerSecond.toFixed(0)} tasks/s`);
 } finally {

@@ -43,6 +43,8 @@ export const TaskErrors = {
   SerializationError: "SerializationError",
   /** The executor died for another reason while running the task. */
   ExecutorCrashed: "ExecutorCrashed",
+  /** The serialized result (or thrown error) was over the executor's result size limit. */
+  ResultTooLarge: "ResultTooLarge",
 } as const;
 export type TaskErrorName = keyof typeof TaskErrors;
 

@@ -5,9 +5,10 @@
  * component can be killed with any signal, paused, resumed and restarted; `stop()` ends
  * everything it started.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { addToAllowlist, ensureKeyPairFile } from "../../system/protocol/curve.js";
 import { cliPath } from "../paths.js";
 import { logEvent, ManagedProcess, readyEvent } from "./process.js";
 import { FaultProxy } from "./proxy.js";
@@ -29,6 +30,17 @@ export interface DispatcherSettings {
   maxAttempts?: number;
   heartbeatMs?: number;
   heartbeatTolerance?: number;
+  /** Pull and push mode: the largest message the dispatcher accepts from a worker. */
+  maxMessageBytes?: number;
+}
+
+/** A CURVE cluster's keys, in `<dir>/curve/`: each worker gets its own key pair, added to the allowlist. */
+export interface CurveFiles {
+  dir: string;
+  dispatcherPublicKey: string;
+  dispatcherKeyFile: string;
+  /** The worker public keys the dispatcher allows; it reads the file again when it changes, so a test may add keys. */
+  allowlistFile: string;
 }
 
 export interface ClusterOptions {
@@ -39,6 +51,8 @@ export interface ClusterOptions {
   workers?: WorkerShape;
   /** Pull and push mode: the token the dispatcher requires and the workers present. */
   workerToken?: string;
+  /** Pull and push mode: encrypt and authenticate the worker links with CURVE. */
+  curve?: boolean;
   /** Pull and push mode: the dispatcher's port (default: a free one). Lets workers start before it. */
   dispatcherPort?: number;
   /**
@@ -54,6 +68,8 @@ export interface ClusterOptions {
   redisPersistence?: RedisPersistence;
   apiPort?: number;
   bodyLimit?: number;
+  /** More flags for `faas api`, e.g. ["--max-args-bytes", "1000"]. */
+  apiArgs?: string[];
   /** The API requires this token (`Authorization: Bearer <token>`). */
   apiToken?: string;
   /** Where logs and Redis data go (default: a new temporary directory, removed by stop()). */
@@ -77,11 +93,21 @@ export class Cluster {
   redisUrl = "";
   /** Pull and push mode: where workers connect, e.g. tcp://127.0.0.1:41234. */
   dispatcherEndpoint = "";
+  /** With `curve`: where the keys are. */
+  readonly curve: CurveFiles | undefined;
 
   private constructor(readonly options: ClusterOptions) {
     if (options.dispatcherPort) this.dispatcherEndpoint = `tcp://127.0.0.1:${options.dispatcherPort}`;
     this.ownsDir = options.dir === undefined;
     this.dir = options.dir ?? mkdtempSync(join(tmpdir(), "faaslab-"));
+    if (options.curve && this.mode !== "local") {
+      const dir = join(this.dir, "curve");
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const dispatcherKeyFile = join(dir, "dispatcher.key");
+      this.curve = { dir, dispatcherKeyFile, dispatcherPublicKey: ensureKeyPairFile(dispatcherKeyFile).publicKey, allowlistFile: join(dir, "allowed-workers") };
+      // Empty until workers start: each one's key is added as it is started.
+      if (!existsSync(this.curve.allowlistFile)) writeFileSync(this.curve.allowlistFile, "# worker public keys the dispatcher allows\n");
+    }
   }
 
   /** Starts every component and resolves once each is ready; on failure, stops what it started. */
@@ -146,6 +172,7 @@ export class Cluster {
     const port = this.options.apiPort ?? (this.apiUrl ? Number(new URL(this.apiUrl).port) : 0);
     const args = ["api", "--host", "127.0.0.1", "--port", String(port), "--redis", this.redisUrlFor("api")];
     if (this.options.bodyLimit) args.push("--body-limit", String(this.options.bodyLimit));
+    args.push(...(this.options.apiArgs ?? []));
     // The token goes by environment, not on the command line where `ps` would show it.
     this.api = this.component("api", args, this.options.apiToken ? { FAAS_API_TOKEN: this.options.apiToken } : {});
     const ready = await this.api.start();
@@ -162,7 +189,7 @@ export class Cluster {
       // A restarted dispatcher binds the port it had, where its workers reconnect.
       const port = this.dispatcherEndpoint ? new URL(this.dispatcherEndpoint.replace("tcp:", "http:")).port : "0";
       args.push("-p", port, "--host", "127.0.0.1");
-
+      if (this.curve) args.push("--curve-secret-key-file", this.curve.dispatcherKeyFile, "--curve-allow", this.curve.allowlistFile);
     }
     const flags: [string, number | undefined][] = [
       ["--task-deadline", settings.taskDeadlineMs],
@@ -170,6 +197,7 @@ export class Cluster {
       ["--max-attempts", settings.maxAttempts],
       ["--heartbeat", settings.heartbeatMs],
       ["--heartbeat-tolerance", settings.heartbeatTolerance],
+      ["--max-message-bytes", settings.maxMessageBytes],
     ];
     for (const [flag, value] of flags) {
       if (value === undefined || (flag === "--executor-memory-mb" && this.mode !== "local")) continue;
@@ -201,6 +229,12 @@ export class Cluster {
     const token = options.token ?? this.options.workerToken;
     const memory = this.options.dispatcher?.executorMemoryMb;
     if (memory !== undefined) args.push("--executor-memory-mb", String(memory));
+    if (this.curve) {
+      // Key files, not keys, on the command line: `ps` shows it.
+      const keyFile = join(this.curve.dir, `${name}.key`);
+      addToAllowlist(this.curve.allowlistFile, ensureKeyPairFile(keyFile).publicKey, name);
+      args.push("--curve-server-key", this.curve.dispatcherPublicKey, "--curve-secret-key-file", keyFile);
+    }
     const waitForDispatcher = options.waitForDispatcher ?? true;
     // The token goes by environment, not on the command line where `ps` would show it.
     const worker = this.component(name, args, token !== undefined ? { FAAS_WORKER_TOKEN: token } : {}, (line) => {

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /** `faas`: starts each faaslab component by hand, or a whole cluster with `faas up`. */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { startApi } from "../api/server.js";
-import { DEFAULT_BODY_LIMIT } from "../api/app.js";
+import { DEFAULT_MAX_UNFINISHED_PER_FUNCTION, startApi } from "../api/server.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES } from "../api/app.js";
 import { LocalDispatcher } from "../dispatcher/local.js";
 import { RemoteDispatcher } from "../dispatcher/remote.js";
 import { Worker } from "../worker/worker.js";
 import { DISPATCHER_DEFAULTS } from "../dispatcher/options.js";
+import { DEFAULT_MAX_RESULT_BYTES } from "../executor/pool.js";
 import { createLogger, logReady } from "../log.js";
+import { formatKeyPairFile, generateKeyPair, writeKeyPairFile } from "../protocol/curve.js";
+import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
 import { redisUrlFrom } from "../store/redis.js";
 import { MAX_DEADLINE_MS } from "../task.js";
 import { nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
@@ -42,6 +45,11 @@ program
   .option("-p, --port <port>", "port to listen on (0 picks a free one)", asOption(nonNegativeInteger("--port")), 8000)
   .addOption(redisOption())
   .option("--body-limit <bytes>", "largest accepted request body", asOption(positiveInteger("--body-limit")), DEFAULT_BODY_LIMIT)
+  .option("--max-args-bytes <bytes>", "largest serialized arguments of one task (413 past it)", asOption(positiveInteger("--max-args-bytes")), DEFAULT_MAX_ARGS_BYTES)
+  .option(
+    "--max-unfinished-per-function <n>", "accepted, unfinished tasks of one function before submissions get 429 (0: no bound)",
+    asOption(nonNegativeInteger("--max-unfinished-per-function")), DEFAULT_MAX_UNFINISHED_PER_FUNCTION,
+  )
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
   .option("--api-token <token>", "require Authorization: Bearer <token> on every endpoint but /healthz (default: $FAAS_API_TOKEN)")
   .action(async (options) => {
@@ -52,6 +60,7 @@ program
     }
     const api = await startApi({
       host: options.host, port: options.port, redisUrl: redisUrlFrom(options.redis), bodyLimit: options.bodyLimit, prefix: options.prefix, apiToken,
+      maxArgsBytes: options.maxArgsBytes, maxUnfinishedPerFunction: options.maxUnfinishedPerFunction,
     }, log);
     runUntilStopped(log, () => api.close());
   });
@@ -64,9 +73,13 @@ program
   .option("-p, --port <port>", "pull/push mode: port workers connect to (0 picks a free one)", asOption(nonNegativeInteger("--port")), 5555)
   .option("--host <host>", "pull/push mode: address to bind (0.0.0.0 for workers on other machines)", "127.0.0.1")
   .option("--token <token>", "pull/push mode: workers must present this token (default: $FAAS_WORKER_TOKEN; none: any worker may join)")
+  .option("--curve-secret-key-file <file>", "pull/push mode: encrypt the link with CURVE, with this key pair (faas keygen makes one; default: $FAAS_CURVE_SECRET_KEY, a Z85 secret key)")
+  .option("--curve-allow <file>", "pull/push mode, with CURVE: the worker public keys allowed to connect, one per line, # comments; re-read when it changes (default: $FAAS_CURVE_ALLOW, keys separated by commas)")
+  .option("--max-message-bytes <bytes>", "pull/push mode: largest message accepted from a worker (bounds a result); a larger one closes its connection", asOption(positiveInteger("--max-message-bytes")), DISPATCHER_DEFAULTS.maxMessageBytes)
   .addOption(redisOption())
   .option("--task-deadline <ms>", "deadline of a task that did not set its own (at most a day)", asOption(deadline), DISPATCHER_DEFAULTS.taskDeadlineMs)
   .option("--executor-memory-mb <mb>", "local mode: heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
+  .option("--max-result-bytes <bytes>", "local mode: largest serialized result of a task (past it the task fails with ResultTooLarge)", asOption(positiveInteger("--max-result-bytes")), DEFAULT_MAX_RESULT_BYTES)
   .option("--max-attempts <n>", "starts of a task before a lost worker fails it with WorkerLost", asOption(positiveInteger("--max-attempts")), DISPATCHER_DEFAULTS.maxAttempts)
   .option("--heartbeat <ms>", "heartbeat interval (to workers, and of liveness in Redis)", asOption(positiveInteger("--heartbeat")), DISPATCHER_DEFAULTS.heartbeatMs)
   .option("--heartbeat-tolerance <n>", "missed heartbeats before a worker or dispatcher is presumed lost", asOption(positiveInteger("--heartbeat-tolerance")), DISPATCHER_DEFAULTS.heartbeatTolerance)
@@ -84,17 +97,25 @@ program
       resultTtlSeconds: options.resultTtl,
     };
     if (options.mode === "local") {
-      const dispatcher = new LocalDispatcher({ ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb }, log);
+      if (options.curveSecretKeyFile !== undefined || options.curveAllow !== undefined) throw new Error("CURVE applies to pull and push mode only: local mode has no workers to talk to");
+      const dispatcher = new LocalDispatcher({ ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes }, log);
       await dispatcher.start();
       logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id });
       runUntilStopped(log, () => dispatcher.stop());
       return;
     }
     const token = options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined);
-    if (!token) log.warn("no worker token is set: any process that can reach the port may join as a worker");
-    const dispatcher = new RemoteDispatcher({ ...shared, mode: options.mode, host: options.host, port: options.port, token }, log);
+    const curve = dispatcherCurve(options, process.env, (error) => log.error({ err: error.message }, "the allowlist could not be read again; the previous keys still apply"));
+    for (const warning of curve.warnings) log.warn(warning);
+    if (!token && !curve.settings) log.warn("no worker token is set: any process that can reach the port may join as a worker");
+    const dispatcher = new RemoteDispatcher({
+      ...shared, mode: options.mode, host: options.host, port: options.port, token, curve: curve.settings, maxMessageBytes: options.maxMessageBytes,
+    }, log);
     await dispatcher.start();
-    logReady(log, { mode: options.mode, endpoint: dispatcher.endpoint, id: dispatcher.id });
+    logReady(log, {
+      mode: options.mode, endpoint: dispatcher.endpoint, id: dispatcher.id,
+      ...(curve.settings ? { curvePublicKey: curve.settings.keyPair.publicKey, allowedKeys: curve.settings.allowlist.size } : {}),
+    });
     runUntilStopped(log, () => dispatcher.stop());
   });
 
@@ -105,11 +126,17 @@ for (const mode of ["pull", "push"] as const) {
     .argument("<executors>", "number of executors", asOption(positiveInteger("<executors>")))
     .argument("<dispatcher-url>", "the dispatcher's ZeroMQ endpoint, e.g. tcp://127.0.0.1:5555", asOption(zmqEndpoint))
     .option("--token <token>", "the dispatcher's worker token (default: $FAAS_WORKER_TOKEN)")
+    .option("--curve-server-key <key-or-file>", "encrypt the link with CURVE: the dispatcher's public key, Z85 or a file holding it (default: $FAAS_CURVE_SERVER_KEY)")
+    .option("--curve-secret-key-file <file>", "with CURVE: this worker's key pair, made by faas keygen (default: $FAAS_CURVE_SECRET_KEY, a Z85 secret key)")
     .option("--executor-memory-mb <mb>", "heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
+    .option("--max-result-bytes <bytes>", "largest serialized result of a task (past it the task fails with ResultTooLarge)", asOption(positiveInteger("--max-result-bytes")), DEFAULT_MAX_RESULT_BYTES)
     .action(async (executors: number, dispatcherUrl: string, options) => {
       const log = createLogger(`${mode}-worker`);
+      const curve = workerCurve(options);
+      for (const warning of curve.warnings) log.warn(warning);
       const worker = new Worker({
-        mode, executors, dispatcherUrl, token: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined), executorMemoryMb: options.executorMemoryMb,
+        mode, executors, dispatcherUrl, token: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined), curve: curve.settings, executorMemoryMb: options.executorMemoryMb,
+        maxResultBytes: options.maxResultBytes,
       }, log);
       worker.start();
       logReady(log, { mode, executors, dispatcherUrl, id: worker.id });
@@ -120,6 +147,21 @@ for (const mode of ["pull", "push"] as const) {
       runUntilStopped(log, () => worker.stop());
     });
 }
+
+program
+  .command("keygen")
+  .description("make a CURVE key pair (Z85) for the dispatcher-worker link: prints the key pair file, or with --out writes it (mode 0600) and prints only its public key")
+  .option("--out <file>", "write the key pair here (mode 0600, never overwritten) and print its public key, e.g. to append to an allowlist")
+  .action((options: { out?: string }) => {
+    const pair = generateKeyPair();
+    if (options.out === undefined) {
+      process.stdout.write(formatKeyPairFile(pair));
+      return;
+    }
+    writeKeyPairFile(options.out, pair);
+    process.stdout.write(`${pair.publicKey}\n`);
+    process.stderr.write(`faas keygen: wrote the key pair to ${options.out} (mode 0600); its public key is on stdout\n`);
+  });
 
 registerUp(program);
 

@@ -36,19 +36,27 @@ export function registerUp(program: Command): void {
       return port;
     }, 8000)
     .option("--token <token>", "pull/push: the worker token (default: $FAAS_WORKER_TOKEN)")
+    .option("--curve", "pull/push: encrypt and authenticate the worker links with CURVE (key pairs made in <dir>/curve)")
     .option("--dir <dir>", "where logs and Redis data go (default: a temporary directory, removed on exit)")
+    .addOption(
+      new Option("--appendfsync <policy>", "keep Redis's data in an append-only file, fsynced on every write (always) or once a second (everysec); with --dir it outlives the cluster")
+        .choices(["always", "everysec"]),
+    )
     .action(async (options) => {
       const log = createLogger("up");
       const mode = options.mode as DispatcherMode;
       const shape = workersFor(mode, options.workers);
+      if (options.curve && mode === "local") throw new InvalidArgumentError("--curve applies to pull and push mode: local mode has no workers to talk to");
       const cluster = await Cluster.start({
         mode,
         executors: shape.executors,
         workers: shape,
         workerToken: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined),
+        curve: options.curve === true,
         redisUrl: options.redis,
         apiPort: options.port,
         dir: options.dir,
+        redisPersistence: options.appendfsync ? { kind: "aof", fsync: options.appendfsync } : { kind: "none" },
       });
       const dispatcher = mode === "local"
         ? `local mode, ${shape.executors} executors`
@@ -57,9 +65,10 @@ export function registerUp(program: Command): void {
         [
           "faaslab is up",
           `  API:        ${cluster.apiUrl}`,
-          `  Redis:      ${cluster.redisUrl}`,
+          `  Redis:      ${cluster.redisUrl}${options.appendfsync ? ` (append-only file, appendfsync ${options.appendfsync})` : ""}`,
           `  dispatcher: ${dispatcher}`,
           `  logs:       ${cluster.dir}`,
+          ...(cluster.curve ? [`  CURVE:      on; dispatcher public key ${cluster.curve.dispatcherPublicKey}, keys in ${cluster.curve.dir}`] : []),
           "Press Ctrl-C to stop.",
           "",
         ].join("\n"),

@@ -14,6 +14,8 @@ import type { DispatcherOptions } from "./options.js";
 export interface LocalDispatcherOptions extends DispatcherOptions {
   executors: number;
   executorMemoryMb: number;
+  /** Largest serialized result of a task (default: the pool's). */
+  maxResultBytes?: number;
 }
 
 export class LocalDispatcher {
@@ -30,7 +32,7 @@ export class LocalDispatcher {
   private readonly finishing = new Set<Promise<unknown>>();
 
   constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger) {
-    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, name: this.id });
+    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, name: this.id });
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, () => ({
       capacity: () => this.options.executors - this.inflight.size,
       dispatch: (entry) => {

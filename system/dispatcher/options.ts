@@ -21,4 +21,9 @@ export const DISPATCHER_DEFAULTS = {
   heartbeatMs: 500,
   heartbeatTolerance: 3,
   resultTtlSeconds: 7 * 24 * 3600,
+  /**
+   * Pull and push: the largest message a dispatcher accepts from a worker. Results travel in
+   * one message, so this bounds a result (less its JSON envelope): 64 MiB by default.
+   */
+  maxMessageBytes: 64 * 1024 * 1024,
 } as const;

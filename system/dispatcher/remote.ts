@@ -11,16 +11,18 @@
  *   workers that reconnect time to say which of them they are still running.
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
-import { Router } from "zeromq";
+import { Router, type EventOfType } from "zeromq";
 import type { Logger } from "../log.js";
 import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type HeldTask, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
+import type { Allowlist, CurveKeyPair } from "../protocol/curve.js";
 import { SerialSender } from "../protocol/sender.js";
+import { ZAP_DOMAIN, ZapHandler } from "../protocol/zap.js";
 import type { QueueEntry } from "../store/queue.js";
 import type { TaskStore } from "../store/store.js";
 import { isTerminal, serializedTaskError } from "../task.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
 import { workerLostError } from "./local.js";
-import type { DispatcherOptions } from "./options.js";
+import { DISPATCHER_DEFAULTS, type DispatcherOptions } from "./options.js";
 import type { SchedulingPolicy, WorkerSlot } from "./policy.js";
 import { pullPolicy } from "./pull.js";
 import { pushPolicy } from "./push.js";
@@ -33,6 +35,16 @@ export interface RemoteDispatcherOptions extends DispatcherOptions {
   port: number;
   /** When set, a worker must present this token to register. */
   token?: string;
+  /** When set, the link is encrypted with CURVE and only workers whose public key is allowed may connect. */
+  curve?: CurveSettings;
+  /** Largest message accepted from a peer; a larger one closes its connection (default 64 MiB). */
+  maxMessageBytes?: number;
+}
+
+export interface CurveSettings {
+  /** The dispatcher's own key pair; workers are given its public key. */
+  keyPair: CurveKeyPair;
+  allowlist: Allowlist;
 }
 
 interface Assignment extends QueueEntry {
@@ -70,7 +82,9 @@ const POLICIES: Record<WorkerMode, SchedulingPolicy> = { pull: pullPolicy, push:
 export class RemoteDispatcher {
   readonly id: string;
   endpoint = "";
-  private readonly router = new Router({ linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
+  private readonly router: Router;
+  private readonly zap: ZapHandler | undefined;
+  private readonly maxMessageBytes: number;
   private readonly sender: SerialSender;
   private readonly store: TaskStore;
   private readonly feeder: QueueFeeder;
@@ -79,24 +93,42 @@ export class RemoteDispatcher {
   private readonly workers = new Map<string, ConnectedWorker>();
   /** Every task handed to a worker and not finished, by task id. */
   private readonly assignments = new Map<string, Assignment>();
+  /** Tasks being read from Redis on their way to a worker. */
+  private readonly dispatching = new Set<string>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private receiving: Promise<void> | undefined;
   private droppedFrames = 0;
+  private failedHandshakes = 0;
 
   constructor(private readonly options: RemoteDispatcherOptions, private readonly log: Logger) {
     this.id = `${options.mode}-${randomUUID().slice(0, 8)}`;
     this.policy = POLICIES[options.mode];
+    this.maxMessageBytes = options.maxMessageBytes ?? DISPATCHER_DEFAULTS.maxMessageBytes;
+    const curve = options.curve;
+    this.router = new Router({
+      linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000,
+      // libzmq closes the connection of a peer that sends more: garbage never reaches the decoder.
+      maxMessageSize: this.maxMessageBytes,
+      ...(curve ? { curveServer: true, curveSecretKey: curve.keyPair.secretKey, zapDomain: ZAP_DOMAIN } : {}),
+    });
+    this.zap = curve ? new ZapHandler(curve.allowlist, log) : undefined;
+    for (const type of ["handshake:error:protocol", "handshake:error:other"] as const) {
+      this.router.events.on(type, (event) => this.handshakeFailed(event));
+    }
     this.sender = new SerialSender(this.router, log);
     // Tasks a dead dispatcher held wait two silences for their workers to report them.
     const takeoverDelayMs = 2 * options.heartbeatMs * options.heartbeatTolerance;
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, (store) => ({
       capacity: () => this.capacity(),
       dispatch: (entry) => void this.dispatch(entry),
+      holds: (taskId) => this.assignments.has(taskId) || this.dispatching.has(taskId),
       taskPrefix: store.keys.taskPrefix,
     }), takeoverDelayMs, log));
   }
 
   async start(): Promise<void> {
+    // The ZAP handler first: until it is bound, libzmq would let any CURVE client in.
+    await this.zap?.start();
     await this.router.bind(`tcp://${this.options.host}:${this.options.port === 0 ? "*" : this.options.port}`);
     this.endpoint = this.router.lastEndpoint ?? "";
     this.receiving = this.receive();
@@ -111,6 +143,7 @@ export class RemoteDispatcher {
     await Promise.race([this.sender.flushed(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     this.router.close();
     await this.receiving?.catch(() => {});
+    await this.zap?.stop();
     this.disconnect();
   }
 
@@ -128,7 +161,17 @@ export class RemoteDispatcher {
   // --- dispatching -------------------------------------------------------------------
 
   private async dispatch(entry: QueueEntry): Promise<void> {
-    if (this.assignments.has(entry.taskId)) return; // a reconnected worker already runs it
+    // A reconnected worker already runs it, or it is on its way to one.
+    if (this.assignments.has(entry.taskId) || this.dispatching.has(entry.taskId)) return;
+    this.dispatching.add(entry.taskId);
+    try {
+      await this.dispatchToWorker(entry);
+    } finally {
+      this.dispatching.delete(entry.taskId);
+    }
+  }
+
+  private async dispatchToWorker(entry: QueueEntry): Promise<void> {
     const worker = this.policy.pick(this.workers.values());
     if (!worker) {
       this.feeder.requeue([entry]);
@@ -241,6 +284,17 @@ export class RemoteDispatcher {
     }
   }
 
+  /** A peer whose handshake failed (not ZeroMQ, the wrong mechanism or server key, a broken connection): it never got in. */
+  private handshakeFailed(event: EventOfType<"handshake:error:protocol" | "handshake:error:other">): void {
+    this.failedHandshakes++;
+    if (this.failedHandshakes <= 10 || this.failedHandshakes % 1000 === 0) {
+      const code = (event.error as Error & { code?: string }).code;
+      const hint = code === "ERR_ZMTP_MECHANISM_MISMATCH" ? (this.options.curve ? "the peer does not use CURVE" : "the peer uses CURVE and this dispatcher does not")
+        : code === "ERR_ZMTP_CRYPTOGRAPHIC" ? "the peer's CURVE handshake does not decrypt (does it use this dispatcher's public key?)" : undefined;
+      this.log.warn({ err: event.error.message, code, hint, failed: this.failedHandshakes }, "handshake with a peer failed");
+    }
+  }
+
   private async handle(routingId: Buffer, message: WorkerMessage): Promise<void> {
     const workerId = routingId.toString();
     const worker = this.workers.get(workerId);
@@ -306,6 +360,7 @@ export class RemoteDispatcher {
     this.log.info({ workerId: worker.id, capacity: worker.capacity, running: hello.running.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
     this.sendTo(routingId, {
       type: "welcome", dispatcherId: this.id, heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
+      maxMessageBytes: this.maxMessageBytes,
     });
     this.feeder.wake();
   }

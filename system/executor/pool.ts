@@ -1,13 +1,17 @@
 /**
- * The executor pool: N worker threads (piscina), one task at a time each. It enforces what
- * the sandbox cannot: a task past its deadline has its thread terminated (this stops an
- * infinite loop as well), and each thread has a V8 heap limit, so an out-of-memory function
- * ends its own thread only. Piscina replaces a terminated thread; the other tasks go on.
+ * The executor pool: N executors (worker threads) that run user functions, held in a separate
+ * executor host process (host.ts) that runs under Node's permission model with an empty
+ * environment, so that code which escaped its sandbox meets a second wall. The threads in
+ * the host enforce each task's deadline and heap limit (threads.ts); this side starts the
+ * host, maps each task to a message, and replaces the host when it dies (every task it held
+ * then fails with ExecutorCrashed) or goes over its memory budget (ResourceLimitExceeded).
  */
-import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
 import { serializedTaskError, type TerminalStatus } from "../task.js";
-import type { ExecutorResult, ExecutorTask } from "./thread.js";
+import { DEFAULT_MAX_RESULT_BYTES, type HostOptions } from "./host-protocol.js";
+import { HostProcess } from "./host-process.js";
+import type { ExecutorTask } from "./thread.js";
+
+export { DEFAULT_MAX_RESULT_BYTES };
 
 export interface ExecutorPoolOptions {
   executors: number;
@@ -15,6 +19,14 @@ export interface ExecutorPoolOptions {
   memoryMb: number;
   /** A name for the executors in task records, e.g. the dispatcher's id. */
   name: string;
+  /** The longest serialized result a task may produce, in bytes (default 16 MiB); past it the task fails with ResultTooLarge. */
+  maxResultBytes?: number;
+  /**
+   * The resident memory of the whole executor host, in MiB; past it every task running there
+   * fails with ResourceLimitExceeded and the host is replaced. It catches what the heap
+   * limits do not count, such as array buffers. Default: 256 + 2 × memoryMb per executor.
+   */
+  hostMemoryMb?: number;
 }
 
 export interface ExecutionOutcome {
@@ -24,55 +36,59 @@ export interface ExecutionOutcome {
   executor: string;
 }
 
-const THREAD_FILE = fileURLToPath(new URL("./thread.js", import.meta.url));
-
 export class ExecutorPool {
-  private readonly pool: Piscina<ExecutorTask, ExecutorResult>;
+  private readonly hostOptions: HostOptions;
+  /** The live (or starting) host; undefined after one failed to start, until the next task. */
+  private host: HostProcess | undefined;
+  private closed = false;
 
   constructor(private readonly options: ExecutorPoolOptions) {
-    this.pool = new Piscina({
-      filename: THREAD_FILE,
-      minThreads: options.executors,
-      maxThreads: options.executors,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      resourceLimits: {
-        maxOldGenerationSizeMb: options.memoryMb,
-        maxYoungGenerationSizeMb: Math.max(4, Math.min(64, Math.floor(options.memoryMb / 8))),
-      },
-    });
+    this.hostOptions = {
+      executors: options.executors,
+      memoryMb: options.memoryMb,
+      maxResultBytes: options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+      memoryBudgetMb: options.hostMemoryMb ?? 256 + 2 * options.memoryMb * options.executors,
+    };
+    // Started now, so that the first task does not wait for it.
+    this.host = this.startHost();
   }
 
   get executors(): number {
     return this.options.executors;
   }
 
-  /** Runs one task to a terminal outcome; never rejects. */
-  async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutionOutcome> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), deadlineMs);
-    try {
-      const { status, result, threadId } = await this.pool.run(task, { signal: controller.signal });
-      return { status, result, executor: `${this.options.name}/thread-${threadId}` };
-    } catch (error) {
-      return { status: "FAILED", result: this.describeFailure(error, controller.signal.aborted, deadlineMs), executor: this.options.name };
-    } finally {
-      clearTimeout(timer);
-    }
+  /** The executor host's process id (for tests and diagnostics); undefined while none runs. */
+  get hostPid(): number | undefined {
+    return this.host?.accepting ? this.host.pid : undefined;
   }
 
-  private describeFailure(error: unknown, deadlinePassed: boolean, deadlineMs: number): string {
-    if (deadlinePassed) {
-      return serializedTaskError("DeadlineExceeded", `the task ran past its deadline of ${deadlineMs} ms and was stopped`);
-    }
-    const code = (error as { code?: string }).code;
-    if (code === "ERR_WORKER_OUT_OF_MEMORY") {
-      return serializedTaskError("ResourceLimitExceeded", `the function ran out of the executor's memory limit of ${this.options.memoryMb} MiB`);
-    }
-    return serializedTaskError("ExecutorCrashed", `the executor died while running the task: ${(error as Error).message}`);
+  /** Runs one task to a terminal outcome; never rejects. */
+  async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutionOutcome> {
+    if (this.closed) return { status: "FAILED", result: serializedTaskError("ExecutorCrashed", "the executor pool is closed"), executor: this.options.name };
+    if (!this.host?.accepting) this.host = this.startHost();
+    const { status, result, threadId } = await this.host.run(task, deadlineMs);
+    return { status, result, executor: threadId === undefined ? this.options.name : `${this.options.name}/thread-${threadId}` };
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    this.closed = true;
+    await this.host?.close();
+  }
+
+  private startHost(): HostProcess {
+    return new HostProcess(this.hostOptions, {
+      exited: (host, wasReady) => {
+        if (this.host !== host) return;
+        this.host = undefined;
+        if (this.closed) return;
+        process.stderr.write(`executor pool ${this.options.name}: its host process (pid ${host.pid}) ended; ${wasReady ? "starting a new one" : "the next task starts a new one"}\n`);
+        // A host that never became ready is not restarted in a loop: the next task tries again.
+        if (wasReady) this.host = this.startHost();
+      },
+      overBudget: (host, rssMb) => {
+        host.end("ResourceLimitExceeded", `the executor host process used ${rssMb} MiB, over its memory budget of ${this.hostOptions.memoryBudgetMb} MiB ` +
+          "(memory outside an executor's heap limit, such as array buffers, counts only there); it was replaced and every task running in it was stopped");
+      },
+    });
   }
 }

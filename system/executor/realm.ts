@@ -111,7 +111,6 @@ export function copyOutOfSandbox(value: unknown, seen = new Map<object, unknown>
   if (types.isProxy(value)) throw new SerializationError(`${path} is a Proxy, which cannot be serialized`);
   const known = seen.get(value);
   if (known !== undefined) return known;
-  const tag = Object.prototype.toString.call(value).slice(8, -1);
   if (Array.isArray(value)) {
     const length = (getOwnPropertyDescriptor(value, "length")!.value as number);
     const copy: unknown[] = new Array(length);
@@ -146,6 +145,8 @@ export function copyOutOfSandbox(value: unknown, seen = new Map<object, unknown>
     return remember(seen, value, new hostTypedArrays[name](buffer, viewByteOffset.call(value), viewLength.call(value)));
   }
   const prototype = getPrototypeOf(value);
+  const tag = ownTag(value);
+  if (tag === UNREADABLE_TAG) throw new SerializationError(`${path} has a Symbol.toStringTag getter or a Proxy as a prototype, which cannot be serialized`);
   const isPlain = prototype === null || (tag === "Object" && getPrototypeOf(prototype) === null && !hasOwnConstructorOtherThanObject(prototype));
   if (!isPlain) throw new SerializationError(`${path} is ${describeInstance(prototype, tag)}, which cannot be serialized; return plain data`);
   const copy: Record<string, unknown> = prototype === null ? Object.create(null) : {};
@@ -157,6 +158,23 @@ export function copyOutOfSandbox(value: unknown, seen = new Map<object, unknown>
     defineData(copy, key, readData(descriptor, seen, `${path}.${key}`));
   }
   return copy;
+}
+
+const UNREADABLE_TAG = Symbol("a Symbol.toStringTag that only user code could tell");
+
+/**
+ * What `Object.prototype.toString` would name the object, found without running user code:
+ * the builtin's answer would call a `Symbol.toStringTag` getter. A tag that is not a plain
+ * string (a getter, say), or a Proxy in the prototype chain (whose traps are user code), gives
+ * UNREADABLE_TAG.
+ */
+function ownTag(value: object): string | typeof UNREADABLE_TAG {
+  for (let o: object | null = value; o !== null; o = getPrototypeOf(o)) {
+    if (types.isProxy(o)) return UNREADABLE_TAG;
+    const descriptor = getOwnPropertyDescriptor(o, Symbol.toStringTag);
+    if (descriptor) return "value" in descriptor && typeof descriptor.value === "string" ? descriptor.value : UNREADABLE_TAG;
+  }
+  return types.isArgumentsObject(value) ? "Arguments" : "Object";
 }
 
 function readData(descriptor: PropertyDescriptor, seen: Map<object, unknown>, path: string): unknown {
@@ -171,22 +189,30 @@ function remember<T>(seen: Map<object, unknown>, original: object, copy: T): T {
 
 function copyErrorOut(value: object, seen: Map<object, unknown>, path: string): Error {
   const field = (key: string): unknown => {
-    for (let o: object | null = value; o !== null; o = getPrototypeOf(o)) {
+    for (let o: object | null = value; o !== null && !types.isProxy(o); o = getPrototypeOf(o)) {
       const descriptor = getOwnPropertyDescriptor(o, key);
       if (descriptor) return "value" in descriptor ? descriptor.value : undefined;
     }
     return undefined;
   };
-  const error = new Error(String(field("message") ?? ""));
+  const error = new Error(primitiveText(field("message"), ""));
   seen.set(value, error);
-  defineProperty(error, "name", { value: String(field("name") ?? "Error"), writable: true, configurable: true });
+  defineProperty(error, "name", { value: primitiveText(field("name"), "Error"), writable: true, configurable: true });
   const stack = field("stack");
+  // Without a stack of its own (the sandbox captures none), the copy must not show the host's.
   if (typeof stack === "string") defineProperty(error, "stack", { value: stack, writable: true, configurable: true });
+  else delete (error as { stack?: string }).stack;
   const causeDescriptor = getOwnPropertyDescriptor(value, "cause");
   if (causeDescriptor && "value" in causeDescriptor) {
     defineProperty(error, "cause", { value: copyOutOfSandbox(causeDescriptor.value, seen, `${path}.cause`), writable: true, configurable: true });
   }
   return error;
+}
+
+/** A primitive as text; an object (whose `toString` would be user code) or undefined gives `fallback`. */
+function primitiveText(value: unknown, fallback: string): string {
+  if (value === undefined || value === null || typeof value === "object" || typeof value === "function") return fallback;
+  return String(value);
 }
 
 /** A sandbox's `Object.prototype` is the one prototype whose own `constructor` is named Object. */
@@ -202,6 +228,6 @@ function describeInstance(prototype: object, tag: string): string {
   const descriptor = getOwnPropertyDescriptor(prototype, "constructor");
   const constructor = descriptor && "value" in descriptor ? descriptor.value : undefined;
   const nameDescriptor = typeof constructor === "function" ? getOwnPropertyDescriptor(constructor, "name") : undefined;
-  const name = nameDescriptor && "value" in nameDescriptor ? String(nameDescriptor.value) : tag;
+  const name = nameDescriptor && "value" in nameDescriptor ? primitiveText(nameDescriptor.value, tag) : tag;
   return tag === "Promise" || name === "Promise" ? "a Promise (await it inside the function)" : `an instance of ${name || "an anonymous class"}`;
 }

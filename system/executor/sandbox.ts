@@ -6,21 +6,36 @@
  * name: timers, and the settling of a call. `import()` is refused when the source is
  * parsed, because Node rejects it with a host-realm error.
  *
- * The executor thread adds the deadline and memory limit around this (see pool.ts).
+ * No host-realm error may ever reach user code, and a function can provoke one by calling
+ * host code with the call stack nearly exhausted, so that the stack overflows inside it:
+ *  - every call into the bridge goes through a guard that replaces whatever the host threw
+ *    with an error of the sandbox's own;
+ *  - errors made in the sandbox capture no stack trace (`Error.stackTraceLimit` is locked to
+ *    undefined), because formatting one runs Node's host-side `prepareStackTrace`, which user
+ *    code could make overflow by reading `.stack` deep in a recursion.
+ *
+ * The executor thread adds the deadline and memory limit around this (see threads.ts), and
+ * the executor host process is the second wall (see host.ts).
  */
 import vm from "node:vm";
 import { checkFunctionSource, functionExpression } from "../codec/function.js";
-import { copyIntoSandbox, copyOutOfSandbox, type Intrinsics } from "./realm.js";
+import { copyIntoSandbox, copyOutOfSandbox, SerializationError, type Intrinsics } from "./realm.js";
 
 /** What a call ended with, already copied out of the sandbox. */
 export type CallOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** The host side of the bridge; every method catches its own errors (a host error must never reach user code). */
 interface Bridge {
+  /** Returns the timer's id, or 0 when the call has as many pending timers as it may. */
   setTimer(repeat: boolean, callback: () => void, delay: number): number;
   clearTimer(id: number): void;
   settle(ok: boolean, value: unknown): void;
 }
+
+/** Pending timers one call may have; past it setTimeout throws a RangeError (a flood stays bounded). */
+export const MAX_TIMERS = 10_000;
+/** Node's longest timer delay; a longer one would fire after 1 ms (and print a warning). */
+const MAX_DELAY_MS = 2 ** 31 - 1;
 
 // Evaluated inside the context before any user code, in strict mode. It captures the
 // intrinsics it relies on so that user code that replaces them cannot intercept a call.
@@ -30,12 +45,27 @@ const BRIDGE_SOURCE = `(function installBridge(bridge) {
   const then = Promise.prototype.then;
   const PromiseConstructor = Promise;
   const TypeErrorConstructor = TypeError;
+  const RangeErrorConstructor = RangeError;
+  Object.defineProperty(Error, "stackTraceLimit", { value: undefined, writable: false, configurable: false });
+  // A host function throws host-realm errors (a stack overflow inside it, say): user code gets one of its own instead.
+  const host = (method) => function (a, b, c) {
+    try {
+      return apply(method, bridge, [a, b, c]);
+    } catch {
+      throw new RangeErrorConstructor("Maximum call stack size exceeded (in a call to the sandbox's host)");
+    }
+  };
+  const setTimer = host(bridge.setTimer);
+  const clearTimer = host(bridge.clearTimer);
+  const settle = host(bridge.settle);
   const define = (name, value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
   const timer = (repeat) => function (callback, delay, ...args) {
     if (typeof callback !== "function") throw new TypeErrorConstructor("the callback must be a function");
-    return bridge.setTimer(repeat, () => apply(callback, undefined, args), Number(delay) || 0);
+    const id = setTimer(repeat, () => apply(callback, undefined, args), Number(delay) || 0);
+    if (id === 0) throw new RangeErrorConstructor("too many timers: a call may have ${MAX_TIMERS} pending at once");
+    return id;
   };
-  const clear = function (id) { bridge.clearTimer(Number(id)); };
+  const clear = function (id) { clearTimer(Number(id)); };
   define("setTimeout", timer(false));
   define("setInterval", timer(true));
   define("clearTimeout", clear);
@@ -48,7 +78,7 @@ const BRIDGE_SOURCE = `(function installBridge(bridge) {
     Float32Array, Float64Array, BigInt64Array, BigUint64Array };
   function invoke(fn, args) {
     const settled = new PromiseConstructor((resolve) => resolve(apply(fn, undefined, args)));
-    apply(then, settled, [(value) => bridge.settle(true, value), (error) => bridge.settle(false, error)]);
+    apply(then, settled, [(value) => settle(true, value), (error) => settle(false, error)]);
   }
   return { intrinsics, invoke };
 })`;
@@ -116,13 +146,16 @@ export class Sandbox {
       const copied = copyOutOfSandbox(value, undefined, ok ? "result" : "thrown value");
       this.finish(ok ? { ok: true, value: copied } : { ok: false, error: copied });
     } catch (error) {
-      this.finish({ ok: false, error });
+      // Copying runs no user code, so this is a host error (a SerializationError, a result
+      // nested too deep for the stack); anything else is not passed on as it is.
+      this.finish({ ok: false, error: error instanceof Error ? error : new SerializationError(`the ${ok ? "result" : "thrown value"} cannot be read`) });
     }
   }
 
   private bridge(): Bridge {
     return {
       setTimer: (repeat, callback, delay) => {
+        if (this.timers.size >= MAX_TIMERS) return 0;
         const id = this.nextTimerId++;
         if (!this.pending) return id; // a timer set outside any call never fires
         const fire = () => {
@@ -133,7 +166,8 @@ export class Sandbox {
             this.settle(false, error);
           }
         };
-        this.timers.set(id, repeat ? setInterval(fire, delay) : setTimeout(fire, delay));
+        const ms = Math.min(Math.max(delay, 0), MAX_DELAY_MS);
+        this.timers.set(id, repeat ? setInterval(fire, ms) : setTimeout(fire, ms));
         return id;
       },
       clearTimer: (id) => {

@@ -1,11 +1,13 @@
 /**
  * An executor: one worker thread of the pool (piscina runs this file). It keeps one sandbox
  * per function, so a warm function is compiled once, and turns each call's outcome into
- * codec text. The pool around it enforces the deadline and the memory limit.
+ * codec text, refusing text over the result size limit. The thread pool around it
+ * (threads.ts) enforces the deadline and the memory limit.
  */
-import { threadId } from "node:worker_threads";
+import { threadId, workerData } from "node:worker_threads";
 import { deserialize, serialize } from "../codec/index.js";
 import { serializedTaskError, type TerminalStatus } from "../task.js";
+import { DEFAULT_MAX_RESULT_BYTES } from "./host-protocol.js";
 import { SerializationError } from "./realm.js";
 import { Sandbox, type CallOutcome } from "./sandbox.js";
 
@@ -16,6 +18,12 @@ export interface ExecutorTask {
   args: string;
 }
 
+/** What every executor thread is started with (piscina's workerData). */
+export interface ThreadSettings {
+  /** The longest serialized result (or thrown error) a task may produce, in UTF-8 bytes. */
+  maxResultBytes: number;
+}
+
 export interface ExecutorResult {
   status: TerminalStatus;
   result: string;
@@ -23,6 +31,7 @@ export interface ExecutorResult {
 }
 
 const SANDBOX_CACHE_SIZE = 64;
+const maxResultBytes = (workerData as Partial<ThreadSettings> | null)?.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
 const sandboxes = new Map<string, Sandbox>();
 
 // A floating rejection in user code must not bring the executor down.
@@ -37,7 +46,7 @@ export default async function execute(task: ExecutorTask): Promise<ExecutorResul
   } catch (error) {
     outcome = { ok: false, error };
   }
-  return { ...encode(outcome), threadId };
+  return { ...limitSize(encode(outcome)), threadId };
 }
 
 function sandboxFor(task: ExecutorTask): Sandbox {
@@ -65,8 +74,23 @@ function encode(outcome: CallOutcome): { status: TerminalStatus; result: string 
   try {
     return { status: "FAILED", result: serialize(error instanceof Error ? error : nonErrorThrown(error)) };
   } catch {
-    return { status: "FAILED", result: serialize(nonErrorThrown(String(error))) };
+    // The thrown value is a copy made of plain data, but data the codec cannot carry (or turn into text).
+    return { status: "FAILED", result: serializedTaskError("SerializationError", `the thrown value (${describe(error)}) cannot be serialized`) };
   }
+}
+
+/** A result over the limit is replaced by a ResultTooLarge error, so it never travels further. */
+function limitSize(encoded: { status: TerminalStatus; result: string }): { status: TerminalStatus; result: string } {
+  const text = encoded.result;
+  // A UTF-16 code unit is 1 to 3 UTF-8 bytes: count bytes only when the length cannot decide.
+  if (text.length * 3 <= maxResultBytes) return encoded;
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= maxResultBytes) return encoded;
+  const what = encoded.status === "COMPLETED" ? "result" : "thrown error";
+  return {
+    status: "FAILED",
+    result: serializedTaskError("ResultTooLarge", `the serialized ${what} is ${bytes} bytes, over the limit of ${maxResultBytes} bytes`),
+  };
 }
 
 function nonErrorThrown(value: unknown): Error {

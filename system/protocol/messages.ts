@@ -6,7 +6,8 @@
  * not match (wrong version, unknown type, malformed JSON, extra frames) is dropped and logged.
  *
  * Worker -> dispatcher                       Dispatcher -> worker
- *   hello     register (capacity, token)       welcome   registered; the heartbeat to keep
+ *   hello     register (capacity, token)       welcome   registered; the heartbeat to keep,
+ *                                                        the largest message it accepts
  *   request   pull mode: I have N idle executors refused   not registered, and why (then exit)
  *   started   an executor began a task          task      run this
  *   rejected  I cannot run this task; send it   ack       result recorded; forget it
@@ -40,7 +41,11 @@ const workerMessages = [
 ] as const;
 
 const dispatcherMessages = [
-  z.object({ type: z.literal("welcome"), dispatcherId: id, heartbeatMs: count.min(1), heartbeatTolerance: count.min(1) }),
+  z.object({
+    type: z.literal("welcome"), dispatcherId: id, heartbeatMs: count.min(1), heartbeatTolerance: count.min(1),
+    /** The largest message the dispatcher accepts: the worker fails a result that would not fit rather than send it. */
+    maxMessageBytes: z.number().int().min(1).optional(),
+  }),
   z.object({ type: z.literal("refused"), reason: z.string() }),
   z.object({
     type: z.literal("task"), taskId: id, entryId: id, functionId: id,

@@ -7,11 +7,13 @@
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import { Dealer } from "zeromq";
+import { Dealer, type EventOfType } from "zeromq";
 import { ExecutorPool } from "../executor/pool.js";
 import { logLifecycle, type Logger } from "../log.js";
 import { decodeDispatcherMessage, encode, ProtocolError, type DispatcherMessage, type RejectReason, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
+import type { CurveKeyPair } from "../protocol/curve.js";
 import { SerialSender } from "../protocol/sender.js";
+import { serializedTaskError } from "../task.js";
 import type { Demand } from "./demand.js";
 import { pullDemand } from "./pull.js";
 import { pushDemand } from "./push.js";
@@ -22,13 +24,17 @@ export interface WorkerOptions {
   /** e.g. tcp://127.0.0.1:5555 */
   dispatcherUrl: string;
   token?: string;
+  /** Encrypt the link with CURVE: the dispatcher's public key, and this worker's key pair (its public key must be in the dispatcher's allowlist). */
+  curve?: { serverKey: string; keyPair: CurveKeyPair };
   executorMemoryMb: number;
+  /** Largest serialized result of a task (default: the pool's). */
+  maxResultBytes?: number;
   /** Until the dispatcher's welcome says otherwise. */
   heartbeatMs?: number;
   heartbeatTolerance?: number;
 }
 
-/** The dispatcher refused this worker (a wrong token, the wrong mode): retrying will not help. */
+/** The dispatcher refused this worker (a wrong token or CURVE key, the wrong mode): retrying will not help. */
 export class WorkerRefused extends Error {
   override name = "WorkerRefused";
 }
@@ -62,6 +68,10 @@ export class Worker {
   private receiving: Promise<void> | undefined;
   private draining = false;
   private droppedFrames = 0;
+  /** From the dispatcher's welcome: a result message larger than this would be cut off at its socket. */
+  private maxMessageBytes: number | undefined;
+  /** A handshake failed since the last one that succeeded (said once, not at every retry). */
+  private handshakeFailing = false;
   private refusedWith: ((error: WorkerRefused) => void) | undefined;
   /** Rejects when the dispatcher refuses this worker. */
   readonly refused: Promise<never>;
@@ -73,9 +83,11 @@ export class Worker {
     this.dealer = new Dealer({
       routingId: this.id, linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000,
       reconnectInterval: 100, reconnectMaxInterval: 2000,
+      ...(options.curve ? { curveServerKey: options.curve.serverKey, curvePublicKey: options.curve.keyPair.publicKey, curveSecretKey: options.curve.keyPair.secretKey } : {}),
     });
+    this.watchHandshakes();
     this.sender = new SerialSender(this.dealer, log);
-    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, name: this.id });
+    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, name: this.id });
     this.demand = options.mode === "pull" ? pullDemand((idle) => this.send({ type: "request", idle })) : pushDemand;
     this.refused = new Promise<never>((_, reject) => (this.refusedWith = reject));
     this.refused.catch(() => {});
@@ -111,6 +123,40 @@ export class Worker {
   }
 
   // --- talking to the dispatcher -------------------------------------------------------
+
+  /**
+   * A refused CURVE key or a mechanism mismatch (one side uses CURVE, the other not) fails the
+   * handshake, and libzmq does not retry it: the worker is refused as by a wrong token. Other
+   * failures (a wrong dispatcher public key looks like a dropped connection) are retried by
+   * libzmq, and said once.
+   */
+  private watchHandshakes(): void {
+    const events = this.dealer.events;
+    events.on("handshake:error:auth", () => {
+      this.refuse(`its CURVE allowlist does not hold this worker's public key ${this.options.curve?.keyPair.publicKey ?? "(none)"}: add it there (--curve-allow)`);
+    });
+    events.on("handshake:error:protocol", (event: EventOfType<"handshake:error:protocol">) => {
+      if (event.error.code === "ERR_ZMTP_MECHANISM_MISMATCH") {
+        this.refuse(this.options.curve
+          ? "the dispatcher does not use CURVE, and this worker does (drop --curve-server-key, or enable CURVE on the dispatcher)"
+          : "the dispatcher requires CURVE: give this worker --curve-server-key <dispatcher public key> and --curve-secret-key-file <its key pair>");
+      } else {
+        this.refuse(`the handshake with the dispatcher failed: ${event.error.message} (${event.error.code})`);
+      }
+    });
+    events.on("handshake:error:other", (event: EventOfType<"handshake:error:other">) => {
+      if (this.handshakeFailing) return;
+      this.handshakeFailing = true;
+      const hint = this.options.curve ? "; if it keeps failing, check that --curve-server-key is the dispatcher's public key" : "";
+      this.log.warn({ err: event.error.message }, `the handshake with the dispatcher failed; retrying${hint}`);
+    });
+    events.on("handshake", () => (this.handshakeFailing = false));
+  }
+
+  private refuse(reason: string): void {
+    this.log.error({ reason }, "the dispatcher refused this worker");
+    this.refusedWith?.(new WorkerRefused(reason));
+  }
 
   private hello(): void {
     this.lastHello = Date.now();
@@ -175,9 +221,7 @@ export class Worker {
       case "welcome":
         return this.welcomed(message);
       case "refused":
-        this.log.error({ reason: message.reason }, "the dispatcher refused this worker");
-        this.refusedWith?.(new WorkerRefused(message.reason));
-        return;
+        return this.refuse(message.reason);
       case "task":
         return this.run(message);
       case "ack":
@@ -198,6 +242,7 @@ export class Worker {
     const intervalChanged = this.heartbeatMs !== welcome.heartbeatMs;
     this.heartbeatMs = welcome.heartbeatMs;
     this.heartbeatTolerance = welcome.heartbeatTolerance;
+    this.maxMessageBytes = welcome.maxMessageBytes;
     if (intervalChanged) {
       // Beat at the dispatcher's pace from now on, not after the old interval runs out.
       clearTimeout(this.timer);
@@ -245,7 +290,16 @@ export class Worker {
   private deliver(held: Held): void {
     if (!held.result) return;
     held.sentAt = Date.now();
-    this.send(held.result);
+    let frame = encode(held.result);
+    if (this.maxMessageBytes !== undefined && frame.length > this.maxMessageBytes) {
+      // The dispatcher would close the connection on it, and it would be sent again after each reconnection, forever.
+      held.result = {
+        ...held.result, status: "FAILED",
+        result: serializedTaskError("ResultTooLarge", `the result takes ${frame.length} bytes on the wire, more than the dispatcher accepts in one message (${this.maxMessageBytes}, its --max-message-bytes)`),
+      };
+      frame = encode(held.result);
+    }
+    this.sender.send([frame]);
   }
 
   private send(message: WorkerMessage): void {

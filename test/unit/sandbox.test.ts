@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Sandbox } from "../../system/executor/sandbox.js";
+import { MAX_TIMERS, Sandbox } from "../../system/executor/sandbox.js";
 import { SerializationError } from "../../system/executor/realm.js";
 
 async function call(fn: string | ((...args: any[]) => unknown), ...args: unknown[]) {
@@ -123,5 +123,109 @@ describe("sandbox: calls", () => {
     expect(first.ok).toBe(false);
     const second = await sandbox.call([false]);
     expect(second).toEqual({ ok: true, value: "ok" });
+  });
+});
+
+describe("sandbox: no host error ever reaches user code", () => {
+  // A host-realm object's prototype chain ends at another realm's Object.prototype.
+  const probeHostErrors = (call: string) => `() => {
+    const rootOf = (x) => { let o = x; for (let p = Object.getPrototypeOf(o); p !== null; p = Object.getPrototypeOf(p)) o = p; return o };
+    const seen = new Set();
+    for (let k = 0; k < 12; k++) {
+      const pad = new Array(k).fill(0);
+      const dive = (n, ...rest) => {
+        try { dive(n + 1, ...pad) } catch {}
+        try { ${call} } catch (error) { seen.add(rootOf(error) === Object.prototype ? error.name : "HOST " + error.name) }
+      };
+      dive(0);
+    }
+    return [...seen];
+  }`;
+
+  // Calling host code with the stack nearly exhausted overflows it inside the host function,
+  // whose RangeError belongs to the host realm (and its constructor to the host's Function).
+  it.each([
+    ["setTimeout", "setTimeout(() => {}, 1e6)"],
+    ["clearTimeout", "clearTimeout(1)"],
+    ["reading .stack", "new Error('x').stack"],
+    ["Error.captureStackTrace", "{ const o = {}; Error.captureStackTrace(o); o.stack }"],
+  ])("%s at every depth near the stack limit throws only the sandbox's own errors", async (_name, call) => {
+    const names = (await value(probeHostErrors(call))) as string[];
+    expect(names.filter((name) => name.startsWith("HOST"))).toEqual([]);
+  });
+
+  it("errors capture no stack trace, so Error.prepareStackTrace is never called, and the limit cannot be raised", async () => {
+    expect(await value(`() => {
+      let calls = 0;
+      Error.prepareStackTrace = () => { calls++; return "formatted" };
+      Error.stackTraceLimit = 10; // ignored: the property is read-only (a strict-mode function would get a TypeError)
+      const holder = {};
+      Error.captureStackTrace(holder);
+      return [calls, String(Error.stackTraceLimit), new Error("x").stack, holder.stack];
+    }`)).toEqual([0, "undefined", undefined, undefined]);
+  });
+
+  it("a thrown error comes out without a stack, not with the host's", async () => {
+    const error = await thrown(() => {
+      throw new TypeError("plain");
+    });
+    expect([error.name, error.message, error.stack]).toEqual(["TypeError", "plain", undefined]);
+  });
+});
+
+describe("sandbox: copying out runs no user code", () => {
+  it("a Symbol.toStringTag getter is not called", async () => {
+    const sandbox = new Sandbox("() => { globalThis.ran = false; return { get [Symbol.toStringTag]() { globalThis.ran = true; return 'X' } } }", { filename: "t" });
+    const outcome = await sandbox.call([]);
+    expect(outcome.ok).toBe(false);
+    expect((outcome as { error: Error }).error.message).toMatch(/Symbol.toStringTag getter/);
+    expect(await sandbox.call([])).toMatchObject({ ok: false });
+  });
+
+  it("a Proxy as a prototype, of a result or of a thrown error, is not asked anything", async () => {
+    // (`then` is read by the function's own promise resolution, as for any object it returns.)
+    const traps = "{ get(_, key) { if (key === 'then') return undefined; throw new Error('trap ran') }, getOwnPropertyDescriptor() { throw new Error('trap ran') }, getPrototypeOf() { throw new Error('trap ran') } }";
+    const result = await thrown(`() => Object.create(new Proxy({}, ${traps}))`);
+    expect(result.message).toMatch(/Proxy as a prototype/);
+    const error = await thrown(`() => { const e = new RangeError("m"); Object.setPrototypeOf(e, new Proxy({}, ${traps})); throw e }`);
+    expect([error.name, error.message]).toEqual(["Error", "m"]);
+  });
+
+  it("an error's message, name and a class's name are read only when they are primitives", async () => {
+    const error = await thrown(`() => {
+      const e = new Error("x");
+      Object.defineProperty(e, "message", { value: { toString() { throw new Error("toString ran") } } });
+      Object.defineProperty(e, "name", { value: { toString() { throw new Error("toString ran") } } });
+      throw e;
+    }`);
+    expect([error.name, error.message]).toEqual(["Error", ""]);
+    const instance = await thrown("() => { class C { static name = { toString() { throw new Error('toString ran') } } } return new C() }");
+    expect(instance).toBeInstanceOf(SerializationError);
+  });
+});
+
+describe("sandbox: timers are bounded", () => {
+  it(`a call may have ${MAX_TIMERS} timers pending; more throw a RangeError of the sandbox`, async () => {
+    expect(await value("() => { let n = 0; try { for (;;) { setTimeout(() => {}, 1e9); n++ } } catch (e) { return [n, e instanceof RangeError, e.message] } }"))
+      .toEqual([MAX_TIMERS, true, `too many timers: a call may have ${MAX_TIMERS} pending at once`]);
+  });
+
+  it("intervals still pending when a call settles never fire again, and the next call may set timers again", async () => {
+    const sandbox = new Sandbox(`(phase) => {
+      if (phase === "flood") {
+        globalThis.ticks = 0;
+        for (let i = 0; i < 1000; i++) setInterval(() => { globalThis.ticks++ }, 0);
+        return new Promise((resolve) => setTimeout(() => resolve("flooded"), 20));
+      }
+      const before = globalThis.ticks;
+      return new Promise((resolve) => setTimeout(() => resolve([before > 0, globalThis.ticks === before]), 30));
+    }`, { filename: "t" });
+    expect(await sandbox.call(["flood"])).toEqual({ ok: true, value: "flooded" });
+    expect(await sandbox.call(["check"])).toEqual({ ok: true, value: [true, true] });
+  });
+
+  it("a delay past Node's longest timer does not fire at once", async () => {
+    const sandbox = new Sandbox("() => new Promise((resolve) => { setTimeout(() => resolve('too early'), 2 ** 40); setTimeout(() => resolve('in order'), 10) })", { filename: "t" });
+    expect(await sandbox.call([])).toEqual({ ok: true, value: "in order" });
   });
 });

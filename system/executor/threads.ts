@@ -1,0 +1,72 @@
+/**
+ * The executor threads, inside the executor host process (host.ts): N worker threads
+ * (piscina), one task at a time each. They enforce what the sandbox cannot: a task past its
+ * deadline has its thread terminated (this stops an infinite loop as well), and each thread
+ * has a V8 heap limit, so an out-of-memory function ends its own thread only. Piscina
+ * replaces a terminated thread; the other tasks go on.
+ */
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { serializedTaskError } from "../task.js";
+import type { ThreadOutcome } from "./host-protocol.js";
+import type { ExecutorResult, ExecutorTask, ThreadSettings } from "./thread.js";
+
+export interface ThreadPoolOptions extends ThreadSettings {
+  executors: number;
+  /** Heap limit of each executor, in MiB. */
+  memoryMb: number;
+}
+
+const THREAD_FILE = fileURLToPath(new URL("./thread.js", import.meta.url));
+
+export class ThreadPool {
+  private readonly pool: Piscina<ExecutorTask, ExecutorResult>;
+
+  constructor(private readonly options: ThreadPoolOptions) {
+    const settings: ThreadSettings = { maxResultBytes: options.maxResultBytes };
+    this.pool = new Piscina({
+      filename: THREAD_FILE,
+      minThreads: options.executors,
+      maxThreads: options.executors,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: settings,
+      resourceLimits: {
+        maxOldGenerationSizeMb: options.memoryMb,
+        maxYoungGenerationSizeMb: Math.max(4, Math.min(64, Math.floor(options.memoryMb / 8))),
+      },
+    });
+    // A thread that dies after its task was already answered (a promise-chain loop stopped at
+    // its deadline can still run out of memory while it is being terminated) is reported as an
+    // 'error' of the pool; unheard, it would end the process. Piscina replaces the thread anyway.
+    this.pool.on("error", () => {});
+  }
+
+  /** Runs one task to a terminal outcome; never rejects. */
+  async run(task: ExecutorTask, deadlineMs: number): Promise<ThreadOutcome> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), deadlineMs);
+    try {
+      return await this.pool.run(task, { signal: controller.signal });
+    } catch (error) {
+      return { status: "FAILED", result: this.describeFailure(error, controller.signal.aborted, deadlineMs) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private describeFailure(error: unknown, deadlinePassed: boolean, deadlineMs: number): string {
+    if (deadlinePassed) {
+      return serializedTaskError("DeadlineExceeded", `the task ran past its deadline of ${deadlineMs} ms and was stopped`);
+    }
+    const code = (error as { code?: string }).code;
+    if (code === "ERR_WORKER_OUT_OF_MEMORY") {
+      return serializedTaskError("ResourceLimitExceeded", `the function ran out of the executor's memory limit of ${this.options.memoryMb} MiB`);
+    }
+    return serializedTaskError("ExecutorCrashed", `the executor died while running the task: ${(error as Error).message}`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
