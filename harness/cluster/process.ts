@@ -5,7 +5,7 @@
 import { accessSync, constants, createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { delimiter, isAbsolute, join } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { execa, execaSync, type ResultPromise } from "execa";
 
 export interface ProcessSpec {
   /** A name for logs and errors: "api", "redis", "dispatcher". */
@@ -149,10 +149,17 @@ export class ManagedProcess {
     });
   }
 
-  /** Sends a signal; SIGSTOP/SIGCONT pause and resume. Resolves at once. */
+  /**
+   * Sends a signal; SIGSTOP/SIGCONT pause and resume. Resolves at once. A pause stops the
+   * process's children too (a worker's executor host), so a paused component is wholly still.
+   */
   signal(signal: NodeJS.Signals): void {
     if (!this.running) return;
+    const pause = signal === "SIGSTOP" || signal === "SIGCONT";
+    // Stop the parent first and resume it last, so it never sees its children stopped while it runs.
+    if (pause && signal === "SIGCONT") for (const pid of descendantsOf(this.child!.pid!)) signalQuietly(pid, signal);
     this.child!.kill(signal);
+    if (pause && signal === "SIGSTOP") for (const pid of descendantsOf(this.child!.pid!)) signalQuietly(pid, signal);
     if (signal === "SIGSTOP") this.paused = true;
     if (signal === "SIGCONT") this.paused = false;
   }
@@ -209,4 +216,18 @@ export function logEvent(line: string): Record<string, unknown> | undefined {
 export function readyEvent(line: string): Record<string, unknown> | undefined {
   const event = logEvent(line);
   return event?.event === "ready" ? event : undefined;
+}
+
+/** Every process below `pid` (children, their children…), from pgrep. */
+function descendantsOf(pid: number): number[] {
+  const children = execaSync("pgrep", ["-P", String(pid)], { reject: false }).stdout.split("\n").filter(Boolean).map(Number);
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
+}
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* it exited meanwhile */
+  }
 }
