@@ -168,7 +168,10 @@ export class ManagedProcess {
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     if (!this.running) return;
     if (this.paused && signal !== "SIGKILL") this.signal("SIGCONT");
+    const stoppedChildren = this.paused ? descendantsOf(this.child!.pid!) : [];
     this.child!.kill(signal);
+    // Children stopped with it must run again to see their parent gone, and exit.
+    for (const pid of stoppedChildren) signalQuietly(pid, "SIGCONT");
     await this.exited;
   }
 
@@ -185,7 +188,10 @@ export class ManagedProcess {
 
   /** Synchronous SIGKILL, for exit hooks. */
   killNow(): void {
-    if (this.running) this.child!.kill("SIGKILL");
+    if (!this.running) return;
+    const stoppedChildren = this.paused ? descendantsOf(this.child!.pid!) : [];
+    this.child!.kill("SIGKILL");
+    for (const pid of stoppedChildren) signalQuietly(pid, "SIGCONT");
   }
 
   async waitForExit(): Promise<void> {

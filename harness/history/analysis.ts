@@ -20,6 +20,8 @@ export interface TaskView {
 export interface Fault {
   fault: number;
   description: string;
+  /** What it hit (components or links); undefined in histories that did not record it. */
+  targets?: string[];
   /** The processes it killed with SIGKILL. */
   crashed: string[];
   start: number;
@@ -85,7 +87,7 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
         break;
       }
       case "fault":
-        if (event.phase === "start") faults.set(event.fault, { fault: event.fault, description: event.description, crashed: event.crashed ?? [], start: event.t });
+        if (event.phase === "start") faults.set(event.fault, { fault: event.fault, description: event.description, targets: event.targets, crashed: event.crashed ?? [], start: event.t });
         else {
           const fault = faults.get(event.fault);
           if (fault) fault.end = event.t;

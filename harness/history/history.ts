@@ -22,8 +22,8 @@ export type HistoryEvent =
       /** How many times the task was started (the final read sees the whole record). */
       attempts?: number;
     }
-  /** A fault begins or ends; `crashed` names the processes it killed with SIGKILL. */
-  | { t: number; type: "fault"; phase: "start" | "end"; fault: number; description: string; crashed?: string[] }
+  /** A fault begins or ends; `targets` names what it hit, `crashed` the processes it killed with SIGKILL. */
+  | { t: number; type: "fault"; phase: "start" | "end"; fault: number; description: string; targets?: string[]; crashed?: string[] }
   | { t: number; type: "phase"; phase: "start" | "end"; name: string };
 
 export type EventOf<T extends HistoryEvent["type"]> = Extract<HistoryEvent, { type: T }>;

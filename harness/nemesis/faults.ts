@@ -10,6 +10,8 @@ import { linkTargets, processTargets } from "./targets.js";
 
 export interface ActiveFault {
   description: string;
+  /** What it hits: components ("api", "worker-1"…) or links ("redis-api", "worker-1"…). */
+  targets: string[];
   /** The processes it killed with SIGKILL (a crash), for checkers that reason about what a crash may lose. */
   crashed: Component[];
   /** Resolves when the fault is over (the process is back, the link is healed). */
@@ -21,7 +23,9 @@ export interface ActiveFault {
 const seconds = (ms: number) => `${ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s` : `${ms} ms`}`;
 
 /** A fault that lasts `ms` (or until healed), then runs `end` once. */
-function timed(description: string, ms: number | undefined, end: () => Promise<void> | void, crashed: Component[] = []): ActiveFault {
+function timed(
+  description: string, targets: string[], ms: number | undefined, end: () => Promise<void> | void, crashed: Component[] = [],
+): ActiveFault {
   let finish!: () => void;
   const ended = new Promise<void>((resolve) => (finish = resolve));
   let done = false;
@@ -36,7 +40,7 @@ function timed(description: string, ms: number | undefined, end: () => Promise<v
     }
   };
   const timer = ms === undefined ? undefined : setTimeout(() => void heal(), ms);
-  return { description, crashed, ended, heal };
+  return { description, targets, crashed, ended, heal };
 }
 
 async function restartAll(cluster: Cluster, components: Component[]): Promise<void> {
@@ -54,12 +58,12 @@ export async function injectFault(fault: UntimedFault, cluster: Cluster, random:
       const signal = fault.signal === "SIGKILL" ? "kill -9" : "kill -TERM";
       const restart = fault.restartAfter === undefined ? "" : `, restarted after ${seconds(fault.restartAfter)}`;
       const crashed = fault.signal === "SIGKILL" ? targets : [];
-      return timed(`${signal} ${targets.join(", ")}${restart}`, fault.restartAfter, () => restartAll(cluster, targets), crashed);
+      return timed(`${signal} ${targets.join(", ")}${restart}`, targets, fault.restartAfter, () => restartAll(cluster, targets), crashed);
     }
     case "pause": {
       const targets = processTargets(fault.target, cluster, random);
       for (const target of targets) cluster.pause(target);
-      return timed(`pause ${targets.join(", ")} for ${seconds(fault.for)}`, fault.for, () => {
+      return timed(`pause ${targets.join(", ")} for ${seconds(fault.for)}`, targets, fault.for, () => {
         for (const target of targets) cluster.resume(target);
       });
     }
@@ -68,7 +72,7 @@ export async function injectFault(fault: UntimedFault, cluster: Cluster, random:
       const restarting = (async () => {
         for (const target of targets) await cluster.restart(target);
       })();
-      const active = timed(`restart ${targets.join(", ")}`, undefined, () => restarting);
+      const active = timed(`restart ${targets.join(", ")}`, targets, undefined, () => restarting);
       void restarting.finally(() => void active.heal());
       return active;
     }
@@ -82,7 +86,7 @@ export async function injectFault(fault: UntimedFault, cluster: Cluster, random:
         else proxy.blackhole(fault.direction);
       }
       const what = fault.action === "latency" ? `+${fault.ms} ms latency` : fault.action === "cut" ? "cut" : `blackhole ${fault.direction}`;
-      return timed(`${what} on ${proxies.map((p) => `${p.name} link`).join(", ")} for ${seconds(fault.for)}`, fault.for, () => {
+      return timed(`${what} on ${proxies.map((p) => `${p.name} link`).join(", ")} for ${seconds(fault.for)}`, proxies.map((p) => p.name), fault.for, () => {
         for (const proxy of proxies) proxy.heal();
       });
     }

@@ -81,7 +81,7 @@ export class Nemesis {
       this.history.record({ type: "fault", phase: "end", fault: id, description });
       return;
     }
-    this.history.record({ type: "fault", phase: "start", fault: id, description: active.description, crashed: active.crashed, t: startedAt });
+    this.history.record({ type: "fault", phase: "start", fault: id, description: active.description, targets: active.targets, crashed: active.crashed, t: startedAt });
     this.active.set(id, active);
     await active.ended.catch(() => {});
     this.active.delete(id);

@@ -90,6 +90,9 @@ export function buildApp({
     "/execute_batch", { schema: schemas.executeBatch },
     async (request, reply) => {
       const { function_id: functionId, payloads, deadline_ms: deadlineMs } = request.body;
+      if (store.maxUnfinished > 0 && payloads.length > store.maxUnfinished) {
+        throw new ApiError("BAD_REQUEST", `a batch of ${payloads.length} tasks is more than one function may have unfinished (${store.maxUnfinished}, --max-unfinished-per-function): split it`);
+      }
       payloads.forEach((payload, index) => checkArgumentsSize(payload, maxArgsBytes, `payloads[${index}]`));
       payloads.forEach((payload, index) => decodePayload(() => decodeArgumentsPayload(payload), "INVALID_ARGUMENTS", `payloads[${index}]`));
       const taskIds = await submitting(() => store.submitTasks(functionId.toLowerCase(), payloads, deadlineMs));

@@ -46,6 +46,7 @@ export class QueueFeeder {
   private redisDown = false;
   private maintaining = false;
   private auditRequested = false;
+  private noTakeoverUntil = 0;
 
   constructor(
     private readonly queue: TaskQueue,
@@ -113,6 +114,9 @@ export class QueueFeeder {
   noteRedisUp(): void {
     if (!this.redisDown) return;
     this.redisDown = false;
+    // After an outage longer than the tolerance every dispatcher's liveness key has expired:
+    // give the others time to reconnect and refresh theirs before taking over anything.
+    this.noTakeoverUntil = Date.now() + 2 * this.options.heartbeatMs * this.options.heartbeatTolerance;
     this.log.info("Redis is reachable again");
   }
 
@@ -142,6 +146,7 @@ export class QueueFeeder {
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
+      this.noteRedisUp();
       for (const entry of entries) this.owner.dispatch(entry);
     }
   }
@@ -149,12 +154,15 @@ export class QueueFeeder {
   private async audit(): Promise<void> {
     this.auditRequested = false;
     try {
+      const pending = await this.queue.readOwnPending();
+      // The backlog as it is now: entries handed back while the read was out are not orphans.
       const backlogged = new Set(this.backlog.map((held) => held.entry.taskId));
-      const orphans = (await this.queue.readOwnPending()).filter((entry) => !this.owner.holds(entry.taskId) && !backlogged.has(entry.taskId));
+      const orphans = pending.filter((entry) => !this.owner.holds(entry.taskId) && !backlogged.has(entry.taskId));
       if (orphans.length > 0) {
         this.log.warn({ count: orphans.length, tasks: orphans.slice(0, 20).map((entry) => entry.taskId) }, "dispatching tasks whose delivery was lost with the Redis connection");
         this.requeue(orphans);
       }
+      this.noteRedisUp();
     } catch (error) {
       if (this.stopping) return;
       this.auditRequested = true;
@@ -185,6 +193,7 @@ export class QueueFeeder {
     this.maintaining = true;
     try {
       await this.queue.heartbeat(this.options.heartbeatMs * this.options.heartbeatTolerance);
+      if (Date.now() < this.noTakeoverUntil) return;
       const reclaimed = await this.queue.reclaimFromDeadConsumers();
       if (reclaimed.length > 0) {
         this.log.warn({ count: reclaimed.length }, "took over the tasks of a dispatcher that died");

@@ -52,6 +52,10 @@ export class HostProcess {
       // host must not hold the parent's descriptors, which whoever reads them waits on.
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "advanced",
+      // A process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group) must
+      // reach only the parent, which stops gracefully and closes this host when its tasks are
+      // done. Had the host died first, those tasks would have failed with ExecutorCrashed.
+      detached: true,
     });
     this.child.stdout!.pipe(process.stderr, { end: false });
     this.child.stderr!.pipe(process.stderr, { end: false });

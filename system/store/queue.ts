@@ -104,9 +104,17 @@ export class TaskQueue {
   async readOwnPending(pageSize = 1000): Promise<QueueEntry[]> {
     const entries: QueueEntry[] = [];
     for (let after = "0"; ;) {
-      const reply = (await this.commands.xreadgroup(
-        "GROUP", this.keys.group, this.consumer, "COUNT", pageSize, "STREAMS", this.keys.queue, after,
-      )) as StreamReply;
+      let reply: StreamReply;
+      try {
+        reply = (await this.commands.xreadgroup(
+          "GROUP", this.keys.group, this.consumer, "COUNT", pageSize, "STREAMS", this.keys.queue, after,
+        )) as StreamReply;
+      } catch (error) {
+        // Redis came back without its data (no persistence): nothing is pending; make the group again.
+        if (!String((error as Error).message).includes("NOGROUP")) throw error;
+        await this.ensureGroup();
+        return entries;
+      }
       const page = reply?.[0]?.[1] ?? [];
       entries.push(...entriesOf(reply));
       if (page.length < pageSize) return entries;

@@ -51,7 +51,8 @@ export class FunctionBusyError extends Error {
 export class TaskStore {
   readonly keys: Keys;
   private readonly resultTtl: number;
-  private readonly maxUnfinished: number;
+  /** Most accepted, unfinished tasks of one function (0: no bound). */
+  readonly maxUnfinished: number;
   private readonly scripts: Record<ScriptName, ScriptRunner>;
   private readonly sources = new Map<string, string>();
 

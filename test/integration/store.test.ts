@@ -146,6 +146,19 @@ describe("task store", () => {
     expect(await store.submitTask(functionId, serialize([7, 8]))).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("submitTask run twice with the same task id (a resend after a lost reply) stores and counts the task once", async () => {
+    const { store, functionId } = await setup();
+    const taskId = randomUUID();
+    const run = () => (store.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>).submitTask(
+      store.keys.function(functionId), store.keys.task(taskId), store.keys.queue, store.keys.unfinished(functionId),
+      taskId, functionId, serialize([1, 2]), "", 0,
+    );
+    const created = await run();
+    expect(await run()).toBe(created);
+    expect(await store.unfinishedTasks(functionId)).toBe(1);
+    expect(await store.redis.xlen(store.keys.queue)).toBe(1);
+  });
+
   it("every terminal transition is announced on the finished channel", async () => {
     const { store, queue, functionId } = await setup();
     const subscriber = redis.connect();

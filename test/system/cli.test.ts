@@ -10,7 +10,7 @@ const faas = (args: string[], env: Record<string, string> = {}) =>
   execa(process.execPath, [cliPath, ...args], { reject: false, env, timeout: 20_000 });
 
 describe("faas", () => {
-  it.each([[[]], [["api"]], [["dispatcher"]], [["up"]], [["pull-worker"]], [["push-worker"]]])("%j --help explains itself and exits 0", async (command) => {
+  it.each([[[]], [["api"]], [["dispatcher"]], [["up"]], [["pull-worker"]], [["push-worker"]], [["keygen"]]])("%j --help explains itself and exits 0", async (command) => {
     const result = await faas([...command, "--help"]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^Usage: faas/);

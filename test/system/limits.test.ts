@@ -48,9 +48,16 @@ describe("limits of the API", () => {
     expect(refused.headers.get("retry-after")).toBe("1");
     expect(refused.body).toMatchObject({ code: "FUNCTION_BUSY", error: expect.stringContaining(`already has ${BOUND} unfinished tasks`) });
     // A batch that would cross the bound is refused whole: none of it is stored.
-    const batch = await http(fx.url, "POST", "/execute_batch", { function_id: other, payloads: Array.from({ length: BOUND + 1 }, () => serialize([2])) });
-    expect(batch.status).toBe(429);
+    const batchOf = (count: number) => http(fx.url, "POST", "/execute_batch", { function_id: other, payloads: Array.from({ length: count }, () => serialize([2])) });
+    expect((await batchOf(3)).status).toBe(201);
+    expect((await batchOf(3)).status).toBe(429);
     expect((await submit(other)).status).toBe(201);
+    expect((await submit(other)).status).toBe(201);
+    expect((await submit(other)).status).toBe(429);
+    // A batch larger than the bound could never be accepted: 400, not "try again".
+    const never = await batchOf(BOUND + 1);
+    expect(never.status).toBe(400);
+    expect(never.body.error).toContain(`a batch of ${BOUND + 1} tasks is more than one function may have unfinished (${BOUND}`);
 
     // The dispatcher runs the queued tasks; as they finish, the bound lifts.
     await fx.cluster.startDispatcher();

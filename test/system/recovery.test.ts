@@ -1,5 +1,7 @@
 /** What survives a crash: the dispatcher killed mid-task, and Redis going away and coming back. */
+import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { cliPath } from "../../harness/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { connectRedis } from "../../system/store/redis.js";
 import { http, useCluster, waitForStatus } from "../support/cluster.js";
@@ -69,6 +71,20 @@ describe("Redis goes away and comes back", () => {
     expect(fx.cluster.process("api")?.running).toBe(true);
     expect(fx.cluster.process("dispatcher")?.running).toBe(true);
   });
+
+  it("a dispatcher busy through the restart (not inside a read) finds the queue made anew and serves", async () => {
+    const slow = await fx.client.register(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      return "slow";
+    });
+    const held = await fx.client.execute(slow);
+    await waitForStatus(fx.client, held, "RUNNING");
+    // Its only executor is busy: the dispatcher waits for capacity, not on Redis, while Redis restarts empty.
+    await fx.cluster.kill("redis", "SIGKILL");
+    await fx.cluster.restart("redis");
+    await waitFor(async () => (await http(fx.url, "GET", "/healthz")).status === 200, { what: "the API to see Redis again" });
+    expect(await fx.client.run((x: number) => x * 2, 21)).toBe(42);
+  });
 });
 
 describe.each(["local", "push"] as const)("%s: a queue read whose reply was lost with the Redis connection", (mode) => {
@@ -100,5 +116,37 @@ describe.each(["local", "push"] as const)("%s: a queue read whose reply was lost
     }
     expect(await fx.client.valueOf(taskId, 20)).toBe(42);
     expect((await fx.client.task(taskId)).attempts).toBe(1);
+  });
+});
+
+describe("Ctrl-C on a local dispatcher while a task runs", () => {
+  const fx = useCluster({ executors: 1, startDispatcher: false });
+
+  it("the task completes: Ctrl-C reaches the dispatcher's process group, not its executor host, so the graceful stop lets the task finish", async () => {
+    // A dispatcher started as from a terminal: its own process group, which Ctrl-C signals whole.
+    const dispatcher = execa(process.execPath, [cliPath, "dispatcher", "-m", "local", "-w", "1", "--redis", fx.cluster.redisUrl], {
+      detached: true, reject: false, all: true, buffer: true,
+    });
+    try {
+      let output = "";
+      dispatcher.all!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      await waitFor(() => output.includes('"event":"ready"'), { what: "the dispatcher's ready line" });
+      const functionId = await fx.client.register(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        return 7;
+      });
+      const taskId = await fx.client.execute(functionId);
+      await waitForStatus(fx.client, taskId, "RUNNING");
+      process.kill(-dispatcher.pid!, "SIGINT");
+      const exit = await dispatcher;
+      expect(exit.exitCode, output).toBe(0);
+      expect(await fx.client.result(taskId)).toMatchObject({ status: "COMPLETED", value: 7 });
+    } finally {
+      try {
+        process.kill(-dispatcher.pid!, "SIGKILL");
+      } catch {
+        /* the group is gone */
+      }
+    }
   });
 });

@@ -169,17 +169,22 @@ describe("each checker catches its anomaly", () => {
       { t: 5000, type: "fault", phase: "start", fault: 0, description: "kill -9 redis", crashed: ["redis"] },
       { t: 6000, type: "fault", phase: "end", fault: 0, description: "kill -9 redis", crashed: ["redis"] },
       phase(7000, "end"),
+      seen("early", "MISSING", 8000, null, 7999, "final"),
+      seen("late", "MISSING", 8000, null, 7999, "final"),
     ];
     const strict = checkNoLostTasks(analyse(history));
     expect(strict.verdict).toBe("fail");
     expect(strict.figure).toBe("2 of 2 accepted tasks never reached a terminal state");
     const windowed = checkNoLostTasks(analyse(history), 1000);
     expect(windowed.verdict).toBe("fail");
-    expect(windowed.figure).toBe("1 of 2 accepted tasks never reached a terminal state; 1 more lost within the 1.0 s fsync window before 1 Redis crashes");
+    expect(windowed.figure).toBe("1 of 2 accepted tasks never reached a terminal state; 1 more gone from Redis, accepted within the 1.0 s fsync window before 1 Redis crashes");
     expect(windowed.details[1]).toContain("late");
     expect(windowed.details[1]).toContain("in the fsync window (allowed)");
     const onlyLate = history.filter((event) => !("op" in event && event.op === 1));
     expect(checkNoLostTasks(analyse(onlyLate), 1000).verdict).toBe("pass");
+    // A task Redis still has (last seen QUEUED) was not lost to fsync: the window does not excuse it.
+    const stuck = onlyLate.map((event) => (event.type === "status" ? { ...event, status: "QUEUED" } : event)) as HistoryEvent[];
+    expect(checkNoLostTasks(analyse(stuck), 1000).verdict).toBe("fail");
     // A worker's crash excuses nothing.
     const workerCrash = onlyLate.map((event) => (event.type === "fault" ? { ...event, crashed: ["worker-0"] } : event));
     expect(checkNoLostTasks(analyse(workerCrash), 1000).verdict).toBe("fail");
@@ -202,8 +207,20 @@ describe("each checker catches its anomaly", () => {
     const late = [...history, ...refusedAt(3, 5000, "socket hang up")];
     const result = checkErrorsOnlyDuringFaults(analyse(late), 1000);
     expect(result.verdict).toBe("fail");
-    expect(result.figure).toBe("1 of 3 client errors outside a fault (of 3 submissions)");
-    expect(result.details[0]).toBe("sent at 5.0 s, info: socket hang up");
+    expect(result.figure).toBe("1 of 3 client errors not explained by a fault on the API or Redis (of 3 submissions)");
+    expect(result.details[0]).toBe("sent at 5.0 s, no answer: socket hang up");
+    // A definite refusal (4xx) is never a fault's doing.
+    const refused: HistoryEvent[] = [
+      ...history,
+      { t: 1300, type: "invoke", op: 4, process: "c", kind: "noop", args: serialize([4]), expected: ok(4) },
+      { t: 1305, type: "complete", op: 4, outcome: "fail", error: "invalid payload" },
+    ];
+    expect(checkErrorsOnlyDuringFaults(analyse(refused), 1000).verdict).toBe("fail");
+    // A fault off the client's path (a worker's) explains nothing.
+    const onWorker = history.map((event) => (event.type === "fault" ? { ...event, description: "pause worker-0", targets: ["worker-0"] } : event));
+    expect(checkErrorsOnlyDuringFaults(analyse(onWorker), 1000).verdict).toBe("fail");
+    const onApi = history.map((event) => (event.type === "fault" ? { ...event, targets: ["api"] } : event));
+    expect(checkErrorsOnlyDuringFaults(analyse(onApi), 1000).verdict).toBe("pass");
   });
 
   it("a run with nothing in it is not a pass", () => {

@@ -15,6 +15,11 @@
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return -1
 end
+-- Run again with the same task id (a client library resends a command whose reply was lost
+-- with its connection): the task exists already, so nothing changes.
+if redis.call("EXISTS", KEYS[2]) == 1 then
+  return tonumber(redis.call("HGET", KEYS[2], "created_at"))
+end
 local bound = tonumber(ARGV[5])
 if bound > 0 and (tonumber(redis.call("GET", KEYS[4])) or 0) >= bound then
   return -2

@@ -14,6 +14,10 @@
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return -1
 end
+-- Run again with the same task ids (a resend after a lost reply): the batch exists already.
+if redis.call("EXISTS", ARGV[1] .. ARGV[5]) == 1 then
+  return tonumber(redis.call("HGET", ARGV[1] .. ARGV[5], "created_at"))
+end
 local count = (#ARGV - 4) / 2
 local bound = tonumber(ARGV[4])
 if bound > 0 and (tonumber(redis.call("GET", KEYS[3])) or 0) + count > bound then
