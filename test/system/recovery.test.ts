@@ -126,6 +126,8 @@ describe("Ctrl-C on a local dispatcher while a task runs", () => {
     // A dispatcher started as from a terminal: its own process group, which Ctrl-C signals whole.
     const dispatcher = execa(process.execPath, [cliPath, "dispatcher", "-m", "local", "-w", "1", "--redis", fx.cluster.redisUrl], {
       detached: true, reject: false, all: true, buffer: true,
+      // Should this test die before its finally, the dispatcher sees it gone and exits.
+      env: { FAAS_PARENT_PID: String(process.pid) },
     });
     try {
       let output = "";
