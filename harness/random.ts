@@ -37,6 +37,24 @@ export class Random {
   }
 }
 
+/** Draws items in a shuffled order, each once before any again (a shuffle bag, as games deal). */
+export class ShuffledBag<T> {
+  private bag: T[] = [];
+
+  constructor(private readonly items: readonly T[], private readonly random: Random) {}
+
+  next(): T {
+    if (this.bag.length === 0) {
+      this.bag = [...this.items];
+      for (let i = this.bag.length - 1; i > 0; i--) {
+        const j = this.random.int(0, i);
+        [this.bag[i], this.bag[j]] = [this.bag[j], this.bag[i]];
+      }
+    }
+    return this.bag.pop()!;
+  }
+}
+
 /** Runs `work` over `items` with at most `concurrency` at a time, keeping order in the results. */
 export async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

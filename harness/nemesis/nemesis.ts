@@ -5,8 +5,8 @@
  */
 import type { Cluster, Component } from "../cluster/cluster.js";
 import type { History } from "../history/history.js";
-import type { Random } from "../random.js";
-import type { Fault } from "../scenario/schema.js";
+import { ShuffledBag, type Random } from "../random.js";
+import type { Fault, UntimedFault } from "../scenario/schema.js";
 import { injectFault, type ActiveFault } from "./faults.js";
 
 export class Nemesis {
@@ -14,6 +14,7 @@ export class Nemesis {
   private readonly active = new Map<number, ActiveFault>();
   private readonly injecting = new Set<Promise<void>>();
   private nextFault = 0;
+  private readonly bags = new Map<Fault, ShuffledBag<UntimedFault>>();
   private stopped = false;
 
   constructor(
@@ -56,6 +57,13 @@ export class Nemesis {
     for (const proxy of this.cluster.links.values()) proxy.heal();
   }
 
+  /** One fault of a random rule: each of its list once before any again, so a long enough run meets every kind. */
+  private draw(rule: Extract<Fault, { action: "random" }>): UntimedFault {
+    let bag = this.bags.get(rule);
+    if (!bag) this.bags.set(rule, (bag = new ShuffledBag(rule.among, this.random)));
+    return bag.next();
+  }
+
   private schedule(fault: Fault, at: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -73,7 +81,7 @@ export class Nemesis {
     const startedAt = this.history.now();
     let active: ActiveFault;
     try {
-      const chosen = fault.action === "random" ? this.random.pick(fault.among) : fault;
+      const chosen = fault.action === "random" ? this.draw(fault) : fault;
       active = await injectFault(chosen, this.cluster, this.random);
     } catch (error) {
       const description = `${fault.action} skipped: ${(error as Error).message}`;

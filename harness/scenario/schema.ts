@@ -144,7 +144,7 @@ const FaultSchema = z
     blackholeFault.extend(timing),
     z.object({
       action: z.literal("random"), ...timing,
-      among: z.array(UntimedFaultSchema).min(1).describe("faults written as above but without timing; each time, one is drawn (seeded)"),
+      among: z.array(UntimedFaultSchema).min(1).describe("faults written as above but without timing; each time one is drawn (seeded), each once before any again"),
     }).strict().describe("chaos: one fault drawn at random from a list, each time"),
   ])
   .refine((fault) => (fault.at === undefined) !== (fault.every === undefined), { message: "give exactly one of at or every" })
