@@ -2,7 +2,7 @@
  * The cost of the executor pool on its own, without Redis or HTTP: what the hop to the
  * executor host process adds to a task.
  *
- *   node dist/bench/executor-hop.js [--executors 2] [--sequential 3000] [--tasks 20000] [--arg-bytes 0]
+ *   node dist/bench/executor-hop.js [--executors 2] [--sequential 3000] [--tasks 20000] [--arg-bytes 0] [--isolation process|thread]
  *
  *  - sequential: one no-op task at a time through ExecutorPool.run; p50/p99 latency
  *  - concurrent: as many tasks in flight as there are executors (what the dispatchers do); tasks/s
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     sequential: { type: "string", default: "3000" },
     tasks: { type: "string", default: "20000" },
     "arg-bytes": { type: "string", default: "0" },
+    isolation: { type: "string", default: "process" },
   },
 });
 const executors = Number(values.executors);
@@ -28,7 +29,7 @@ const sequentialCount = Number(values.sequential);
 const tasks = Number(values.tasks);
 const argBytes = Number(values["arg-bytes"]);
 
-const pool = new ExecutorPool({ executors, memoryMb: 256, name: "hop" });
+const pool = new ExecutorPool({ executors, memoryMb: 256, name: "hop", isolation: values.isolation === "thread" ? "thread" : "process" });
 const task = { functionId: "hop", source: "(s) => s.length", args: serialize(argBytes > 0 ? ["x".repeat(argBytes)] : [""]) };
 const runOne = async () => {
   const outcome = await pool.run(task, 60_000);

@@ -3,7 +3,7 @@
  *  - sequential: execute, then result?wait, one task at a time; p50/p99 latency
  *  - concurrent: N tasks from C clients, each executing and awaiting its task; tasks/s
  *
- *   npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve]
+ *   npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread]
  *
  * --workers is <count>x<executors> (local mode: 1x<executors>).
  */
@@ -21,12 +21,14 @@ const { values } = parseArgs({
     tasks: { type: "string", default: "5000" },
     clients: { type: "string", default: "50" },
     curve: { type: "boolean", default: false },
+    "executor-isolation": { type: "string", default: "process" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve]");
+  console.log("usage: npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread]");
   console.log("  --curve: pull and push, the worker links encrypted and authenticated with CURVE");
+  console.log("  --executor-isolation thread: executors in the dispatcher or worker process, without the executor host (the second wall)");
   process.exit(0);
 }
 const count = (name: keyof typeof values) => {
@@ -57,7 +59,9 @@ if (values.curve && mode === "local") {
   console.error("--curve applies to pull and push mode");
   process.exit(2);
 }
-const cluster = await Cluster.start({ mode, executors: shape.executors, workers: shape, logLevel: "warn", curve: values.curve });
+const cluster = await Cluster.start({ mode, executors: shape.executors, workers: shape, logLevel: "warn", curve: values.curve,
+  executorIsolation: values["executor-isolation"] === "thread" ? "thread" : "process",
+});
 const stop = () => cluster.stop();
 process.once("SIGINT", () => void stop().then(() => process.exit(130)));
 try {

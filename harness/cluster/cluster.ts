@@ -70,6 +70,8 @@ export interface ClusterOptions {
   bodyLimit?: number;
   /** More flags for `faas api`, e.g. ["--max-args-bytes", "1000"]. */
   apiArgs?: string[];
+  /** Where executor threads run (local dispatcher and workers): "process" (the executor host, default) or "thread". */
+  executorIsolation?: "process" | "thread";
   /** The API requires this token (`Authorization: Bearer <token>`). */
   apiToken?: string;
   /** Where logs and Redis data go (default: a new temporary directory, removed by stop()). */
@@ -185,6 +187,7 @@ export class Cluster {
     const args = ["dispatcher", "-m", this.mode, "--redis", this.redisUrlFor("dispatcher")];
     if (this.mode === "local") {
       args.push("-w", String(this.options.executors ?? 2));
+      if (this.options.executorIsolation) args.push("--executor-isolation", this.options.executorIsolation);
     } else {
       // A restarted dispatcher binds the port it had, where its workers reconnect.
       const port = this.dispatcherEndpoint ? new URL(this.dispatcherEndpoint.replace("tcp:", "http:")).port : "0";
@@ -229,6 +232,7 @@ export class Cluster {
     const token = options.token ?? this.options.workerToken;
     const memory = this.options.dispatcher?.executorMemoryMb;
     if (memory !== undefined) args.push("--executor-memory-mb", String(memory));
+    if (this.options.executorIsolation) args.push("--executor-isolation", this.options.executorIsolation);
     if (this.curve) {
       // Key files, not keys, on the command line: `ps` shows it.
       const keyFile = join(this.curve.dir, `${name}.key`);

@@ -7,7 +7,7 @@ import { LocalDispatcher } from "../dispatcher/local.js";
 import { RemoteDispatcher } from "../dispatcher/remote.js";
 import { Worker } from "../worker/worker.js";
 import { DISPATCHER_DEFAULTS } from "../dispatcher/options.js";
-import { DEFAULT_MAX_RESULT_BYTES } from "../executor/pool.js";
+import { DEFAULT_MAX_RESULT_BYTES, ISOLATION_MODES } from "../executor/pool.js";
 import { createLogger, logReady } from "../log.js";
 import { formatKeyPairFile, generateKeyPair, writeKeyPairFile } from "../protocol/curve.js";
 import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
@@ -79,6 +79,7 @@ program
   .addOption(redisOption())
   .option("--task-deadline <ms>", "deadline of a task that did not set its own (at most a day)", asOption(deadline), DISPATCHER_DEFAULTS.taskDeadlineMs)
   .option("--executor-memory-mb <mb>", "local mode: heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
+  .addOption(new Option("--executor-isolation <where>", "local mode: where executor threads run: process (a permission-restricted executor host, the second wall) or thread (in this process: faster, for trusted functions only)").choices([...ISOLATION_MODES]).default("process"))
   .option("--max-result-bytes <bytes>", "local mode: largest serialized result of a task (past it the task fails with ResultTooLarge)", asOption(positiveInteger("--max-result-bytes")), DEFAULT_MAX_RESULT_BYTES)
   .option("--max-attempts <n>", "starts of a task before a lost worker fails it with WorkerLost", asOption(positiveInteger("--max-attempts")), DISPATCHER_DEFAULTS.maxAttempts)
   .option("--heartbeat <ms>", "heartbeat interval (to workers, and of liveness in Redis)", asOption(positiveInteger("--heartbeat")), DISPATCHER_DEFAULTS.heartbeatMs)
@@ -98,7 +99,9 @@ program
     };
     if (options.mode === "local") {
       if (options.curveSecretKeyFile !== undefined || options.curveAllow !== undefined) throw new Error("CURVE applies to pull and push mode only: local mode has no workers to talk to");
-      const dispatcher = new LocalDispatcher({ ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes }, log);
+      const dispatcher = new LocalDispatcher({ ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes,
+        isolation: options.executorIsolation,
+      }, log);
       await dispatcher.start();
       logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id });
       runUntilStopped(log, () => dispatcher.stop());
@@ -129,6 +132,7 @@ for (const mode of ["pull", "push"] as const) {
     .option("--curve-server-key <key-or-file>", "encrypt the link with CURVE: the dispatcher's public key, Z85 or a file holding it (default: $FAAS_CURVE_SERVER_KEY)")
     .option("--curve-secret-key-file <file>", "with CURVE: this worker's key pair, made by faas keygen (default: $FAAS_CURVE_SECRET_KEY, a Z85 secret key)")
     .option("--executor-memory-mb <mb>", "heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
+    .addOption(new Option("--executor-isolation <where>", "where executor threads run: process (a permission-restricted executor host, the second wall) or thread (in this process: faster, for trusted functions only)").choices([...ISOLATION_MODES]).default("process"))
     .option("--max-result-bytes <bytes>", "largest serialized result of a task (past it the task fails with ResultTooLarge)", asOption(positiveInteger("--max-result-bytes")), DEFAULT_MAX_RESULT_BYTES)
     .action(async (executors: number, dispatcherUrl: string, options) => {
       const log = createLogger(`${mode}-worker`);
@@ -136,7 +140,7 @@ for (const mode of ["pull", "push"] as const) {
       for (const warning of curve.warnings) log.warn(warning);
       const worker = new Worker({
         mode, executors, dispatcherUrl, token: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined), curve: curve.settings, executorMemoryMb: options.executorMemoryMb,
-        maxResultBytes: options.maxResultBytes,
+        maxResultBytes: options.maxResultBytes, isolation: options.executorIsolation,
       }, log);
       worker.start();
       logReady(log, { mode, executors, dispatcherUrl, id: worker.id });

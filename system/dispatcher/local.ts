@@ -3,7 +3,7 @@
  * never holding more tasks than it has free executors.
  */
 import { randomUUID } from "node:crypto";
-import { ExecutorPool } from "../executor/pool.js";
+import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import type { Logger } from "../log.js";
 import type { QueueEntry } from "../store/queue.js";
 import type { TaskStore } from "../store/store.js";
@@ -16,6 +16,8 @@ export interface LocalDispatcherOptions extends DispatcherOptions {
   executorMemoryMb: number;
   /** Largest serialized result of a task (default: the pool's). */
   maxResultBytes?: number;
+  /** Where the executor threads run (default: the executor host process). */
+  isolation?: Isolation;
 }
 
 export class LocalDispatcher {
@@ -32,7 +34,7 @@ export class LocalDispatcher {
   private readonly finishing = new Set<Promise<unknown>>();
 
   constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger) {
-    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, name: this.id });
+    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, () => ({
       capacity: () => this.options.executors - this.inflight.size,
       dispatch: (entry) => {

@@ -5,6 +5,7 @@
  * has a V8 heap limit, so an out-of-memory function ends its own thread only. Piscina
  * replaces a terminated thread; the other tasks go on.
  */
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { serializedTaskError } from "../task.js";
@@ -17,7 +18,9 @@ export interface ThreadPoolOptions extends ThreadSettings {
   memoryMb: number;
 }
 
-const THREAD_FILE = fileURLToPath(new URL("./thread.js", import.meta.url));
+const here = fileURLToPath(import.meta.url);
+/** The compiled executor: piscina's threads run it, never vitest (which runs this module from source). */
+const THREAD_FILE = here.endsWith(".ts") ? join(dirname(here), "..", "..", "dist", "system", "executor", "thread.js") : join(dirname(here), "thread.js");
 
 export class ThreadPool {
   private readonly pool: Piscina<ExecutorTask, ExecutorResult>;

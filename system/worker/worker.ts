@@ -8,7 +8,7 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { Dealer, type EventOfType } from "zeromq";
-import { ExecutorPool } from "../executor/pool.js";
+import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import { logLifecycle, type Logger } from "../log.js";
 import { decodeDispatcherMessage, encode, ProtocolError, type DispatcherMessage, type RejectReason, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import type { CurveKeyPair } from "../protocol/curve.js";
@@ -29,6 +29,8 @@ export interface WorkerOptions {
   executorMemoryMb: number;
   /** Largest serialized result of a task (default: the pool's). */
   maxResultBytes?: number;
+  /** Where the executor threads run (default: the executor host process). */
+  isolation?: Isolation;
   /** Until the dispatcher's welcome says otherwise. */
   heartbeatMs?: number;
   heartbeatTolerance?: number;
@@ -87,7 +89,7 @@ export class Worker {
     });
     this.watchHandshakes();
     this.sender = new SerialSender(this.dealer, log);
-    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, name: this.id });
+    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
     this.demand = options.mode === "pull" ? pullDemand((idle) => this.send({ type: "request", idle })) : pushDemand;
     this.refused = new Promise<never>((_, reject) => (this.refusedWith = reject));
     this.refused.catch(() => {});

@@ -718,3 +718,24 @@ describe("hostile functions against a live local-mode cluster", () => {
     expect(startEnvironment(replacement)).toEqual([]);
   });
 });
+
+describe("isolation: thread (no executor host, for trusted functions)", () => {
+  it("runs tasks on threads of this process, with the sandbox, the deadline and the heap limit still in force", async () => {
+    const pool = new ExecutorPool({ executors: 1, memoryMb: 64, name: "in-process", isolation: "thread" });
+    try {
+      expect(pool.hostPid, "no executor host process").toBeUndefined();
+      const run = (source: string, deadlineMs = 5000) => pool.run({ functionId: randomUUID(), source, args: serialize([]) }, deadlineMs);
+      expect(await run("() => 6 * 7")).toMatchObject({ status: "COMPLETED", result: serialize(42) });
+      const escape = await run("() => this.constructor.constructor('return process')().pid");
+      expect(escape.status).toBe("FAILED");
+      const loop = await run("() => { for (;;) {} }", 300);
+      expect(loop.status).toBe("FAILED");
+      expect((deserialize(loop.result) as Error).name).toBe("DeadlineExceeded");
+      const bomb = await run("() => { const a = []; for (;;) a.push(new Array(1e5).fill(1)); }", 20_000);
+      expect((deserialize(bomb.result) as Error).name).toBe("ResourceLimitExceeded");
+      expect(await run("() => 'still serving'")).toMatchObject({ status: "COMPLETED", result: serialize("still serving") });
+    } finally {
+      await pool.close();
+    }
+  });
+});
