@@ -76,7 +76,7 @@ describe.each(["pull", "push"] as const)("%s mode under faults", (mode) => {
 
     it("its task runs elsewhere, its late result is discarded, and it rejoins", async () => {
       const run = recorded(fx.cluster);
-      const task = run.run(doubler, [1500, 21], 42);
+      const task = run.run(doubler, [3000, 21], 42); // long enough to outlast a second worker starting on a busy machine
       await waitFor(async () => run.workload.pending.size === 1 && (await fx.client.status([...run.workload.pending][0])) === "RUNNING", { what: "the task to be RUNNING" });
       const [taskId] = [...run.workload.pending];
       const paused = fx.cluster.workers[0];
