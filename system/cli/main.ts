@@ -13,7 +13,7 @@ import { formatKeyPairFile, generateKeyPair, writeKeyPairFile } from "../protoco
 import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
 import { redisUrlFrom } from "../store/redis.js";
 import { MAX_DEADLINE_MS } from "../task.js";
-import { nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
+import { logLevelOption, nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
 import { registerUp } from "./up.js";
 
 const program = new Command("faas")
@@ -52,8 +52,9 @@ program
   )
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
   .option("--api-token <token>", "require Authorization: Bearer <token> on every endpoint but /healthz (default: $FAAS_API_TOKEN)")
+  .addOption(logLevelOption())
   .action(async (options) => {
-    const log = createLogger("api");
+    const log = createLogger("api", options.logLevel);
     const apiToken = options.apiToken ?? (process.env.FAAS_API_TOKEN || undefined);
     if (!apiToken && options.host !== "127.0.0.1" && options.host !== "localhost") {
       log.warn("no API token is set: anyone who can reach this address can run code on the cluster");
@@ -85,8 +86,9 @@ program
   .option("--heartbeat-tolerance <n>", "missed heartbeats before a worker or dispatcher is presumed lost", asOption(positiveInteger("--heartbeat-tolerance")), DISPATCHER_DEFAULTS.heartbeatTolerance)
   .option("--result-ttl <seconds>", "how long finished tasks are kept (0: forever)", asOption(nonNegativeInteger("--result-ttl")), DISPATCHER_DEFAULTS.resultTtlSeconds)
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
+  .addOption(logLevelOption())
   .action(async (options) => {
-    const log = createLogger("dispatcher");
+    const log = createLogger("dispatcher", options.logLevel);
     const shared = {
       redisUrl: redisUrlFrom(options.redis),
       prefix: options.prefix,
@@ -130,8 +132,9 @@ for (const mode of ["pull", "push"] as const) {
     .option("--curve-secret-key-file <file>", "with CURVE: this worker's key pair, made by faas keygen (default: $FAAS_CURVE_SECRET_KEY, a Z85 secret key)")
     .option("--executor-memory-mb <mb>", "heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
     .option("--max-result-bytes <bytes>", "largest serialized result of a task (past it the task fails with ResultTooLarge)", asOption(positiveInteger("--max-result-bytes")), DEFAULT_MAX_RESULT_BYTES)
+    .addOption(logLevelOption())
     .action(async (executors: number, dispatcherUrl: string, options) => {
-      const log = createLogger(`${mode}-worker`);
+      const log = createLogger(`${mode}-worker`, options.logLevel);
       const curve = workerCurve(options);
       for (const warning of curve.warnings) log.warn(warning);
       const worker = new Worker({

@@ -69,9 +69,10 @@ export class LocalDispatcher {
     try {
       const claim = await this.store.claimTask(entryId, taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
       if (!claim.claimed) {
-        if (claim.reason === "attempts-exhausted") this.log.warn({ taskId }, "task failed with WorkerLost");
+        if (claim.reason === "attempts-exhausted") this.log.warn({ taskId, workerId: this.id }, "task failed with WorkerLost");
         return;
       }
+      this.log.debug({ taskId, workerId: this.id }, "task started");
       const source = await this.store.getFunctionSource(claim.functionId);
       const outcome = source === null
         ? { status: "FAILED" as const, result: serializedTaskError("ExecutorCrashed", `function ${claim.functionId} does not exist`), executor: this.id }
@@ -90,7 +91,8 @@ export class LocalDispatcher {
   private async finish(entryId: string, taskId: string, outcome: { status: "COMPLETED" | "FAILED"; result: string; executor: string }): Promise<void> {
     try {
       const recorded = await this.store.finishTask({ entryId, taskId, ...outcome });
-      if (!recorded) this.log.info({ taskId }, "late result discarded: the task already had one");
+      if (recorded) this.log.debug({ taskId, workerId: this.id, status: outcome.status, executor: outcome.executor }, "task finished");
+      else this.log.info({ taskId, workerId: this.id }, "late result discarded: the task already had one");
     } catch (error) {
       // The task stays RUNNING and in this dispatcher's pending list: run it again shortly.
       this.log.error({ taskId, err: error }, "could not record the result; the task will be run again");

@@ -197,7 +197,7 @@ export class RemoteDispatcher {
       if (task.attempts >= this.options.maxAttempts) {
         // Lost as many times as allowed: claimTask fails it with WorkerLost.
         await this.store.claimTask(entry.entryId, entry.taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
-        this.log.warn({ taskId: entry.taskId }, "task failed with WorkerLost");
+        this.log.warn({ taskId: entry.taskId, workerId: worker.id }, "task failed with WorkerLost");
         return;
       }
       const source = worker.functions.has(task.functionId) ? undefined : await this.store.getFunctionSource(task.functionId);
@@ -218,6 +218,7 @@ export class RemoteDispatcher {
       this.assignments.set(entry.taskId, assignment);
       worker.assignments.set(entry.taskId, assignment);
       delivered = true;
+      this.log.debug({ taskId: entry.taskId, workerId: worker.id }, "task sent");
       this.send(worker, {
         type: "task", taskId: entry.taskId, entryId: entry.entryId, functionId: task.functionId,
         ...(source ? { source } : {}),
@@ -412,7 +413,8 @@ export class RemoteDispatcher {
       if (elsewhere) return;
     }
     const claim = await this.store.claimTask(entryId, taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
-    if (!claim.claimed && claim.reason === "attempts-exhausted") this.log.warn({ taskId }, "task failed with WorkerLost");
+    if (claim.claimed) this.log.debug({ taskId, workerId: worker.id }, "task started");
+    else if (claim.reason === "attempts-exhausted") this.log.warn({ taskId, workerId: worker.id }, "task failed with WorkerLost");
   }
 
   private async recordResult(result: Extract<WorkerMessage, { type: "result" }>, worker: ConnectedWorker): Promise<void> {
@@ -426,7 +428,8 @@ export class RemoteDispatcher {
     const recorded = await this.store.finishTask({
       entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
     });
-    if (!recorded) this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
+    if (recorded) this.log.debug({ taskId: result.taskId, workerId: worker.id, status: result.status }, "task finished");
+    else this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
   }
 
   /**
