@@ -9,6 +9,8 @@ import { Worker } from "../worker/worker.js";
 import { DISPATCHER_DEFAULTS } from "../dispatcher/options.js";
 import { DEFAULT_MAX_RESULT_BYTES } from "../executor/pool.js";
 import { createLogger, logReady } from "../log.js";
+import { metricsEnabled, newRegistry, serveMetrics, type MetricsServer } from "../metrics.js";
+import { createDispatcherMetrics, noDispatcherMetrics } from "../dispatcher/metrics.js";
 import { formatKeyPairFile, generateKeyPair, writeKeyPairFile } from "../protocol/curve.js";
 import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
 import { redisUrlFrom } from "../store/redis.js";
@@ -86,9 +88,18 @@ program
   .option("--heartbeat-tolerance <n>", "missed heartbeats before a worker or dispatcher is presumed lost", asOption(positiveInteger("--heartbeat-tolerance")), DISPATCHER_DEFAULTS.heartbeatTolerance)
   .option("--result-ttl <seconds>", "how long finished tasks are kept (0: forever)", asOption(nonNegativeInteger("--result-ttl")), DISPATCHER_DEFAULTS.resultTtlSeconds)
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
+  .option("--metrics-port <port>", "serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0 picks a free port; the ready line gives metricsUrl)", asOption(nonNegativeInteger("--metrics-port")))
   .addOption(logLevelOption())
   .action(async (options) => {
     const log = createLogger("dispatcher", options.logLevel);
+    const registry = newRegistry();
+    const metrics = metricsEnabled() ? createDispatcherMetrics(registry, { withWorkers: options.mode !== "local" }) : noDispatcherMetrics;
+    // Started once the dispatcher is, so that a scrape always finds it.
+    const serveMetricsIfAsked = async (): Promise<{ server?: MetricsServer; ready: { metricsUrl?: string } }> => {
+      if (options.metricsPort === undefined) return { ready: {} };
+      const server = await serveMetrics(registry, "127.0.0.1", options.metricsPort);
+      return { server, ready: { metricsUrl: server.url } };
+    };
     const shared = {
       redisUrl: redisUrlFrom(options.redis),
       prefix: options.prefix,
@@ -100,10 +111,14 @@ program
     };
     if (options.mode === "local") {
       if (options.curveSecretKeyFile !== undefined || options.curveAllow !== undefined) throw new Error("CURVE applies to pull and push mode only: local mode has no workers to talk to");
-      const dispatcher = new LocalDispatcher({ ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes }, log);
+      const dispatcher = new LocalDispatcher({ ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes }, log, metrics);
       await dispatcher.start();
-      logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id });
-      runUntilStopped(log, () => dispatcher.stop());
+      const served = await serveMetricsIfAsked();
+      logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id, ...served.ready });
+      runUntilStopped(log, async () => {
+        await served.server?.close();
+        await dispatcher.stop();
+      });
       return;
     }
     const token = options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined);
@@ -112,13 +127,17 @@ program
     if (!token && !curve.settings) log.warn("no worker token is set: any process that can reach the port may join as a worker");
     const dispatcher = new RemoteDispatcher({
       ...shared, mode: options.mode, host: options.host, port: options.port, token, curve: curve.settings, maxMessageBytes: options.maxMessageBytes,
-    }, log);
+    }, log, metrics);
     await dispatcher.start();
+    const served = await serveMetricsIfAsked();
     logReady(log, {
-      mode: options.mode, endpoint: dispatcher.endpoint, id: dispatcher.id,
+      mode: options.mode, endpoint: dispatcher.endpoint, id: dispatcher.id, ...served.ready,
       ...(curve.settings ? { curvePublicKey: curve.settings.keyPair.publicKey, allowedKeys: curve.settings.allowlist.size } : {}),
     });
-    runUntilStopped(log, () => dispatcher.stop());
+    runUntilStopped(log, async () => {
+      await served.server?.close();
+      await dispatcher.stop();
+    });
   });
 
 for (const mode of ["pull", "push"] as const) {
