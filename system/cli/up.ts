@@ -55,6 +55,8 @@ export function registerUp(program: Command): void {
         workerToken: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined),
         curve: options.curve === true,
         redisUrl: options.redis,
+        // The dispatcher's metrics on a free port, printed below with the API's.
+        dispatcher: { metricsPort: 0 },
         apiPort: options.port,
         dir: options.dir,
         logLevel: options.logLevel ?? process.env.FAAS_LOG_LEVEL,
@@ -69,6 +71,7 @@ export function registerUp(program: Command): void {
           `  API:        ${cluster.apiUrl}`,
           `  Redis:      ${cluster.redisUrl}${options.appendfsync ? ` (append-only file, appendfsync ${options.appendfsync})` : ""}`,
           `  dispatcher: ${dispatcher}`,
+          `  metrics:    ${cluster.apiUrl}/metrics (API), ${cluster.dispatcherMetricsUrl} (dispatcher)`,
           `  logs:       ${cluster.dir}`,
           ...(cluster.curve ? [`  CURVE:      on; dispatcher public key ${cluster.curve.dispatcherPublicKey}, keys in ${cluster.curve.dir}`] : []),
           "Press Ctrl-C to stop.",

@@ -79,6 +79,10 @@ describe("faas", () => {
       const apiUrl = /API:\s+(\S+)/.exec(output)![1];
       const redisUrl = /Redis:\s+(\S+)/.exec(output)![1];
       expect(await new FaaSClient({ baseUrl: apiUrl }).run((a: string) => `${a}!`, "up")).toBe("up!");
+      // It prints where both serve their metrics.
+      const metrics = /metrics:\s+(\S+) \(API\), (\S+) \(dispatcher\)/.exec(output)!;
+      expect(metrics[1]).toBe(`${apiUrl}/metrics`);
+      for (const url of metrics.slice(1)) expect(await (await fetch(url)).text()).toContain("faas_redis_errors_total");
 
       up.kill("SIGINT");
       const result = await up;
