@@ -3,8 +3,9 @@
  * terminal the same events are pretty-printed; anything else (the harness, CI, a file) gets
  * JSON lines, which is what the harness parses.
  */
+import { createRequire } from "node:module";
 import { pino, type Logger } from "pino";
-import PinoPretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
 
 export type { Logger };
 
@@ -15,8 +16,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export function createLogger(component: string, level: string = process.env.FAAS_LOG_LEVEL ?? "info"): Logger {
   const options = { level, base: { component, pid: process.pid } };
   if (!process.stdout.isTTY) return pino(options);
-  // Synchronous, in this thread: a line is on screen before the process goes on (or exits).
-  return pino(options, PinoPretty({ colorize: true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" }));
+  // Loaded only for a terminal (it takes tens of ms to load); synchronous, in this thread, so
+  // that a line is on screen before the process goes on (or exits).
+  const pretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
+  return pino(options, pretty({ colorize: true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" }));
 }
 
 /**
