@@ -103,9 +103,12 @@ export class LocalDispatcher {
   private async finish(entryId: string, taskId: string, outcome: { status: "COMPLETED" | "FAILED"; result: string; executor: string }, claimedAt: number): Promise<void> {
     try {
       const recorded = await this.store.recordResult({ entryId, taskId, ...outcome });
-      if (recorded) this.metrics.finished(outcome.status, outcome.result, recorded, claimedAt);
-      if (recorded) this.log.debug({ taskId, workerId: this.id, status: outcome.status, executor: outcome.executor }, "task finished");
-      else this.log.info({ taskId, workerId: this.id }, "late result discarded: the task already had one");
+      if (recorded) {
+        this.metrics.finished(outcome.status, outcome.result, recorded, claimedAt);
+        this.log.debug({ taskId, workerId: this.id, status: outcome.status, executor: outcome.executor }, "task finished");
+      } else {
+        this.log.info({ taskId, workerId: this.id }, "late result discarded: the task already had one");
+      }
     } catch (error) {
       // The task stays RUNNING and in this dispatcher's pending list: run it again shortly.
       this.log.error({ taskId, err: error }, "could not record the result; the task will be run again");

@@ -448,9 +448,12 @@ export class RemoteDispatcher {
     const recorded = await this.store.recordResult({
       entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
     });
-    if (recorded) this.metrics.finished(result.status, result.result, recorded, assignment?.sentAt);
-    if (recorded) this.log.debug({ taskId: result.taskId, workerId: worker.id, status: result.status }, "task finished");
-    else this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
+    if (recorded) {
+      this.metrics.finished(result.status, result.result, recorded, assignment?.sentAt);
+      this.log.debug({ taskId: result.taskId, workerId: worker.id, status: result.status }, "task finished");
+    } else {
+      this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
+    }
   }
 
   /**
