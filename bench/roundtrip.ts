@@ -3,7 +3,7 @@
  *  - sequential: execute, then result?wait, one task at a time; p50/p99 latency
  *  - concurrent: N tasks from C clients, each executing and awaiting its task; tasks/s
  *
- *   npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread]
+ *   npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread] [--no-metrics]
  *
  * --workers is <count>x<executors> (local mode: 1x<executors>).
  */
@@ -22,13 +22,15 @@ const { values } = parseArgs({
     clients: { type: "string", default: "50" },
     curve: { type: "boolean", default: false },
     "executor-isolation": { type: "string", default: "process" },
+    "no-metrics": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread]");
+  console.log("usage: npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread] [--no-metrics]");
   console.log("  --curve: pull and push, the worker links encrypted and authenticated with CURVE");
   console.log("  --executor-isolation thread: executors in the dispatcher or worker process, without the executor host (the second wall)");
+  console.log("  --no-metrics: every component runs with FAAS_METRICS=off (nothing counted), to measure what metrics cost");
   process.exit(0);
 }
 const count = (name: keyof typeof values) => {
@@ -59,7 +61,10 @@ if (values.curve && mode === "local") {
   console.error("--curve applies to pull and push mode");
   process.exit(2);
 }
-const cluster = await Cluster.start({ mode, executors: shape.executors, workers: shape, logLevel: "warn", curve: values.curve,
+const metrics = !values["no-metrics"];
+// The dispatcher serves its metrics either way, so that the two runs differ only in what is counted.
+const cluster = await Cluster.start({
+  mode, executors: shape.executors, workers: shape, logLevel: "warn", curve: values.curve, metrics, dispatcher: { metricsPort: 0 },
   executorIsolation: values["executor-isolation"] === "thread" ? "thread" : "process",
 });
 const stop = () => cluster.stop();
@@ -70,7 +75,7 @@ try {
   const seq = await sequential(client, noop, sequentialCount);
   const loop = await closedLoop(client, noop, tasks, clients);
   const layout = mode === "local" ? `${shape.executors} executors` : `${shape.count} workers x ${shape.executors} executors`;
-  console.log(`faaslab round trip, ${mode} mode${values.curve ? " with CURVE" : ""}, ${layout} (cluster and client on this machine)`);
+  console.log(`faaslab round trip, ${mode} mode${values.curve ? " with CURVE" : ""}, metrics ${metrics ? "on" : "off"}, ${layout} (cluster and client on this machine)`);
   console.log(`sequential no-op round trip over ${sequentialCount} calls: p50 ${seq.p50.toFixed(2)} ms, p99 ${seq.p99.toFixed(2)} ms`);
   console.log(`throughput: ${tasks} no-op tasks from ${clients} concurrent clients in ${loop.seconds.toFixed(2)} s = ${loop.tasksPerSecond.toFixed(0)} tasks/s`);
 } finally {

@@ -32,6 +32,8 @@ export interface DispatcherSettings {
   heartbeatTolerance?: number;
   /** Pull and push mode: the largest message the dispatcher accepts from a worker. */
   maxMessageBytes?: number;
+  /** Serve Prometheus metrics on this port (0: a free one); see `Cluster.dispatcherMetricsUrl`. */
+  metricsPort?: number;
 }
 
 /** A CURVE cluster's keys, in `<dir>/curve/`: each worker gets its own key pair, added to the allowlist. */
@@ -77,6 +79,8 @@ export interface ClusterOptions {
   /** Where logs and Redis data go (default: a new temporary directory, removed by stop()). */
   dir?: string;
   logLevel?: string;
+  /** false: every component runs with FAAS_METRICS=off, counting nothing (to measure what metrics cost). */
+  metrics?: boolean;
 }
 
 /** Extra node flags for every component, e.g. FAAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
@@ -95,6 +99,8 @@ export class Cluster {
   redisUrl = "";
   /** Pull and push mode: where workers connect, e.g. tcp://127.0.0.1:41234. */
   dispatcherEndpoint = "";
+  /** With `dispatcher.metricsPort`: where the dispatcher serves its metrics, e.g. http://127.0.0.1:41235/metrics. */
+  dispatcherMetricsUrl = "";
   /** With `curve`: where the keys are. */
   readonly curve: CurveFiles | undefined;
 
@@ -201,6 +207,7 @@ export class Cluster {
       ["--heartbeat", settings.heartbeatMs],
       ["--heartbeat-tolerance", settings.heartbeatTolerance],
       ["--max-message-bytes", settings.maxMessageBytes],
+      ["--metrics-port", settings.metricsPort],
     ];
     for (const [flag, value] of flags) {
       if (value === undefined || (flag === "--executor-memory-mb" && this.mode !== "local")) continue;
@@ -209,6 +216,7 @@ export class Cluster {
     this.dispatcher = this.component("dispatcher", args, this.options.workerToken ? { FAAS_WORKER_TOKEN: this.options.workerToken } : {});
     const ready = await this.dispatcher.start();
     if (ready.endpoint) this.dispatcherEndpoint = String(ready.endpoint).replace("0.0.0.0", "127.0.0.1");
+    if (ready.metricsUrl) this.dispatcherMetricsUrl = String(ready.metricsUrl);
   }
 
   /**
@@ -322,7 +330,11 @@ export class Cluster {
       command: process.execPath,
       args: [...NODE_ARGS, cliPath, ...args],
       logFile: join(this.dir, `${name}.log`),
-      env: { ...(this.options.logLevel ? { FAAS_LOG_LEVEL: this.options.logLevel } : {}), ...env },
+      env: {
+        ...(this.options.logLevel ? { FAAS_LOG_LEVEL: this.options.logLevel } : {}),
+        ...(this.options.metrics === false ? { FAAS_METRICS: "off" } : {}),
+        ...env,
+      },
       readyWhen,
     });
   }

@@ -12,6 +12,8 @@ import { isTerminal } from "../task.js";
 import { FunctionBusyError, type TaskStore } from "../store/store.js";
 import { ApiError, type ErrorBody } from "./errors.js";
 import type { FinishedTasks } from "./finished-tasks.js";
+import { noApiMetrics, type ApiMetrics } from "./metrics.js";
+import type { Registry } from "prom-client";
 import * as schemas from "./schemas.js";
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -28,10 +30,13 @@ export interface AppDependencies {
   maxArgsBytes?: number;
   /** When set, every endpoint but /healthz requires `Authorization: Bearer <token>`. */
   apiToken?: string;
+  /** What the app counts (default: nothing), and the registry `GET /metrics` serves (default: none, 404). */
+  metrics?: ApiMetrics;
+  registry?: Registry;
 }
 
 export function buildApp({
-  store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT, maxArgsBytes = DEFAULT_MAX_ARGS_BYTES, apiToken,
+  store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT, maxArgsBytes = DEFAULT_MAX_ARGS_BYTES, apiToken, metrics = noApiMetrics, registry,
 }: AppDependencies): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -56,8 +61,16 @@ export function buildApp({
     });
   }
 
+  // Not even a hook when metrics are off: what they cost is measured against nothing at all.
+  if (metrics !== noApiMetrics) {
+    app.addHook("onResponse", async (request, reply) => {
+      metrics.requestAnswered(request.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
+
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const { statusCode, body } = describeError(error, store);
+    if (body.code === "REDIS_UNAVAILABLE") metrics.redisError();
     if (statusCode === 413) await drainUpload(request.raw);
     if (statusCode >= 500 && statusCode !== 503) request.log.error({ err: error }, "request failed");
     if (statusCode === 503) void reply.header("retry-after", "1");
@@ -82,6 +95,7 @@ export function buildApp({
       decodePayload(() => decodeArgumentsPayload(payload), "INVALID_ARGUMENTS");
       const taskId = await submitting(() => store.submitTask(functionId.toLowerCase(), payload, deadlineMs));
       if (taskId === null) throw new ApiError("FUNCTION_NOT_FOUND", `there is no function ${functionId}`);
+      metrics.tasksSubmitted(1);
       return reply.code(201).send({ task_id: taskId });
     },
   );
@@ -97,6 +111,7 @@ export function buildApp({
       payloads.forEach((payload, index) => decodePayload(() => decodeArgumentsPayload(payload), "INVALID_ARGUMENTS", `payloads[${index}]`));
       const taskIds = await submitting(() => store.submitTasks(functionId.toLowerCase(), payloads, deadlineMs));
       if (taskIds === null) throw new ApiError("FUNCTION_NOT_FOUND", `there is no function ${functionId}`);
+      metrics.tasksSubmitted(taskIds.length);
       return reply.code(201).send({ task_ids: taskIds });
     },
   );
@@ -156,6 +171,11 @@ export function buildApp({
     if (task === null) throw taskNotFound(taskId);
     return task;
   });
+
+  if (registry) {
+    // Behind the token like every endpoint but /healthz: the figures describe the cluster's work.
+    app.get("/metrics", async (_request, reply) => reply.header("content-type", registry.contentType).send(await registry.metrics()));
+  }
 
   app.get("/healthz", async (_request, reply: FastifyReply) => {
     try {

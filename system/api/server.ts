@@ -5,6 +5,8 @@ import { connectRedis } from "../store/redis.js";
 import { TaskStore } from "../store/store.js";
 import { buildApp, DEFAULT_BODY_LIMIT } from "./app.js";
 import { FinishedTasks } from "./finished-tasks.js";
+import { metricsEnabled, newRegistry } from "../metrics.js";
+import { createApiMetrics, noApiMetrics } from "./metrics.js";
 
 /** Backpressure: a function with this many accepted, unfinished tasks gets 429 until some finish. */
 export const DEFAULT_MAX_UNFINISHED_PER_FUNCTION = 100_000;
@@ -37,8 +39,11 @@ export interface RunningApi {
 export async function startApi(options: ApiOptions, log: Logger = createLogger("api")): Promise<RunningApi> {
   const redis = connectRedis(options.redisUrl, "serving", { commandTimeout: options.redisCommandTimeoutMs ?? 5000 });
   const subscriber = connectRedis(options.redisUrl, "working", { enableAutoPipelining: false });
+  const registry = newRegistry();
+  const metrics = metricsEnabled() ? createApiMetrics(registry) : noApiMetrics;
   let redisDown = false;
   const onError = (error: Error) => {
+    metrics.redisError();
     if (!redisDown) log.warn({ err: error.message }, "Redis is unreachable; answering 503 until it is back");
     redisDown = true;
   };
@@ -62,6 +67,7 @@ export async function startApi(options: ApiOptions, log: Logger = createLogger("
   if (!inTime) log.warn("Redis is not reachable yet; serving anyway (503 until it is)");
   const app = buildApp({
     store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, maxArgsBytes: options.maxArgsBytes, apiToken: options.apiToken,
+    metrics, registry,
   });
   const address = await app.listen({ host: options.host, port: options.port });
   const url = address.replace("[::1]", "127.0.0.1");

@@ -1,5 +1,11 @@
 /** How a long-running component ends: on SIGINT/SIGTERM, or when the harness that started it is gone. */
-import type { Logger } from "../log.js";
+import { Option } from "commander";
+import { LOG_LEVELS, type Logger } from "../log.js";
+
+/** --log-level, on every long-running command: it wins over $FAAS_LOG_LEVEL. */
+export function logLevelOption(what = "least severe log events written"): Option {
+  return new Option("--log-level <level>", `${what} (default: $FAAS_LOG_LEVEL, else info)`).choices(LOG_LEVELS);
+}
 
 /**
  * Calls `close` once on the first SIGINT or SIGTERM (a second one exits at once), then exits.

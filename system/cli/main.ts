@@ -9,11 +9,13 @@ import { Worker } from "../worker/worker.js";
 import { DISPATCHER_DEFAULTS } from "../dispatcher/options.js";
 import { DEFAULT_MAX_RESULT_BYTES, ISOLATION_MODES } from "../executor/pool.js";
 import { createLogger, logReady } from "../log.js";
+import { metricsEnabled, newRegistry, serveMetrics, type MetricsServer } from "../metrics.js";
+import { createDispatcherMetrics, noDispatcherMetrics } from "../dispatcher/metrics.js";
 import { formatKeyPairFile, generateKeyPair, writeKeyPairFile } from "../protocol/curve.js";
 import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
 import { redisUrlFrom } from "../store/redis.js";
 import { MAX_DEADLINE_MS } from "../task.js";
-import { nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
+import { logLevelOption, nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
 import { registerUp } from "./up.js";
 
 const program = new Command("faas")
@@ -52,8 +54,9 @@ program
   )
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
   .option("--api-token <token>", "require Authorization: Bearer <token> on every endpoint but /healthz (default: $FAAS_API_TOKEN)")
+  .addOption(logLevelOption())
   .action(async (options) => {
-    const log = createLogger("api");
+    const log = createLogger("api", options.logLevel);
     const apiToken = options.apiToken ?? (process.env.FAAS_API_TOKEN || undefined);
     if (!apiToken && options.host !== "127.0.0.1" && options.host !== "localhost") {
       log.warn("no API token is set: anyone who can reach this address can run code on the cluster");
@@ -86,8 +89,18 @@ program
   .option("--heartbeat-tolerance <n>", "missed heartbeats before a worker or dispatcher is presumed lost", asOption(positiveInteger("--heartbeat-tolerance")), DISPATCHER_DEFAULTS.heartbeatTolerance)
   .option("--result-ttl <seconds>", "how long finished tasks are kept (0: forever)", asOption(nonNegativeInteger("--result-ttl")), DISPATCHER_DEFAULTS.resultTtlSeconds)
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
+  .option("--metrics-port <port>", "serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0 picks a free port; the ready line gives metricsUrl)", asOption(nonNegativeInteger("--metrics-port")))
+  .addOption(logLevelOption())
   .action(async (options) => {
-    const log = createLogger("dispatcher");
+    const log = createLogger("dispatcher", options.logLevel);
+    const registry = newRegistry();
+    const metrics = metricsEnabled() ? createDispatcherMetrics(registry, { withWorkers: options.mode !== "local" }) : noDispatcherMetrics;
+    // Started once the dispatcher is, so that a scrape always finds it.
+    const serveMetricsIfAsked = async (): Promise<{ server?: MetricsServer; ready: { metricsUrl?: string } }> => {
+      if (options.metricsPort === undefined) return { ready: {} };
+      const server = await serveMetrics(registry, "127.0.0.1", options.metricsPort);
+      return { server, ready: { metricsUrl: server.url } };
+    };
     const shared = {
       redisUrl: redisUrlFrom(options.redis),
       prefix: options.prefix,
@@ -99,12 +112,17 @@ program
     };
     if (options.mode === "local") {
       if (options.curveSecretKeyFile !== undefined || options.curveAllow !== undefined) throw new Error("CURVE applies to pull and push mode only: local mode has no workers to talk to");
-      const dispatcher = new LocalDispatcher({ ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes,
+      const dispatcher = new LocalDispatcher({
+        ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes,
         isolation: options.executorIsolation,
-      }, log);
+      }, log, metrics);
       await dispatcher.start();
-      logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id });
-      runUntilStopped(log, () => dispatcher.stop());
+      const served = await serveMetricsIfAsked();
+      logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id, ...served.ready });
+      runUntilStopped(log, async () => {
+        await served.server?.close();
+        await dispatcher.stop();
+      });
       return;
     }
     const token = options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined);
@@ -113,13 +131,17 @@ program
     if (!token && !curve.settings) log.warn("no worker token is set: any process that can reach the port may join as a worker");
     const dispatcher = new RemoteDispatcher({
       ...shared, mode: options.mode, host: options.host, port: options.port, token, curve: curve.settings, maxMessageBytes: options.maxMessageBytes,
-    }, log);
+    }, log, metrics);
     await dispatcher.start();
+    const served = await serveMetricsIfAsked();
     logReady(log, {
-      mode: options.mode, endpoint: dispatcher.endpoint, id: dispatcher.id,
+      mode: options.mode, endpoint: dispatcher.endpoint, id: dispatcher.id, ...served.ready,
       ...(curve.settings ? { curvePublicKey: curve.settings.keyPair.publicKey, allowedKeys: curve.settings.allowlist.size } : {}),
     });
-    runUntilStopped(log, () => dispatcher.stop());
+    runUntilStopped(log, async () => {
+      await served.server?.close();
+      await dispatcher.stop();
+    });
   });
 
 for (const mode of ["pull", "push"] as const) {
@@ -134,8 +156,9 @@ for (const mode of ["pull", "push"] as const) {
     .option("--executor-memory-mb <mb>", "heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
     .addOption(new Option("--executor-isolation <where>", "where executor threads run: process (a permission-restricted executor host, the second wall) or thread (in this process: faster, for trusted functions only)").choices([...ISOLATION_MODES]).default("process"))
     .option("--max-result-bytes <bytes>", "largest serialized result of a task (past it the task fails with ResultTooLarge)", asOption(positiveInteger("--max-result-bytes")), DEFAULT_MAX_RESULT_BYTES)
+    .addOption(logLevelOption())
     .action(async (executors: number, dispatcherUrl: string, options) => {
-      const log = createLogger(`${mode}-worker`);
+      const log = createLogger(`${mode}-worker`, options.logLevel);
       const curve = workerCurve(options);
       for (const warning of curve.warnings) log.warn(warning);
       const worker = new Worker({

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { Cluster, type DispatcherMode, type WorkerShape } from "../../harness/cluster/cluster.js";
 import { createLogger } from "../log.js";
-import { runUntilStopped } from "./lifecycle.js";
+import { logLevelOption, runUntilStopped } from "./lifecycle.js";
 
 /** "<count>x<executors>", or a bare number (executors in local mode, workers of 2 executors otherwise). */
 export function parseWorkers(value: string): WorkerShape {
@@ -42,8 +42,9 @@ export function registerUp(program: Command): void {
       new Option("--appendfsync <policy>", "keep Redis's data in an append-only file, fsynced on every write (always) or once a second (everysec); with --dir it outlives the cluster")
         .choices(["always", "everysec"]),
     )
+    .addOption(logLevelOption("least severe log events every component writes"))
     .action(async (options) => {
-      const log = createLogger("up");
+      const log = createLogger("up", options.logLevel);
       const mode = options.mode as DispatcherMode;
       const shape = workersFor(mode, options.workers);
       if (options.curve && mode === "local") throw new InvalidArgumentError("--curve applies to pull and push mode: local mode has no workers to talk to");
@@ -54,8 +55,11 @@ export function registerUp(program: Command): void {
         workerToken: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined),
         curve: options.curve === true,
         redisUrl: options.redis,
+        // The dispatcher's metrics on a free port, printed below with the API's.
+        dispatcher: { metricsPort: 0 },
         apiPort: options.port,
         dir: options.dir,
+        logLevel: options.logLevel ?? process.env.FAAS_LOG_LEVEL,
         redisPersistence: options.appendfsync ? { kind: "aof", fsync: options.appendfsync } : { kind: "none" },
       });
       const dispatcher = mode === "local"
@@ -67,6 +71,7 @@ export function registerUp(program: Command): void {
           `  API:        ${cluster.apiUrl}`,
           `  Redis:      ${cluster.redisUrl}${options.appendfsync ? ` (append-only file, appendfsync ${options.appendfsync})` : ""}`,
           `  dispatcher: ${dispatcher}`,
+          `  metrics:    ${cluster.apiUrl}/metrics (API), ${cluster.dispatcherMetricsUrl} (dispatcher)`,
           `  logs:       ${cluster.dir}`,
           ...(cluster.curve ? [`  CURVE:      on; dispatcher public key ${cluster.curve.dispatcherPublicKey}, keys in ${cluster.curve.dir}`] : []),
           "Press Ctrl-C to stop.",

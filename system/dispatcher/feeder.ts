@@ -27,6 +27,8 @@ export interface FeederOptions {
   heartbeatTolerance: number;
   /** How long tasks taken over from a dead dispatcher wait before they are handed on. */
   takeoverDelayMs: number;
+  /** Told of every Redis error (a connection's, or a failed command), for the metrics. */
+  onRedisError?(): void;
 }
 
 /** A blocking read waits at most this long, so that handed-back tasks go out promptly. */
@@ -106,7 +108,9 @@ export class QueueFeeder {
   }
 
   noteRedisDown(error: Error): void {
-    if (this.redisDown || this.stopping) return;
+    if (this.stopping) return;
+    this.options.onRedisError?.();
+    if (this.redisDown) return;
     this.redisDown = true;
     this.log.warn({ err: error.message }, "Redis is unreachable; retrying with back-off");
   }
@@ -225,12 +229,13 @@ export function openFeeder(
   owner: (store: TaskStore) => FeederOwner,
   takeoverDelayMs: number,
   log: Logger,
+  onRedisError?: () => void,
 ): OpenFeeder {
   const commands = connectRedis(options.redisUrl, "working");
   const blocking = connectRedis(options.redisUrl, "working", { enableAutoPipelining: false });
   const store = new TaskStore(commands, { prefix: options.prefix, resultTtlSeconds: options.resultTtlSeconds });
   const queue = new TaskQueue(store.keys, blocking, commands, consumer);
-  const feeder = new QueueFeeder(queue, owner(store), { ...options, takeoverDelayMs }, log, blocking);
+  const feeder = new QueueFeeder(queue, owner(store), { ...options, takeoverDelayMs, onRedisError }, log, blocking);
   for (const connection of [commands, blocking]) {
     let connectedBefore = false;
     connection.on("error", (error: Error) => feeder.noteRedisDown(error));

@@ -9,6 +9,7 @@ import type { QueueEntry } from "../store/queue.js";
 import type { TaskStore } from "../store/store.js";
 import { serializedTaskError } from "../task.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
+import { noDispatcherMetrics, type DispatcherMetrics } from "./metrics.js";
 import type { DispatcherOptions } from "./options.js";
 
 export interface LocalDispatcherOptions extends DispatcherOptions {
@@ -33,7 +34,7 @@ export class LocalDispatcher {
   /** Results being written after their executor was freed (what stop() still waits for). */
   private readonly finishing = new Set<Promise<unknown>>();
 
-  constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger) {
+  constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, () => ({
       capacity: () => this.options.executors - this.inflight.size,
@@ -41,7 +42,11 @@ export class LocalDispatcher {
         if (!this.running.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
       },
       holds: (taskId) => this.running.has(taskId),
-    }), 0, log));
+    }), 0, log, () => metrics.redisError()));
+    metrics.observe({
+      queueDepth: () => this.store.redis.xlen(this.store.keys.queue),
+      running: () => this.inflight.size,
+    });
   }
 
   async start(): Promise<void> {
@@ -69,33 +74,48 @@ export class LocalDispatcher {
 
   private async handle({ entryId, taskId }: QueueEntry): Promise<void> {
     try {
+      const claimedAt = Date.now();
       const claim = await this.store.claimTask(entryId, taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
       if (!claim.claimed) {
-        if (claim.reason === "attempts-exhausted") this.log.warn({ taskId }, "task failed with WorkerLost");
+        if (claim.reason === "attempts-exhausted") {
+          this.metrics.failedWithout("WorkerLost");
+          this.log.warn({ taskId, workerId: this.id }, "task failed with WorkerLost");
+        }
         return;
       }
+      this.metrics.attempted();
+      this.log.debug({ taskId, workerId: this.id }, "task started");
       const source = await this.store.getFunctionSource(claim.functionId);
       const outcome = source === null
         ? { status: "FAILED" as const, result: serializedTaskError("ExecutorCrashed", `function ${claim.functionId} does not exist`), executor: this.id }
         : await this.pool.run({ functionId: claim.functionId, source, args: claim.args }, claim.deadlineMs ?? this.options.taskDeadlineMs);
       // The executor is free: its slot goes to the next task while this result is written.
-      const finishing = this.finish(entryId, taskId, outcome);
+      const finishing = this.finish(entryId, taskId, outcome, claimedAt);
       this.finishing.add(finishing);
       void finishing.finally(() => this.finishing.delete(finishing));
     } catch (error) {
       // A Redis error (not an outage: commands wait through those): try the task again shortly.
       this.log.error({ taskId, err: error }, "task handling failed; it will be tried again");
+      this.metrics.redisError();
+      this.metrics.requeued(1);
       this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
     }
   }
 
-  private async finish(entryId: string, taskId: string, outcome: { status: "COMPLETED" | "FAILED"; result: string; executor: string }): Promise<void> {
+  private async finish(entryId: string, taskId: string, outcome: { status: "COMPLETED" | "FAILED"; result: string; executor: string }, claimedAt: number): Promise<void> {
     try {
-      const recorded = await this.store.finishTask({ entryId, taskId, ...outcome });
-      if (!recorded) this.log.info({ taskId }, "late result discarded: the task already had one");
+      const recorded = await this.store.recordResult({ entryId, taskId, ...outcome });
+      if (recorded) {
+        this.metrics.finished(outcome.status, outcome.result, recorded, claimedAt);
+        this.log.debug({ taskId, workerId: this.id, status: outcome.status, executor: outcome.executor }, "task finished");
+      } else {
+        this.log.info({ taskId, workerId: this.id }, "late result discarded: the task already had one");
+      }
     } catch (error) {
       // The task stays RUNNING and in this dispatcher's pending list: run it again shortly.
       this.log.error({ taskId, err: error }, "could not record the result; the task will be run again");
+      this.metrics.redisError();
+      this.metrics.requeued(1);
       this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
     }
   }

@@ -22,6 +22,7 @@ import type { TaskStore } from "../store/store.js";
 import { isTerminal, serializedTaskError } from "../task.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
 import { workerLostError } from "./local.js";
+import { noDispatcherMetrics, type DispatcherMetrics } from "./metrics.js";
 import { DISPATCHER_DEFAULTS, type DispatcherOptions } from "./options.js";
 import type { SchedulingPolicy, WorkerSlot } from "./policy.js";
 import { pullPolicy } from "./pull.js";
@@ -100,7 +101,7 @@ export class RemoteDispatcher {
   private droppedFrames = 0;
   private failedHandshakes = 0;
 
-  constructor(private readonly options: RemoteDispatcherOptions, private readonly log: Logger) {
+  constructor(private readonly options: RemoteDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
     this.id = `${options.mode}-${randomUUID().slice(0, 8)}`;
     this.policy = POLICIES[options.mode];
     this.maxMessageBytes = options.maxMessageBytes ?? DISPATCHER_DEFAULTS.maxMessageBytes;
@@ -123,7 +124,16 @@ export class RemoteDispatcher {
       dispatch: (entry) => void this.dispatch(entry),
       holds: (taskId) => this.assignments.has(taskId) || this.dispatching.has(taskId),
       taskPrefix: store.keys.taskPrefix,
-    }), takeoverDelayMs, log));
+    }), takeoverDelayMs, log, () => metrics.redisError()));
+    metrics.observe({
+      queueDepth: () => this.store.redis.xlen(this.store.keys.queue),
+      running: () => {
+        let started = 0;
+        for (const assignment of this.assignments.values()) if (assignment.started) started++;
+        return started;
+      },
+      workers: () => [...this.workers.values()].filter((worker) => !worker.leaving).map((worker) => ({ id: worker.id, free: Math.max(0, worker.capacity - worker.assigned) })),
+    });
   }
 
   async start(): Promise<void> {
@@ -196,16 +206,18 @@ export class RemoteDispatcher {
       }
       if (task.attempts >= this.options.maxAttempts) {
         // Lost as many times as allowed: claimTask fails it with WorkerLost.
-        await this.store.claimTask(entry.entryId, entry.taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
-        this.log.warn({ taskId: entry.taskId }, "task failed with WorkerLost");
+        const claim = await this.store.claimTask(entry.entryId, entry.taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
+        if (!claim.claimed && claim.reason === "attempts-exhausted") this.metrics.failedWithout("WorkerLost");
+        this.log.warn({ taskId: entry.taskId, workerId: worker.id }, "task failed with WorkerLost");
         return;
       }
       const source = worker.functions.has(task.functionId) ? undefined : await this.store.getFunctionSource(task.functionId);
       if (source === null) {
-        await this.store.failTask({
+        const failed = await this.store.failTask({
           entryId: entry.entryId, taskId: entry.taskId, executor: this.id,
           result: serializedTaskError("ExecutorCrashed", `function ${task.functionId} does not exist`),
         });
+        if (failed) this.metrics.failedWithout("ExecutorCrashed");
         return;
       }
       if (this.assignments.has(entry.taskId)) return;
@@ -218,6 +230,7 @@ export class RemoteDispatcher {
       this.assignments.set(entry.taskId, assignment);
       worker.assignments.set(entry.taskId, assignment);
       delivered = true;
+      this.log.debug({ taskId: entry.taskId, workerId: worker.id }, "task sent");
       this.send(worker, {
         type: "task", taskId: entry.taskId, entryId: entry.entryId, functionId: task.functionId,
         ...(source ? { source } : {}),
@@ -225,6 +238,8 @@ export class RemoteDispatcher {
       });
     } catch (error) {
       this.log.error({ taskId: entry.taskId, err: error }, "could not dispatch the task; it will be tried again");
+      this.metrics.redisError();
+      this.metrics.requeued(1);
       this.feeder.requeue([entry], this.options.heartbeatMs);
     } finally {
       worker.reserved--;
@@ -249,6 +264,7 @@ export class RemoteDispatcher {
       this.unassign(assignment);
       if (release && worker) this.policy.released(worker);
     }
+    this.metrics.requeued(assignments.length);
     this.log.warn({ count: assignments.length, why, tasks: assignments.map((a) => a.taskId).slice(0, 20) }, "dispatching tasks again");
     this.feeder.requeue(assignments.map(({ entryId, taskId }) => ({ entryId, taskId })), delayMs);
   }
@@ -412,7 +428,13 @@ export class RemoteDispatcher {
       if (elsewhere) return;
     }
     const claim = await this.store.claimTask(entryId, taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
-    if (!claim.claimed && claim.reason === "attempts-exhausted") this.log.warn({ taskId }, "task failed with WorkerLost");
+    if (claim.claimed) {
+      this.metrics.attempted();
+      this.log.debug({ taskId, workerId: worker.id }, "task started");
+    } else if (claim.reason === "attempts-exhausted") {
+      this.metrics.failedWithout("WorkerLost");
+      this.log.warn({ taskId, workerId: worker.id }, "task failed with WorkerLost");
+    }
   }
 
   private async recordResult(result: Extract<WorkerMessage, { type: "result" }>, worker: ConnectedWorker): Promise<void> {
@@ -423,10 +445,15 @@ export class RemoteDispatcher {
     const assignment = this.assignments.get(result.taskId);
     if (assignment && assignment.workerId === worker.id) this.unassign(assignment);
     this.feeder.wake();
-    const recorded = await this.store.finishTask({
+    const recorded = await this.store.recordResult({
       entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
     });
-    if (!recorded) this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
+    if (recorded) {
+      this.metrics.finished(result.status, result.result, recorded, assignment?.sentAt);
+      this.log.debug({ taskId: result.taskId, workerId: worker.id, status: result.status }, "task finished");
+    } else {
+      this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
+    }
   }
 
   /**
@@ -451,6 +478,7 @@ export class RemoteDispatcher {
     for (const worker of [...this.workers.values()]) {
       if (worker.lastSeen < deadline) {
         this.workers.delete(worker.id);
+        this.metrics.heartbeatMissed();
         this.log.warn({ workerId: worker.id, silentMs: Date.now() - worker.lastSeen }, "worker lost");
         this.requeue([...worker.assignments.values()], "their worker was lost");
       } else {

@@ -32,6 +32,13 @@ export interface Finish {
   executor: string;
 }
 
+/** When a task whose result was just recorded was created, started and finished (ms, Redis's clock). */
+export interface FinishTimes {
+  createdAt: number | null;
+  startedAt: number | null;
+  finishedAt: number;
+}
+
 export interface StoreOptions {
   prefix?: string;
   /** How long a finished task is kept, in seconds (0: forever). */
@@ -192,11 +199,18 @@ export class TaskStore {
 
   /** completeTask / failTask: RUNNING -> COMPLETED | FAILED. False when a result was already recorded. */
   async finishTask(finish: Finish): Promise<boolean> {
-    const recorded = await this.scripts.finishTask(
+    return (await this.recordResult(finish)) !== null;
+  }
+
+  /** finishTask, giving the task's times when this result was the one recorded (null when one already was). */
+  async recordResult(finish: Finish): Promise<FinishTimes | null> {
+    const reply = (await this.scripts.finishTask(
       this.keys.task(finish.taskId), this.keys.queue,
       this.keys.group, finish.entryId, finish.status, finish.result, finish.executor, this.keys.finishedChannel, finish.taskId, this.resultTtl, this.keys.unfinishedPrefix,
-    );
-    return recorded === 1;
+    )) as 0 | [1, string, string, number];
+    if (reply === 0) return null;
+    const time = (text: string) => (text === "" ? null : Number(text));
+    return { createdAt: time(reply[1]), startedAt: time(reply[2]), finishedAt: Number(reply[3]) };
   }
 
   completeTask(finish: Omit<Finish, "status">): Promise<boolean> {

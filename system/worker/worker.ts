@@ -78,7 +78,11 @@ export class Worker {
   /** Rejects when the dispatcher refuses this worker. */
   readonly refused: Promise<never>;
 
-  constructor(private readonly options: WorkerOptions, private readonly log: Logger) {
+  private readonly log: Logger;
+
+  constructor(private readonly options: WorkerOptions, log: Logger) {
+    // Every line of this worker says which worker it is.
+    this.log = log.child({ workerId: this.id });
     this.heartbeatMs = options.heartbeatMs ?? 500;
     this.heartbeatTolerance = options.heartbeatTolerance ?? 3;
     this.helloBackoffMs = this.heartbeatMs;
@@ -88,7 +92,7 @@ export class Worker {
       ...(options.curve ? { curveServerKey: options.curve.serverKey, curvePublicKey: options.curve.keyPair.publicKey, curveSecretKey: options.curve.keyPair.secretKey } : {}),
     });
     this.watchHandshakes();
-    this.sender = new SerialSender(this.dealer, log);
+    this.sender = new SerialSender(this.dealer, this.log);
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
     this.demand = options.mode === "pull" ? pullDemand((idle) => this.send({ type: "request", idle })) : pushDemand;
     this.refused = new Promise<never>((_, reject) => (this.refusedWith = reject));
@@ -274,9 +278,11 @@ export class Worker {
     this.held.set(task.taskId, held);
     this.running++;
     this.send({ type: "started", taskId: task.taskId, entryId: task.entryId });
+    this.log.debug({ taskId: task.taskId }, "task started");
     void this.pool.run({ functionId: task.functionId, source: source!, args: task.args }, task.deadlineMs).then(({ status, result, executor }) => {
       this.running--;
       held.result = { type: "result", taskId: task.taskId, entryId: task.entryId, status, result, executor };
+      this.log.debug({ taskId: task.taskId, status, executor }, "task finished");
       this.deliver(held);
       if (!this.draining) this.demand.finished(this.options.executors - this.running);
     });

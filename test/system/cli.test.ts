@@ -5,6 +5,25 @@ import { Redis } from "ioredis";
 import { cliPath } from "../../harness/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { FaaSClient } from "../../system/client/index.js";
+import { useRedis } from "../support/redis.js";
+
+const redis = useRedis();
+
+/** Runs `faas api` until its ready line, then Ctrl-C; gives every JSON line it wrote. */
+async function apiLogLines(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>[]> {
+  const api = execa(process.execPath, [cliPath, "api", "-p", "0", "--redis", redis.url, ...args], { reject: false, env, timeout: 20_000 });
+  let output = "";
+  api.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await waitFor(() => output.includes('"event":"ready"'), { what: "the API's ready line", timeoutMs: 15_000 });
+    api.kill("SIGINT");
+    const result = await api;
+    expect(result.exitCode).toBe(0);
+    return output.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  } finally {
+    api.kill("SIGKILL");
+  }
+}
 
 const faas = (args: string[], env: Record<string, string> = {}) =>
   execa(process.execPath, [cliPath, ...args], { reject: false, env, timeout: 20_000 });
@@ -25,10 +44,24 @@ describe("faas", () => {
     [["pull-worker", "0", "tcp://127.0.0.1:5555"], /<executors> must be a positive integer/],
     [["push-worker", "2", "http://127.0.0.1:5555"], /must look like tcp:\/\/127.0.0.1:5555/],
     [["nonsense"], /unknown command 'nonsense'/],
+    [["api", "--log-level", "loud"], /Allowed choices are trace, debug, info, warn, error, fatal/],
+    [["dispatcher", "--log-level", "verbose"], /Allowed choices are trace, debug/],
+    [["push-worker", "2", "tcp://127.0.0.1:5555", "--log-level", "INFO"], /Allowed choices are trace, debug/],
+    [["up", "--log-level", "everything"], /Allowed choices are trace, debug/],
   ])("%j is refused with a message and exit code 1", async (args, message) => {
     const result = await faas(args);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(message);
+  });
+
+  it("--log-level warn writes no info line but the ready line, and wins over FAAS_LOG_LEVEL", async () => {
+    // Without the flag, Ctrl-C is logged at info ("stopping").
+    const chatty = await apiLogLines([], { FAAS_LOG_LEVEL: "info" });
+    expect(chatty.some((line) => line.msg === "stopping" && line.level === 30)).toBe(true);
+
+    const quiet = await apiLogLines(["--log-level", "warn"], { FAAS_LOG_LEVEL: "debug" });
+    expect(quiet.filter((line) => line.event === "ready")).toHaveLength(1);
+    expect(quiet.filter((line) => (line.level as number) < 40 && line.event !== "ready")).toEqual([]);
   });
 
   it("faas up without redis-server says how to install it", async () => {
@@ -46,6 +79,10 @@ describe("faas", () => {
       const apiUrl = /API:\s+(\S+)/.exec(output)![1];
       const redisUrl = /Redis:\s+(\S+)/.exec(output)![1];
       expect(await new FaaSClient({ baseUrl: apiUrl }).run((a: string) => `${a}!`, "up")).toBe("up!");
+      // It prints where both serve their metrics.
+      const metrics = /metrics:\s+(\S+) \(API\), (\S+) \(dispatcher\)/.exec(output)!;
+      expect(metrics[1]).toBe(`${apiUrl}/metrics`);
+      for (const url of metrics.slice(1)) expect(await (await fetch(url)).text()).toContain("faas_redis_errors_total");
 
       up.kill("SIGINT");
       const result = await up;

@@ -11,11 +11,13 @@
   Publishes "<task id>|<status>|<result>" on the finished channel (just the task id when the
   result is over 64 KiB), so waiting requests need not read the task again.
 
-  Returns: 1 when this result was recorded, 0 when the task was already terminal (or gone).
+  Returns: {1, created_at, started_at, finished_at} when this result was recorded (ms by Redis's
+  clock; "" for a time the task lacks), for the latency metrics; 0 when the task was already
+  terminal (or gone).
 ]]
 redis.call("XACK", KEYS[2], ARGV[1], ARGV[2])
 redis.call("XDEL", KEYS[2], ARGV[2])
-local task = redis.call("HMGET", KEYS[1], "status", "function_id")
+local task = redis.call("HMGET", KEYS[1], "status", "function_id", "created_at", "started_at")
 local status = task[1]
 if (not status) or status == "COMPLETED" or status == "FAILED" then
   return 0
@@ -31,4 +33,4 @@ if #ARGV[4] <= 65536 then
 else
   redis.call("PUBLISH", ARGV[6], ARGV[7])
 end
-return 1
+return {1, task[3] or "", task[4] or "", now}
