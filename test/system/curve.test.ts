@@ -139,9 +139,9 @@ describe("who may connect to a CURVE dispatcher", () => {
     const allowed = keyFile("wrong-server-key", fx);
     const wrong = spawnWorker(["push-worker", "1", fx.cluster.dispatcherEndpoint, "--curve-server-key", generateKeyPair().publicKey, "--curve-secret-key-file", allowed.file]);
     try {
-      await waitFor(() => wrong.output().includes("check that --curve-server-key is the dispatcher's public key"), { what: "the worker to warn about its handshake" });
+      await waitFor(() => wrong.output().includes("check that --curve-server-key is the dispatcher's public key"), { what: "the worker to warn about its handshake", timeoutMs: 20_000 });
       await waitFor(() => findLogged(dispatcherLog(), "handshake with a peer failed", { code: "ERR_ZMTP_CRYPTOGRAPHIC" }).length > 0, {
-        what: "the dispatcher to log the failed CURVE handshake",
+        what: "the dispatcher to log the failed CURVE handshake", timeoutMs: 20_000,
       });
       expect(wrong.output()).not.toContain('"event":"registered"');
       expect(wrong.exitCode).toBeNull();
