@@ -100,6 +100,7 @@ export class RemoteDispatcher {
   private receiving: Promise<void> | undefined;
   private droppedFrames = 0;
   private failedHandshakes = 0;
+  private readonly failedHandshakesByCode = new Map<string, number>();
 
   constructor(private readonly options: RemoteDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
     this.id = `${options.mode}-${randomUUID().slice(0, 8)}`;
@@ -303,8 +304,11 @@ export class RemoteDispatcher {
   /** A peer whose handshake failed (not ZeroMQ, the wrong mechanism or server key, a broken connection): it never got in. */
   private handshakeFailed(event: EventOfType<"handshake:error:protocol" | "handshake:error:other">): void {
     this.failedHandshakes++;
-    if (this.failedHandshakes <= 10 || this.failedHandshakes % 1000 === 0) {
-      const code = (event.error as Error & { code?: string }).code;
+    const code = (event.error as Error & { code?: string }).code;
+    // Counted per kind, so that one noisy peer does not hide a different problem.
+    const ofThisKind = (this.failedHandshakesByCode.get(code ?? "") ?? 0) + 1;
+    this.failedHandshakesByCode.set(code ?? "", ofThisKind);
+    if (ofThisKind <= 10 || ofThisKind % 1000 === 0) {
       const hint = code === "ERR_ZMTP_MECHANISM_MISMATCH" ? (this.options.curve ? "the peer does not use CURVE" : "the peer uses CURVE and this dispatcher does not")
         : code === "ERR_ZMTP_CRYPTOGRAPHIC" ? "the peer's CURVE handshake does not decrypt (does it use this dispatcher's public key?)" : undefined;
       this.log.warn({ err: event.error.message, code, hint, failed: this.failedHandshakes }, "handshake with a peer failed");
