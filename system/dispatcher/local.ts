@@ -27,10 +27,8 @@ export class LocalDispatcher {
   private readonly feeder: QueueFeeder;
   private readonly disconnect: () => void;
   private readonly pool: ExecutorPool;
-  /** Tasks on an executor (what capacity counts). */
-  private readonly inflight = new Set<Promise<void>>();
-  /** The ids of those tasks, so a task handed on twice runs once here. */
-  private readonly running = new Set<string>();
+  /** Tasks on an executor, by task id (what capacity counts; a task handed on twice runs once here). */
+  private readonly inflight = new Map<string, Promise<void>>();
   /** Results being written after their executor was freed (what stop() still waits for). */
   private readonly finishing = new Set<Promise<unknown>>();
 
@@ -39,9 +37,9 @@ export class LocalDispatcher {
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, () => ({
       capacity: () => this.options.executors - this.inflight.size,
       dispatch: (entry) => {
-        if (!this.running.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
+        if (!this.inflight.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
       },
-      holds: (taskId) => this.running.has(taskId),
+      holds: (taskId) => this.inflight.has(taskId),
     }), 0, log, () => metrics.redisError()));
     metrics.observe({
       queueDepth: () => this.store.redis.xlen(this.store.keys.queue),
@@ -56,18 +54,16 @@ export class LocalDispatcher {
   /** Stops taking tasks, lets running ones finish for up to `graceMs`, then closes. */
   async stop(graceMs = 10_000): Promise<void> {
     await this.feeder.stop();
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    await Promise.race([Promise.allSettled([...this.inflight.values()]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     await Promise.allSettled([...this.finishing]);
     await this.pool.close();
     this.disconnect();
   }
 
   private track(taskId: string, work: Promise<void>): void {
-    this.inflight.add(work);
-    this.running.add(taskId);
+    this.inflight.set(taskId, work);
     void work.finally(() => {
-      this.inflight.delete(work);
-      this.running.delete(taskId);
+      this.inflight.delete(taskId);
       this.feeder.wake();
     });
   }
