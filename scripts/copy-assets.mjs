@@ -1,3 +1,4 @@
-// Copies the files that tsc does not emit (the Lua scripts of the task store) into dist/.
+// Copies the files that tsc does not emit (the Lua scripts of the task store, the dashboard's page) into dist/.
 import { cpSync } from "node:fs";
 cpSync("system/store/scripts", "dist/system/store/scripts", { recursive: true });
+cpSync("system/api/dashboard", "dist/system/api/dashboard", { recursive: true });

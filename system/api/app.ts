@@ -10,6 +10,7 @@ import { CodecError } from "../codec/index.js";
 import { decodeArgumentsPayload, decodeFunctionPayload, InvalidFunctionError } from "../codec/function.js";
 import { isTerminal } from "../task.js";
 import { FunctionBusyError, type TaskStore } from "../store/store.js";
+import { isPublicRoute, registerClusterRoutes } from "./cluster.js";
 import { ApiError, type ErrorBody } from "./errors.js";
 import type { FinishedTasks } from "./finished-tasks.js";
 import { noApiMetrics, type ApiMetrics } from "./metrics.js";
@@ -28,7 +29,7 @@ export interface AppDependencies {
   bodyLimit?: number;
   /** Largest serialized arguments of one task, in bytes. */
   maxArgsBytes?: number;
-  /** When set, every endpoint but /healthz requires `Authorization: Bearer <token>`. */
+  /** When set, every endpoint but /healthz and the dashboard's static files requires `Authorization: Bearer <token>`. */
   apiToken?: string;
   /** What the app counts (default: nothing), and the registry `GET /metrics` serves (default: none, 404). */
   metrics?: ApiMetrics;
@@ -53,7 +54,7 @@ export function buildApp({
   if (apiToken) {
     const expected = Buffer.from(`Bearer ${apiToken}`);
     app.addHook("onRequest", async (request, reply) => {
-      if (request.url === "/healthz") return;
+      if (request.url === "/healthz" || isPublicRoute(request.routeOptions.config)) return;
       const given = Buffer.from(request.headers.authorization ?? "");
       // Constant time: the comparison takes as long whatever the prefix that matches.
       if (given.length === expected.length && timingSafeEqual(given, expected)) return;
@@ -171,6 +172,8 @@ export function buildApp({
     if (task === null) throw taskNotFound(taskId);
     return task;
   });
+
+  registerClusterRoutes(app, store);
 
   if (registry) {
     // Behind the token like every endpoint but /healthz: the figures describe the cluster's work.

@@ -16,6 +16,7 @@ import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
 import { redisUrlFrom } from "../store/redis.js";
 import { MAX_DEADLINE_MS } from "../task.js";
 import { logLevelOption, nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
+import { registerStatus } from "./status.js";
 import { registerUp } from "./up.js";
 
 const program = new Command("faas")
@@ -191,6 +192,7 @@ program
   });
 
 registerUp(program);
+registerStatus(program);
 
 program.parseAsync(process.argv).catch((error) => {
   process.stderr.write(`faas: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -69,6 +69,7 @@ export function registerUp(program: Command): void {
         [
           "faaslab is up",
           `  API:        ${cluster.apiUrl}`,
+          `  dashboard:  ${cluster.apiUrl}/dashboard   (or: faas status --api ${cluster.apiUrl} --watch)`,
           `  Redis:      ${cluster.redisUrl}${options.appendfsync ? ` (append-only file, appendfsync ${options.appendfsync})` : ""}`,
           `  dispatcher: ${dispatcher}`,
           `  metrics:    ${cluster.apiUrl}/metrics (API), ${cluster.dispatcherMetricsUrl} (dispatcher)`,

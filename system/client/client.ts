@@ -5,6 +5,7 @@
 import { Pool } from "undici";
 import { deserialize, FunctionSource, serialize } from "../codec/index.js";
 import { isTerminal, type TaskRecord, type TaskStatus } from "../task.js";
+import type { ClusterSnapshot } from "../cluster/snapshot.js";
 import { FaaSError, TaskFailedError, TaskTimeoutError } from "./errors.js";
 
 export interface FaaSClientOptions {
@@ -135,6 +136,11 @@ export class FaaSClient {
   /** The whole task record: timestamps, attempts, and which worker and executor ran it. */
   async task(taskId: string): Promise<TaskRecord> {
     return this.request<TaskRecord>("GET", `/tasks/${encodeURIComponent(taskId)}`);
+  }
+
+  /** What the cluster is doing: its dispatchers and workers, task counts by state, recent failures (`GET /cluster`). */
+  async cluster(): Promise<ClusterSnapshot> {
+    return this.request<ClusterSnapshot>("GET", "/cluster");
   }
 
   /**

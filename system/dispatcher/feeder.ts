@@ -5,6 +5,7 @@
  * backlog and go first.
  */
 import type { Redis } from "ioredis";
+import type { DispatcherSnapshot } from "../cluster/snapshot.js";
 import type { Logger } from "../log.js";
 import { TaskQueue, type QueueEntry } from "../store/queue.js";
 import { connectRedis } from "../store/redis.js";
@@ -20,6 +21,8 @@ export interface FeederOwner {
   holds(taskId: string): boolean;
   /** Set when the owner wants entries read with their tasks (one round trip for both). */
   taskPrefix?: string;
+  /** What it publishes of itself with its liveness at every heartbeat, for `GET /cluster`. */
+  snapshot?(): DispatcherSnapshot;
 }
 
 export interface FeederOptions {
@@ -196,7 +199,8 @@ export class QueueFeeder {
     if (this.maintaining) return;
     this.maintaining = true;
     try {
-      await this.queue.heartbeat(this.options.heartbeatMs * this.options.heartbeatTolerance);
+      const snapshot = this.owner.snapshot?.();
+      await this.queue.heartbeat(this.options.heartbeatMs * this.options.heartbeatTolerance, snapshot && JSON.stringify(snapshot));
       if (Date.now() < this.noTakeoverUntil) return;
       const reclaimed = await this.queue.reclaimFromDeadConsumers();
       if (reclaimed.length > 0) {

@@ -3,6 +3,7 @@
  * never holding more tasks than it has free executors.
  */
 import { randomUUID } from "node:crypto";
+import type { DispatcherSnapshot } from "../cluster/snapshot.js";
 import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import type { Logger } from "../log.js";
 import type { QueueEntry } from "../store/queue.js";
@@ -23,6 +24,7 @@ export interface LocalDispatcherOptions extends DispatcherOptions {
 
 export class LocalDispatcher {
   readonly id = `local-${randomUUID().slice(0, 8)}`;
+  private readonly startedAt = Date.now();
   private readonly store: TaskStore;
   private readonly feeder: QueueFeeder;
   private readonly disconnect: () => void;
@@ -40,15 +42,26 @@ export class LocalDispatcher {
         if (!this.inflight.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
       },
       holds: (taskId) => this.inflight.has(taskId),
+      snapshot: () => this.snapshot(),
     }), 0, log, () => metrics.redisError()));
     metrics.observe({
-      queueDepth: () => this.store.redis.xlen(this.store.keys.queue),
+      queueDepth: () => this.store.queuedTasks(),
       running: () => this.inflight.size,
     });
   }
 
   async start(): Promise<void> {
     await this.feeder.start();
+  }
+
+  /** What `GET /cluster` shows of this dispatcher: its own pool is its one worker. */
+  snapshot(): DispatcherSnapshot {
+    const now = Date.now();
+    return {
+      id: this.id, mode: "local", startedAt: this.startedAt, publishedAt: now,
+      heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
+      workers: [{ id: this.id, capacity: this.options.executors, busy: this.inflight.size, lastHeartbeatAt: now }],
+    };
   }
 
   /** Stops taking tasks, lets running ones finish for up to `graceMs`, then closes. */

@@ -10,7 +10,7 @@ import { failureReason, within } from "../metrics.js";
 
 /** What a dispatcher shows of itself when scraped. */
 export interface DispatcherState {
-  /** XLEN of the queue stream: tasks queued, and running ones not yet finished. */
+  /** Tasks accepted and not yet started (the QUEUED count the transition scripts keep). */
   queueDepth(): Promise<number>;
   /** Tasks an executor has started and that have no result yet. */
   running(): number;
@@ -70,7 +70,7 @@ export function createDispatcherMetrics(registry: Registry, options: { withWorke
     buckets: TASK_SECONDS_BUCKETS, registers,
   });
   new Gauge({
-    name: "faas_queue_depth", help: "Entries in the queue stream (XLEN): tasks waiting, and those running and unfinished", registers,
+    name: "faas_queue_depth", help: "Tasks accepted and not yet started (QUEUED), in the whole cluster", registers,
     async collect() {
       if (!state) return;
       const depth = await within(state.queueDepth(), QUEUE_DEPTH_TIMEOUT_MS, undefined);

@@ -12,6 +12,7 @@
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { Router, type EventOfType } from "zeromq";
+import type { DispatcherSnapshot } from "../cluster/snapshot.js";
 import type { Logger } from "../log.js";
 import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type HeldTask, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import type { Allowlist, CurveKeyPair } from "../protocol/curve.js";
@@ -83,6 +84,7 @@ const POLICIES: Record<WorkerMode, SchedulingPolicy> = { pull: pullPolicy, push:
 export class RemoteDispatcher {
   readonly id: string;
   endpoint = "";
+  private readonly startedAt = Date.now();
   private readonly router: Router;
   private readonly zap: ZapHandler | undefined;
   private readonly maxMessageBytes: number;
@@ -125,9 +127,10 @@ export class RemoteDispatcher {
       dispatch: (entry) => void this.dispatch(entry),
       holds: (taskId) => this.assignments.has(taskId) || this.dispatching.has(taskId),
       taskPrefix: store.keys.taskPrefix,
+      snapshot: () => this.snapshot(),
     }), takeoverDelayMs, log, () => metrics.redisError()));
     metrics.observe({
-      queueDepth: () => this.store.redis.xlen(this.store.keys.queue),
+      queueDepth: () => this.store.queuedTasks(),
       running: () => {
         let started = 0;
         for (const assignment of this.assignments.values()) if (assignment.started) started++;
@@ -145,6 +148,17 @@ export class RemoteDispatcher {
     this.receiving = this.receive();
     this.heartbeatTimer = setInterval(() => this.beat(), this.options.heartbeatMs);
     await this.feeder.start();
+  }
+
+  /** What `GET /cluster` shows of this dispatcher and its workers. */
+  snapshot(): DispatcherSnapshot {
+    return {
+      id: this.id, mode: this.options.mode, endpoint: this.endpoint, startedAt: this.startedAt, publishedAt: Date.now(),
+      heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
+      workers: [...this.workers.values()].filter((worker) => !worker.leaving).map((worker) => ({
+        id: worker.id, capacity: worker.capacity, busy: Math.min(worker.capacity, worker.assigned), lastHeartbeatAt: worker.lastSeen,
+      })),
+    };
   }
 
   /** Stops dispatching and closes; what workers hold is recovered by the next dispatcher. */

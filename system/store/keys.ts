@@ -15,7 +15,16 @@ export interface Keys {
   /** How many tasks of a function are accepted and not yet finished (for its backpressure bound). */
   unfinished(functionId: string): string;
   unfinishedPrefix: string;
+  /** Hash of task counts by state (QUEUED, RUNNING, COMPLETED, FAILED), kept by the transition scripts. */
+  counts: string;
+  /** List of the most recent failures, newest first (capped at RECENT_FAILURES). */
+  failures: string;
+  /** Sorted set of dispatchers that published a snapshot, scored by when they last did. */
+  dispatchers: string;
 }
+
+/** How many recent failures Redis keeps for `GET /cluster`. */
+export const RECENT_FAILURES = 50;
 
 export function keysFor(prefix = "faas:"): Keys {
   return {
@@ -28,5 +37,8 @@ export function keysFor(prefix = "faas:"): Keys {
     dispatcher: (id) => `${prefix}dispatcher:${id}`,
     unfinished: (functionId) => `${prefix}unfinished:${functionId}`,
     unfinishedPrefix: `${prefix}unfinished:`,
+    counts: `${prefix}counts`,
+    failures: `${prefix}failures`,
+    dispatchers: `${prefix}dispatchers`,
   };
 }

@@ -122,14 +122,23 @@ export class TaskQueue {
     }
   }
 
-  /** Marks this dispatcher alive for `ttlMs`. */
-  async heartbeat(ttlMs: number): Promise<void> {
-    await this.commands.set(this.keys.dispatcher(this.consumer), Date.now(), "PX", ttlMs);
+  /**
+   * Marks this dispatcher alive for `ttlMs`, its liveness key holding `snapshot` (what
+   * `GET /cluster` shows of it), and lists it among the dispatchers (those silent for an hour
+   * are dropped from that list).
+   */
+  async heartbeat(ttlMs: number, snapshot: string = String(Date.now())): Promise<void> {
+    const now = Date.now();
+    await this.commands.multi()
+      .set(this.keys.dispatcher(this.consumer), snapshot, "PX", ttlMs)
+      .zadd(this.keys.dispatchers, now, this.consumer)
+      .zremrangebyscore(this.keys.dispatchers, "-inf", now - 3_600_000)
+      .exec();
   }
 
   /** Withdraws this dispatcher's liveness, so others take over what it leaves at once. */
   async leave(): Promise<void> {
-    await this.commands.del(this.keys.dispatcher(this.consumer));
+    await this.commands.multi().del(this.keys.dispatcher(this.consumer)).zrem(this.keys.dispatchers, this.consumer).exec();
   }
 
   /**

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 
 /** Each script and how many of its arguments are keys. */
-export const SCRIPTS = { submitTask: 4, submitTasks: 3, claimTask: 2, finishTask: 2, takeOverTasks: 1, takeTasks: 1 } as const;
+export const SCRIPTS = { submitTask: 5, submitTasks: 4, claimTask: 4, finishTask: 4, takeOverTasks: 1, takeTasks: 1 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 export type ScriptRunner = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { isTerminal, type TaskRecord, type TaskStatus, type TerminalStatus } from "../task.js";
-import { keysFor, type Keys } from "./keys.js";
+import { keysFor, RECENT_FAILURES, type Keys } from "./keys.js";
 import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
 
 const SOURCE_CACHE_SIZE = 1000;
@@ -95,7 +95,7 @@ export class TaskStore {
   async submitTask(functionId: string, args: string, deadlineMs?: number): Promise<string | null> {
     const taskId = randomUUID();
     const created = await this.scripts.submitTask(
-      this.keys.function(functionId), this.keys.task(taskId), this.keys.queue, this.keys.unfinished(functionId),
+      this.keys.function(functionId), this.keys.task(taskId), this.keys.queue, this.keys.unfinished(functionId), this.keys.counts,
       taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished,
     );
     if (created === -2) throw new FunctionBusyError(functionId, this.maxUnfinished);
@@ -107,7 +107,7 @@ export class TaskStore {
     const taskIds = argsList.map(() => randomUUID());
     const pairs = taskIds.flatMap((taskId, i) => [taskId, argsList[i]]);
     const created = await this.scripts.submitTasks(
-      this.keys.function(functionId), this.keys.queue, this.keys.unfinished(functionId),
+      this.keys.function(functionId), this.keys.queue, this.keys.unfinished(functionId), this.keys.counts,
       this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished, ...pairs,
     );
     if (created === -2) throw new FunctionBusyError(functionId, this.maxUnfinished);
@@ -117,6 +117,11 @@ export class TaskStore {
   /** How many tasks of a function are accepted and not yet finished. */
   async unfinishedTasks(functionId: string): Promise<number> {
     return Number((await this.redis.get(this.keys.unfinished(functionId))) ?? 0);
+  }
+
+  /** Tasks accepted and not yet started, in the whole cluster (the QUEUED count the transition scripts keep). */
+  async queuedTasks(): Promise<number> {
+    return Number((await this.redis.hget(this.keys.counts, "QUEUED")) ?? 0);
   }
 
   /** Status and result of many tasks in one round trip (null for an unknown task). */
@@ -183,8 +188,8 @@ export class TaskStore {
   /** claimTask: QUEUED | RUNNING -> RUNNING, or WorkerLost once attempts are used up. */
   async claimTask(entryId: string, taskId: string, worker: string, maxAttempts: number, workerLostError: string): Promise<ClaimResult> {
     const reply = (await this.scripts.claimTask(
-      this.keys.task(taskId), this.keys.queue,
-      this.keys.group, entryId, worker, maxAttempts, workerLostError, this.keys.finishedChannel, taskId, this.resultTtl, this.keys.unfinishedPrefix,
+      this.keys.task(taskId), this.keys.queue, this.keys.counts, this.keys.failures,
+      this.keys.group, entryId, worker, maxAttempts, workerLostError, this.keys.finishedChannel, taskId, this.resultTtl, this.keys.unfinishedPrefix, RECENT_FAILURES,
     )) as [number, ...string[]];
     switch (reply[0]) {
       case 1: {
@@ -205,8 +210,9 @@ export class TaskStore {
   /** finishTask, giving the task's times when this result was the one recorded (null when one already was). */
   async recordResult(finish: Finish): Promise<FinishTimes | null> {
     const reply = (await this.scripts.finishTask(
-      this.keys.task(finish.taskId), this.keys.queue,
+      this.keys.task(finish.taskId), this.keys.queue, this.keys.counts, this.keys.failures,
       this.keys.group, finish.entryId, finish.status, finish.result, finish.executor, this.keys.finishedChannel, finish.taskId, this.resultTtl, this.keys.unfinishedPrefix,
+      RECENT_FAILURES,
     )) as 0 | [1, string, string, number];
     if (reply === 0) return null;
     const time = (text: string) => (text === "" ? null : Number(text));

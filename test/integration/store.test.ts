@@ -6,6 +6,9 @@ import { TaskQueue } from "../../system/store/queue.js";
 import { FunctionBusyError, TaskStore } from "../../system/store/store.js";
 import { serializedTaskError } from "../../system/task.js";
 import { useRedis } from "../support/redis.js";
+import { waitFor } from "../../harness/wait.js";
+import { readClusterSnapshot } from "../../system/cluster/read.js";
+import { RECENT_FAILURES } from "../../system/store/keys.js";
 
 const redis = useRedis();
 const workerLost = serializedTaskError("WorkerLost", "lost");
@@ -150,13 +153,88 @@ describe("task store", () => {
     const { store, functionId } = await setup();
     const taskId = randomUUID();
     const run = () => (store.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>).submitTask(
-      store.keys.function(functionId), store.keys.task(taskId), store.keys.queue, store.keys.unfinished(functionId),
+      store.keys.function(functionId), store.keys.task(taskId), store.keys.queue, store.keys.unfinished(functionId), store.keys.counts,
       taskId, functionId, serialize([1, 2]), "", 0,
     );
     const created = await run();
     expect(await run()).toBe(created);
     expect(await store.unfinishedTasks(functionId)).toBe(1);
     expect(await store.redis.xlen(store.keys.queue)).toBe(1);
+    expect((await readClusterSnapshot(store.redis, store.keys)).tasks.QUEUED).toBe(1);
+  });
+
+  it("the task counts by state move with every transition, once per task, and failures are listed newest first", async () => {
+    const { store, queue, functionId } = await setup();
+    const counts = async () => (await readClusterSnapshot(store.redis, store.keys)).tasks;
+    const [first, second] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4])]))!;
+    const third = (await store.submitTask(functionId, serialize([5, 6])))!;
+    expect(await counts()).toEqual({ QUEUED: 3, RUNNING: 0, COMPLETED: 0, FAILED: 0 });
+    const entries = await queue.read(10, 100);
+    const entryOf = (taskId: string) => entries.find((entry) => entry.taskId === taskId)!.entryId;
+
+    await store.claimTask(entryOf(first), first, "d1", 3, workerLost);
+    expect(await counts()).toEqual({ QUEUED: 2, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
+    // A re-run (claimed again after its worker was lost) stays one RUNNING task.
+    await store.claimTask(entryOf(first), first, "d2", 3, workerLost);
+    expect(await counts()).toEqual({ QUEUED: 2, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
+    await store.completeTask({ entryId: entryOf(first), taskId: first, result: serialize(3), executor: "d2" });
+    // A late result changes nothing.
+    await store.failTask({ entryId: entryOf(first), taskId: first, result: serialize(new Error("late")), executor: "d1" });
+    expect(await counts()).toEqual({ QUEUED: 2, RUNNING: 0, COMPLETED: 1, FAILED: 0 });
+    // WorkerLost straight from QUEUED (max attempts 0), and a failure recorded without a claim.
+    await store.claimTask(entryOf(second), second, "d1", 0, workerLost);
+    await store.failTask({ entryId: entryOf(third), taskId: third, result: serializedTaskError("ExecutorCrashed", "gone"), executor: "d1" });
+    expect(await counts()).toEqual({ QUEUED: 0, RUNNING: 0, COMPLETED: 1, FAILED: 2 });
+
+    const snapshot = await readClusterSnapshot(store.redis, store.keys);
+    expect(snapshot.queueDepth).toBe(0);
+    expect(snapshot.recentFailures).toEqual([
+      { taskId: third, functionId, functionName: "add", at: expect.any(Number), worker: "d1", error: { name: "ExecutorCrashed", message: "gone" } },
+      { taskId: second, functionId, functionName: "add", at: expect.any(Number), worker: "d1", error: { name: "WorkerLost", message: "lost" } },
+    ]);
+  });
+
+  it("recent failures keep the latest ones; an error too large for the list is read from its task and cut for display", async () => {
+    const { store, queue, functionId } = await setup();
+    const fail = async (message: string) => {
+      const taskId = (await store.submitTask(functionId, serialize([])))!;
+      const [entry] = await queue.read(1, 100);
+      await store.failTask({ entryId: entry.entryId, taskId, result: serialize(new RangeError(message)), executor: "w" });
+      return taskId;
+    };
+    for (let i = 0; i < RECENT_FAILURES + 5; i++) await fail(`failure ${i}`);
+    expect(await store.redis.llen(store.keys.failures)).toBe(RECENT_FAILURES);
+    const large = await fail("x".repeat(10_000));
+    const [newest, next] = (await readClusterSnapshot(store.redis, store.keys)).recentFailures;
+    expect(newest.taskId).toBe(large);
+    expect(newest.error!.name).toBe("RangeError");
+    expect(newest.error!.message).toBe(`${"x".repeat(500)}…`);
+    expect(next.error).toEqual({ name: "RangeError", message: `failure ${RECENT_FAILURES + 4}` });
+    // Once the task has expired, its large error is gone: the failure is still listed.
+    await store.redis.del(store.keys.task(large));
+    expect((await readClusterSnapshot(store.redis, store.keys)).recentFailures[0]).toMatchObject({ taskId: large, error: null });
+  });
+
+  it("a dispatcher's heartbeat publishes its snapshot with its liveness: shown while live, gone when it leaves or expires", async () => {
+    const { store } = await setup();
+    const snapshotOf = (id: string, mode: "local" | "push") => JSON.stringify({
+      id, mode, startedAt: 1, publishedAt: 2, heartbeatMs: 500, heartbeatTolerance: 3, workers: [{ id: `${id}-w`, capacity: 4, busy: 1, lastHeartbeatAt: 2 }],
+    });
+    const a = new TaskQueue(store.keys, redis.connect(), store.redis, "a");
+    const b = new TaskQueue(store.keys, redis.connect(), store.redis, "b");
+    expect((await readClusterSnapshot(store.redis, store.keys)).mode).toBeNull();
+    await a.heartbeat(60_000, snapshotOf("a", "push"));
+    await b.heartbeat(60_000, snapshotOf("b", "local"));
+    const both = await readClusterSnapshot(store.redis, store.keys);
+    expect(both.mode).toBe("mixed");
+    expect(both.workers.map((worker) => [worker.id, worker.dispatcherId])).toEqual([["a-w", "a"], ["b-w", "b"]]);
+    expect([both.capacity, both.busy]).toEqual([8, 2]);
+    await b.leave();
+    expect((await readClusterSnapshot(store.redis, store.keys)).mode).toBe("push");
+    expect(await store.redis.zrange(store.keys.dispatchers, 0, -1)).toEqual(["a"]);
+    // Killed: its liveness key expires, and the snapshot with it.
+    await a.heartbeat(50, snapshotOf("a", "push"));
+    await waitFor(async () => (await readClusterSnapshot(store.redis, store.keys)).dispatchers.length === 0, { what: "the expired dispatcher to leave the snapshot", timeoutMs: 5000 });
   });
 
   it("every terminal transition is announced on the finished channel", async () => {

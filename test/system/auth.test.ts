@@ -1,4 +1,4 @@
-/** API authentication: with a token set, only /healthz answers without it. */
+/** API authentication: with a token set, only /healthz and the dashboard's static files answer without it. */
 import { describe, expect, it } from "vitest";
 import { FaaSClient, FaaSError } from "../../system/client/index.js";
 import { http, useCluster } from "../support/cluster.js";
@@ -22,6 +22,20 @@ describe("an API with a token", () => {
 
   it("/healthz answers without a token", async () => {
     expect((await http(fx.url, "GET", "/healthz")).status).toBe(200);
+  });
+
+  it("/cluster needs the token; the dashboard's page and scripts (which hold no data) do not", async () => {
+    expect((await http(fx.url, "GET", "/cluster")).status).toBe(401);
+    expect((await new FaaSClient({ baseUrl: fx.url, token }).cluster()).mode).toBe("local");
+    for (const path of ["/dashboard", "/dashboard/app.js", "/dashboard/style.css", "/dashboard/chart.js"]) {
+      const response = await fetch(`${fx.url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect((await response.text()).length, path).toBeGreaterThan(100);
+    }
+    // Only the dashboard's own files: nothing else is reachable through its path.
+    for (const path of ["/dashboard/..%2Fcluster", "/dashboard/index.html", "/dashboard/package.json"]) {
+      expect((await http(fx.url, "GET", path)).status, path).toBe(404);
+    }
   });
 
   it("the SDK with the token works; without it, it gets a FaaSError 401", async () => {

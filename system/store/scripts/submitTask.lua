@@ -6,6 +6,7 @@
   and refuses the task when that count is at the bound: backpressure per function.
 
   KEYS[1] function key     KEYS[2] task key     KEYS[3] queue stream     KEYS[4] the function's unfinished count
+  KEYS[5] task counts by state
   ARGV[1] task id   ARGV[2] function id   ARGV[3] serialized arguments   ARGV[4] deadline ms ("" for the default)
   ARGV[5] most unfinished tasks of one function (0: no bound)
 
@@ -33,5 +34,6 @@ if ARGV[4] ~= "" then
   table.insert(fields, ARGV[4])
 end
 redis.call("HSET", KEYS[2], unpack(fields))
+redis.call("HINCRBY", KEYS[5], "QUEUED", 1)
 redis.call("XADD", KEYS[3], "*", "task", ARGV[1])
 return now

@@ -4,6 +4,7 @@
   none is.
 
   KEYS[1] function key     KEYS[2] queue stream     KEYS[3] the function's unfinished count
+  KEYS[4] task counts by state
   ARGV[1] task key prefix   ARGV[2] function id   ARGV[3] deadline ms ("" for the default)
   ARGV[4] most unfinished tasks of one function (0: no bound)
   ARGV[5], ARGV[6], ...: task id, serialized arguments, task id, serialized arguments, ...
@@ -24,6 +25,7 @@ if bound > 0 and (tonumber(redis.call("GET", KEYS[3])) or 0) + count > bound the
   return -2
 end
 redis.call("INCRBY", KEYS[3], count)
+redis.call("HINCRBY", KEYS[4], "QUEUED", count)
 local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 for i = 5, #ARGV, 2 do
