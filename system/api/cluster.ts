@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { readClusterSnapshot } from "../cluster/read.js";
+import { ClusterReader } from "../cluster/read.js";
 import type { TaskStore } from "../store/store.js";
 
 interface Asset {
@@ -45,17 +45,30 @@ export function isPublicRoute(config: unknown): boolean {
   return (config as { public?: boolean } | undefined)?.public === true;
 }
 
+/**
+ * The page may load only its own files and talk only to this API; it cannot be framed. (What
+ * users put in names and errors is set as text, so this is the second wall, not the first.)
+ */
+const DASHBOARD_HEADERS = {
+  "content-security-policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-cache",
+};
+
 export function registerClusterRoutes(app: FastifyInstance, store: TaskStore): void {
-  app.get("/cluster", async () => readClusterSnapshot(store.redis, store.keys));
+  const reader = new ClusterReader(store.redis, store.keys);
+  app.get("/cluster", async () => reader.read());
 
   app.get("/dashboard", { config: { public: true } }, async (_request, reply) =>
-    reply.type("text/html; charset=utf-8").header("cache-control", "no-cache").send(read(PAGE)));
+    reply.type("text/html; charset=utf-8").headers(DASHBOARD_HEADERS).send(read(PAGE)));
+  // The page's links are relative to /dashboard: from /dashboard/ they would miss.
+  app.get("/dashboard/", { config: { public: true } }, async (_request, reply) => reply.redirect("/dashboard"));
 
   app.get<{ Params: { file: string } }>("/dashboard/:file", { config: { public: true } }, async (request, reply) => {
     const asset = Object.hasOwn(ASSETS, request.params.file) ? ASSETS[request.params.file] : undefined;
     if (!asset) {
       return reply.code(404).send({ error: `the dashboard has no file ${request.params.file}`, code: "ROUTE_NOT_FOUND" });
     }
-    return reply.type(asset.type).header("cache-control", "no-cache").send(read(asset.path));
+    return reply.type(asset.type).headers(DASHBOARD_HEADERS).send(read(asset.path));
   });
 }

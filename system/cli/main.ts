@@ -13,7 +13,8 @@ import { metricsEnabled, newRegistry, serveMetrics, type MetricsServer } from ".
 import { createDispatcherMetrics, noDispatcherMetrics } from "../dispatcher/metrics.js";
 import { formatKeyPairFile, generateKeyPair, writeKeyPairFile } from "../protocol/curve.js";
 import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
-import { redisUrlFrom } from "../store/redis.js";
+import { connectRedis, redisUrlFrom } from "../store/redis.js";
+import { TaskStore } from "../store/store.js";
 import { MAX_DEADLINE_MS } from "../task.js";
 import { logLevelOption, nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
 import { registerStatus } from "./status.js";
@@ -189,6 +190,30 @@ program
     writeKeyPairFile(options.out, pair);
     process.stdout.write(`${pair.publicKey}\n`);
     process.stderr.write(`faas keygen: wrote the key pair to ${options.out} (mode 0600); its public key is on stdout\n`);
+  });
+
+program
+  .command("recount")
+  .description("set the task counts by state (what GET /cluster, faas status and the dashboard show) from the tasks in Redis; for counts left wrong by an older faaslab on the same Redis. Run it with the cluster stopped")
+  .addOption(redisOption())
+  .option("--prefix <prefix>", "Redis key prefix", "faas:")
+  .action(async (options: { redis?: string; prefix: string }) => {
+    const url = redisUrlFrom(options.redis);
+    const redis = connectRedis(url, "serving", { retryStrategy: () => null, connectTimeout: 5000, lazyConnect: true });
+    // ioredis rejects a failed connect with "Connection is closed."; the error event says why.
+    let connectionError: Error | undefined;
+    redis.on("error", (error: Error) => (connectionError = error));
+    try {
+      await redis.connect().catch((error: Error) => {
+        throw connectionError ?? error;
+      });
+      const counts = await new TaskStore(redis, { prefix: options.prefix }).recountTasks();
+      process.stdout.write(`${Object.entries(counts).map(([status, count]) => `${status} ${count}`).join(", ")}\n`);
+    } catch (error) {
+      throw new Error(`could not recount the tasks at ${url}: ${(error as Error).message}`);
+    } finally {
+      redis.disconnect();
+    }
   });
 
 registerUp(program);

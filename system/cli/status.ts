@@ -7,8 +7,8 @@ import type { ClusterSnapshot } from "../cluster/snapshot.js";
 import { FaaSClient, FaaSError } from "../client/index.js";
 
 const DEFAULT_API_URL = "http://127.0.0.1:8000";
-/** Failures shown in the terminal (the API gives more; the dashboard shows them all). */
-const FAILURES_SHOWN = 10;
+/** Failures printed (GET /cluster gives more; the dashboard shows them all). */
+const FAILURES_PRINTED = 10;
 
 export function registerStatus(program: Command): void {
   program
@@ -22,8 +22,9 @@ export function registerStatus(program: Command): void {
       const baseUrl = options.api ?? (process.env.FAAS_API_URL || DEFAULT_API_URL);
       if (!/^https?:\/\/[^/]/.test(baseUrl)) throw new InvalidArgumentError(`--api must be an http(s) URL, got "${baseUrl}"`);
       const client = new FaaSClient({ baseUrl, token: options.token ?? (process.env.FAAS_API_TOKEN || undefined), timeoutMs: 5000 });
+      // Watched as JSON, one line per snapshot (NDJSON), for a program to read.
       const show = (snapshot: ClusterSnapshot, previous?: ClusterSnapshot) =>
-        options.json ? `${JSON.stringify(snapshot, null, 2)}\n` : renderStatus(snapshot, baseUrl, previous);
+        options.json ? `${JSON.stringify(snapshot, null, options.watch === undefined ? 2 : undefined)}\n` : renderStatus(snapshot, baseUrl, previous);
       if (options.watch === undefined) {
         try {
           process.stdout.write(show(await client.cluster()));
@@ -34,7 +35,7 @@ export function registerStatus(program: Command): void {
         }
         return;
       }
-      await watch(client, baseUrl, options.watch === true ? 2 : options.watch, show);
+      await watch(client, baseUrl, options.watch === true ? 2 : options.watch, show, options.json === true);
     });
 }
 
@@ -56,28 +57,24 @@ function fail(error: unknown, baseUrl: string): never {
 }
 
 /** Redraws until Ctrl-C; an unreachable API is shown and retried, not fatal (it may be restarting). */
-async function watch(client: FaaSClient, baseUrl: string, seconds: number, show: (snapshot: ClusterSnapshot, previous?: ClusterSnapshot) => string): Promise<void> {
-  const terminal = process.stdout.isTTY === true;
+async function watch(client: FaaSClient, baseUrl: string, seconds: number, show: (snapshot: ClusterSnapshot, previous?: ClusterSnapshot) => string, json: boolean): Promise<void> {
+  // On a terminal the screen is redrawn in place; in a pipe (or as JSON) each draw follows the last.
+  const redraw = process.stdout.isTTY === true && !json;
   let previous: ClusterSnapshot | undefined;
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-    void client.close().finally(() => process.exit(0));
-  };
+  // Nothing to flush or close cleanly: stop at once, even with a request to a hung API out.
+  const stop = () => process.exit(0);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  while (!stopped) {
-    let text: string;
+  for (;;) {
     try {
       const snapshot = await client.cluster();
-      text = show(snapshot, previous);
+      const text = show(snapshot, previous);
+      process.stdout.write(redraw ? `\x1b[H\x1b[2J${text}` : json ? text : `${text}\n`);
       previous = snapshot;
     } catch (error) {
       if (error instanceof FaaSError && error.status === 401) fail(error, baseUrl);
-      text = `faas status: ${explain(error, baseUrl)}; retrying every ${seconds} s\n`;
+      process.stderr.write(`faas status: ${explain(error, baseUrl)}; retrying every ${seconds} s\n`);
     }
-    // On a terminal the screen is redrawn in place; in a pipe each draw follows the last.
-    process.stdout.write(terminal ? `\x1b[H\x1b[2J${text}` : `${text}\n`);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   }
 }
@@ -111,10 +108,10 @@ export function renderStatus(snapshot: ClusterSnapshot, apiUrl: string, previous
   }
   if (snapshot.recentFailures.length > 0) {
     lines.push("");
-    lines.push(`Recent failures (newest first; ${Math.min(FAILURES_SHOWN, snapshot.recentFailures.length)} of ${FAILED} in all):`);
+    lines.push(`Recent failures (newest first; ${Math.min(FAILURES_PRINTED, snapshot.recentFailures.length)} of ${FAILED} in all):`);
     lines.push(...table(
       ["WHEN", "TASK", "FUNCTION", "ERROR"],
-      snapshot.recentFailures.slice(0, FAILURES_SHOWN).map((failure) => [
+      snapshot.recentFailures.slice(0, FAILURES_PRINTED).map((failure) => [
         clock(failure.at), failure.taskId, failure.functionName ?? failure.functionId,
         failure.error ? oneLine(`${failure.error.name}: ${failure.error.message}`, 80) : "(its record has expired)",
       ]),
@@ -131,11 +128,21 @@ function throughput(snapshot: ClusterSnapshot, previous?: ClusterSnapshot): numb
   return delta < 0 ? undefined : (delta * 1000) / (snapshot.at - previous.at);
 }
 
-function table(header: string[], rows: string[][], rightAligned: boolean[] = []): string[] {
+function table(header: string[], cells: string[][], rightAligned: boolean[] = []): string[] {
+  const rows = cells.map((row) => row.map(printable));
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const format = (row: string[]) =>
     row.map((cell, column) => (rightAligned[column] ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join("  ").trimEnd();
   return [format(header), ...rows.map(format)];
+}
+
+/**
+ * Names, errors and worker ids come from users and workers: control characters (escape
+ * sequences could retitle or rewrite the terminal) and bidirectional overrides are shown as
+ * `?`, and whitespace runs as one space.
+ */
+export function printable(text: string): string {
+  return text.replace(/\s+/g, " ").replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "?");
 }
 
 function bar(fraction: number, width = 10): string {

@@ -1,18 +1,18 @@
 /**
  * Reads the cluster snapshot from Redis: the live dispatchers' published state, the task
- * counts the transition scripts keep, and the recent failures. Three round trips at most,
- * whatever the number of tasks (nothing is scanned).
+ * counts the transition scripts keep, and the recent failures. Two round trips, three when a
+ * failure is new, whatever the number of tasks (nothing is scanned).
  */
 import type { Redis } from "ioredis";
 import { deserialize } from "../codec/index.js";
 import type { Keys } from "../store/keys.js";
+import { RECENT_FAILURES } from "../store/keys.js";
 import { TASK_STATUSES } from "../task.js";
-import type { ClusterSnapshot, DispatcherSnapshot, FailureSnapshot, TaskCounts } from "./snapshot.js";
+import type { ClusterSnapshot, DispatcherMode, DispatcherSnapshot, FailureSnapshot, TaskCounts, WorkerSnapshot } from "./snapshot.js";
 
-/** How many recent failures a snapshot shows. */
-export const FAILURES_SHOWN = 20;
 /** An error message is cut to this many characters (a snapshot is polled every second). */
 const MESSAGE_CHARS = 500;
+const MODES = new Set<string>(["local", "pull", "push"] satisfies DispatcherMode[]);
 
 interface StoredFailure {
   task_id: string;
@@ -22,64 +22,105 @@ interface StoredFailure {
   error?: string;
 }
 
-export async function readClusterSnapshot(redis: Redis, keys: Keys, now = Date.now()): Promise<ClusterSnapshot> {
-  const [ids, counts, failuresJson] = await Promise.all([
-    redis.zrange(keys.dispatchers, 0, -1),
-    redis.hgetall(keys.counts),
-    redis.lrange(keys.failures, 0, FAILURES_SHOWN - 1),
-  ]);
-  const stored = failuresJson.flatMap((json) => parseFailure(json));
-  // A failure whose error was too large to keep in the list is read from its task.
-  const lookups = redis.pipeline();
-  for (const failure of stored) lookups.hget(keys.function(failure.function_id), "name");
-  for (const failure of stored) if (failure.error === undefined) lookups.hget(keys.task(failure.task_id), "result");
-  const [published, lookedUp] = await Promise.all([
-    ids.length > 0 ? redis.mget(ids.map((id) => keys.dispatcher(id))) : Promise.resolve([]),
-    stored.length > 0 ? lookups.exec() : Promise.resolve([]),
-  ]);
-  const replies = (lookedUp ?? []).map(([error, value]) => (error ? null : (value as string | null)));
-  let next = stored.length;
-  const recentFailures: FailureSnapshot[] = stored.map((failure, i) => ({
-    taskId: failure.task_id,
-    functionId: failure.function_id,
-    functionName: replies[i] ?? null,
-    at: Number(failure.at),
-    worker: failure.worker ?? null,
-    error: describeError(failure.error ?? replies[next++] ?? null),
-  }));
-
-  const dispatchers = published.flatMap((value) => parseDispatcher(value)).sort((a, b) => a.id.localeCompare(b.id));
-  const workers = dispatchers.flatMap((dispatcher) => dispatcher.workers.map((worker) => ({ ...worker, dispatcherId: dispatcher.id })));
-  const modes = new Set(dispatchers.map((dispatcher) => dispatcher.mode));
-  const tasks = Object.fromEntries(TASK_STATUSES.map((status) => [status, Number(counts[status] ?? 0)])) as TaskCounts;
-  return {
-    at: now,
-    mode: modes.size === 0 ? null : modes.size === 1 ? [...modes][0] : "mixed",
-    dispatchers,
-    workers,
-    capacity: workers.reduce((sum, worker) => sum + worker.capacity, 0),
-    busy: workers.reduce((sum, worker) => sum + worker.busy, 0),
-    queueDepth: tasks.QUEUED,
-    tasks,
-    recentFailures,
-  };
+interface Described {
+  functionName: string | null;
+  error: FailureSnapshot["error"];
 }
 
-/** A liveness key's value: a snapshot, or (from a dispatcher of an older version) a bare time. */
+/**
+ * A reader keeps what it worked out of each failure (a failure never changes): a large error
+ * is read from its task and decoded once, not at every poll.
+ */
+export class ClusterReader {
+  private readonly described = new Map<string, Described>();
+
+  constructor(private readonly redis: Redis, private readonly keys: Keys) {}
+
+  async read(now = Date.now()): Promise<ClusterSnapshot> {
+    const [ids, counts, failuresJson] = await Promise.all([
+      this.redis.zrange(this.keys.dispatchers, 0, -1),
+      this.redis.hgetall(this.keys.counts),
+      this.redis.lrange(this.keys.failures, 0, RECENT_FAILURES - 1),
+    ]);
+    const stored = failuresJson.flatMap(parseFailure);
+    const [published] = await Promise.all([
+      ids.length > 0 ? this.redis.mget(ids.map((id) => this.keys.dispatcher(id))) : Promise.resolve([]),
+      this.describeNew(stored),
+    ]);
+    const recentFailures: FailureSnapshot[] = stored.map((failure) => ({
+      taskId: failure.task_id,
+      functionId: failure.function_id,
+      at: Number(failure.at),
+      worker: failure.worker ?? null,
+      ...this.described.get(failure.task_id)!,
+    }));
+
+    const live = published.flatMap(parseDispatcher).sort((a, b) => a.id.localeCompare(b.id));
+    const workers = live.flatMap((dispatcher) => dispatcher.workers.map((worker) => ({ ...worker, dispatcherId: dispatcher.id })));
+    const modes = new Set(live.map((dispatcher) => dispatcher.mode));
+    const tasks = Object.fromEntries(TASK_STATUSES.map((status) => [status, Number(counts[status] ?? 0)])) as TaskCounts;
+    return {
+      at: now,
+      mode: modes.size === 0 ? null : modes.size === 1 ? [...modes][0] : "mixed",
+      dispatchers: live.map(({ workers: _workers, ...dispatcher }) => dispatcher),
+      workers,
+      capacity: workers.reduce((sum, worker) => sum + worker.capacity, 0),
+      busy: workers.reduce((sum, worker) => sum + worker.busy, 0),
+      queueDepth: tasks.QUEUED,
+      tasks,
+      recentFailures,
+    };
+  }
+
+  /** Reads the function name (and, when it was too large for the list, the error) of failures not seen before. */
+  private async describeNew(failures: StoredFailure[]): Promise<void> {
+    const fresh = failures.filter((failure) => !this.described.has(failure.task_id));
+    if (fresh.length === 0) return;
+    const lookups = this.redis.pipeline();
+    const lookup = (command: (pipeline: typeof lookups) => void) => {
+      command(lookups);
+      return lookups.length - 1;
+    };
+    const indices = fresh.map((failure) => ({
+      name: lookup((pipeline) => pipeline.hget(this.keys.function(failure.function_id), "name")),
+      error: typeof failure.error === "string" ? undefined : lookup((pipeline) => pipeline.hget(this.keys.task(failure.task_id), "result")),
+    }));
+    const replies = ((await lookups.exec()) ?? []).map(([error, value]) => (error ? null : (value as string | null)));
+    fresh.forEach((failure, i) => {
+      const { name, error } = indices[i];
+      const serialized = error === undefined ? failure.error! : replies[error];
+      this.described.set(failure.task_id, { functionName: replies[name], error: describeError(serialized) });
+    });
+    // Only the failures still listed are worth keeping.
+    if (this.described.size > 2 * RECENT_FAILURES) {
+      const listed = new Set(failures.map((failure) => failure.task_id));
+      for (const taskId of this.described.keys()) if (!listed.has(taskId)) this.described.delete(taskId);
+    }
+  }
+}
+
+/** A liveness key's value: a snapshot, or (from a dispatcher of an older version, or garbage) nothing to show. */
 function parseDispatcher(value: string | null): DispatcherSnapshot[] {
   if (value === null) return [];
   try {
     const snapshot = JSON.parse(value) as DispatcherSnapshot;
-    return typeof snapshot === "object" && snapshot !== null && Array.isArray(snapshot.workers) ? [snapshot] : [];
+    const valid = typeof snapshot === "object" && snapshot !== null && typeof snapshot.id === "string" && MODES.has(snapshot.mode) &&
+      Array.isArray(snapshot.workers) && snapshot.workers.every(isWorker);
+    return valid ? [snapshot] : [];
   } catch {
     return [];
   }
 }
 
+function isWorker(worker: WorkerSnapshot): boolean {
+  return typeof worker === "object" && worker !== null && typeof worker.id === "string" &&
+    [worker.capacity, worker.busy, worker.lastHeartbeatAt].every((value) => typeof value === "number" && Number.isFinite(value));
+}
+
 function parseFailure(json: string): StoredFailure[] {
   try {
     const failure = JSON.parse(json) as StoredFailure;
-    return typeof failure.task_id === "string" ? [failure] : [];
+    return typeof failure?.task_id === "string" && typeof failure.function_id === "string" ? [failure] : [];
   } catch {
     return [];
   }

@@ -53,7 +53,8 @@ export interface ClusterSnapshot {
   at: number;
   /** The live dispatchers' mode; "mixed" when they differ, null when none is live. */
   mode: DispatcherMode | "mixed" | null;
-  dispatchers: DispatcherSnapshot[];
+  /** The live dispatchers (their workers are in `workers`). */
+  dispatchers: Omit<DispatcherSnapshot, "workers">[];
   /** Every live dispatcher's workers, with the dispatcher that holds each. */
   workers: (WorkerSnapshot & { dispatcherId: string })[];
   /** Executors in all, and those busy. */

@@ -220,10 +220,11 @@ export class RemoteDispatcher {
         return;
       }
       if (task.attempts >= this.options.maxAttempts) {
-        // Lost as many times as allowed: claimTask fails it with WorkerLost.
-        const claim = await this.store.claimTask(entry.entryId, entry.taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
+        // Lost as many times as allowed: claimTask fails it with WorkerLost, recorded by this
+        // dispatcher (the worker picked for another attempt had no part in it).
+        const claim = await this.store.claimTask(entry.entryId, entry.taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
         if (!claim.claimed && claim.reason === "attempts-exhausted") this.metrics.failedWithout("WorkerLost");
-        this.log.warn({ taskId: entry.taskId, workerId: worker.id }, "task failed with WorkerLost");
+        this.log.warn({ taskId: entry.taskId }, "task failed with WorkerLost");
         return;
       }
       const source = worker.functions.has(task.functionId) ? undefined : await this.store.getFunctionSource(task.functionId);

@@ -23,8 +23,8 @@ export interface Keys {
   dispatchers: string;
 }
 
-/** How many recent failures Redis keeps for `GET /cluster`. */
-export const RECENT_FAILURES = 50;
+/** How many recent failures Redis keeps (and `GET /cluster` shows). */
+export const RECENT_FAILURES = 20;
 
 export function keysFor(prefix = "faas:"): Keys {
   return {

@@ -129,11 +129,14 @@ export class TaskQueue {
    */
   async heartbeat(ttlMs: number, snapshot: string = String(Date.now())): Promise<void> {
     const now = Date.now();
-    await this.commands.multi()
+    const replies = await this.commands.multi()
       .set(this.keys.dispatcher(this.consumer), snapshot, "PX", ttlMs)
       .zadd(this.keys.dispatchers, now, this.consumer)
       .zremrangebyscore(this.keys.dispatchers, "-inf", now - 3_600_000)
       .exec();
+    // EXEC reports a command's error in its reply rather than failing: a heartbeat must not fail silently.
+    const failed = replies?.find(([error]) => error);
+    if (failed) throw failed[0];
   }
 
   /** Withdraws this dispatcher's liveness, so others take over what it leaves at once. */

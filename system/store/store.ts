@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { isTerminal, type TaskRecord, type TaskStatus, type TerminalStatus } from "../task.js";
+import { isTerminal, TASK_STATUSES, type TaskRecord, type TaskStatus, type TerminalStatus } from "../task.js";
 import { keysFor, RECENT_FAILURES, type Keys } from "./keys.js";
 import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
 
@@ -122,6 +122,29 @@ export class TaskStore {
   /** Tasks accepted and not yet started, in the whole cluster (the QUEUED count the transition scripts keep). */
   async queuedTasks(): Promise<number> {
     return Number((await this.redis.hget(this.keys.counts, "QUEUED")) ?? 0);
+  }
+
+  /**
+   * Sets the task counts by state from the tasks themselves (SCAN). For a stopped cluster:
+   * tasks moving meanwhile would be miscounted. It repairs counts after tasks were made or
+   * moved without them (by a faaslab older than the counts, or by hand). Returns the counts.
+   */
+  async recountTasks(): Promise<Record<TaskStatus, number>> {
+    const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.keys.taskPrefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipeline = this.redis.pipeline();
+      for (const key of keys) pipeline.hget(key, "status");
+      for (const [error, status] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        if (typeof status === "string" && status in counts) counts[status as TaskStatus]++;
+      }
+    } while (cursor !== "0");
+    await this.redis.multi().del(this.keys.counts).hset(this.keys.counts, counts).exec();
+    return counts;
   }
 
   /** Status and result of many tasks in one round trip (null for an unknown task). */

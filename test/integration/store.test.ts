@@ -7,11 +7,13 @@ import { FunctionBusyError, TaskStore } from "../../system/store/store.js";
 import { serializedTaskError } from "../../system/task.js";
 import { useRedis } from "../support/redis.js";
 import { waitFor } from "../../harness/wait.js";
-import { readClusterSnapshot } from "../../system/cluster/read.js";
+import { ClusterReader } from "../../system/cluster/read.js";
 import { RECENT_FAILURES } from "../../system/store/keys.js";
 
 const redis = useRedis();
 const workerLost = serializedTaskError("WorkerLost", "lost");
+/** What GET /cluster shows, read by a new reader (which remembers nothing of earlier reads). */
+const snapshotOf = (store: TaskStore) => new ClusterReader(store.redis, store.keys).read();
 
 /** A store and queue under a prefix of their own, so the tests do not see each other's tasks. */
 async function setup(consumer = "d1") {
@@ -160,12 +162,12 @@ describe("task store", () => {
     expect(await run()).toBe(created);
     expect(await store.unfinishedTasks(functionId)).toBe(1);
     expect(await store.redis.xlen(store.keys.queue)).toBe(1);
-    expect((await readClusterSnapshot(store.redis, store.keys)).tasks.QUEUED).toBe(1);
+    expect((await snapshotOf(store)).tasks.QUEUED).toBe(1);
   });
 
   it("the task counts by state move with every transition, once per task, and failures are listed newest first", async () => {
     const { store, queue, functionId } = await setup();
-    const counts = async () => (await readClusterSnapshot(store.redis, store.keys)).tasks;
+    const counts = async () => (await snapshotOf(store)).tasks;
     const [first, second] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4])]))!;
     const third = (await store.submitTask(functionId, serialize([5, 6])))!;
     expect(await counts()).toEqual({ QUEUED: 3, RUNNING: 0, COMPLETED: 0, FAILED: 0 });
@@ -186,7 +188,7 @@ describe("task store", () => {
     await store.failTask({ entryId: entryOf(third), taskId: third, result: serializedTaskError("ExecutorCrashed", "gone"), executor: "d1" });
     expect(await counts()).toEqual({ QUEUED: 0, RUNNING: 0, COMPLETED: 1, FAILED: 2 });
 
-    const snapshot = await readClusterSnapshot(store.redis, store.keys);
+    const snapshot = await snapshotOf(store);
     expect(snapshot.queueDepth).toBe(0);
     expect(snapshot.recentFailures).toEqual([
       { taskId: third, functionId, functionName: "add", at: expect.any(Number), worker: "d1", error: { name: "ExecutorCrashed", message: "gone" } },
@@ -205,36 +207,82 @@ describe("task store", () => {
     for (let i = 0; i < RECENT_FAILURES + 5; i++) await fail(`failure ${i}`);
     expect(await store.redis.llen(store.keys.failures)).toBe(RECENT_FAILURES);
     const large = await fail("x".repeat(10_000));
-    const [newest, next] = (await readClusterSnapshot(store.redis, store.keys)).recentFailures;
+    const [newest, next] = (await snapshotOf(store)).recentFailures;
     expect(newest.taskId).toBe(large);
     expect(newest.error!.name).toBe("RangeError");
     expect(newest.error!.message).toBe(`${"x".repeat(500)}…`);
     expect(next.error).toEqual({ name: "RangeError", message: `failure ${RECENT_FAILURES + 4}` });
-    // Once the task has expired, its large error is gone: the failure is still listed.
+    // A reader decodes a failure once: after the task has expired, it still shows what it read.
+    const reader = new ClusterReader(store.redis, store.keys);
+    expect((await reader.read()).recentFailures[0].error!.name).toBe("RangeError");
     await store.redis.del(store.keys.task(large));
-    expect((await readClusterSnapshot(store.redis, store.keys)).recentFailures[0]).toMatchObject({ taskId: large, error: null });
+    expect((await reader.read()).recentFailures[0].error!.name).toBe("RangeError");
+    // A reader that never saw it finds the error gone with its task: the failure is still listed.
+    expect((await snapshotOf(store)).recentFailures[0]).toMatchObject({ taskId: large, error: null });
+  });
+
+  it("WorkerLost from RUNNING (started max-attempts times, each time lost) moves the task from RUNNING to FAILED", async () => {
+    const { store, queue, functionId } = await setup();
+    const taskId = (await store.submitTask(functionId, serialize([])))!;
+    const [entry] = await queue.read(1, 100);
+    await store.claimTask(entry.entryId, taskId, "w1", 2, workerLost);
+    await store.claimTask(entry.entryId, taskId, "w2", 2, workerLost);
+    expect((await snapshotOf(store)).tasks).toEqual({ QUEUED: 0, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
+    expect(await store.claimTask(entry.entryId, taskId, "w3", 2, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
+    const snapshot = await snapshotOf(store);
+    expect(snapshot.tasks).toEqual({ QUEUED: 0, RUNNING: 0, COMPLETED: 0, FAILED: 1 });
+    expect(snapshot.recentFailures[0]).toMatchObject({ taskId, worker: "w3", error: { name: "WorkerLost" } });
+  });
+
+  it("recountTasks sets the counts from the tasks, repairing counts that drifted (tasks made without them)", async () => {
+    const { store, queue, functionId } = await setup();
+    const [a, b] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4]), serialize([5, 6])]))!;
+    const entries = await queue.read(10, 100);
+    await store.claimTask(entries[0].entryId, a, "d1", 3, workerLost);
+    await store.claimTask(entries[1].entryId, b, "d1", 3, workerLost);
+    await store.completeTask({ entryId: entries[1].entryId, taskId: b, result: serialize(7), executor: "d1" });
+    await store.redis.hset(store.keys.counts, { QUEUED: 40, RUNNING: 0, COMPLETED: 2 }); // as an older faaslab would leave them
+    expect(await store.recountTasks()).toEqual({ QUEUED: 1, RUNNING: 1, COMPLETED: 1, FAILED: 0 });
+    expect((await snapshotOf(store)).tasks).toEqual({ QUEUED: 1, RUNNING: 1, COMPLETED: 1, FAILED: 0 });
+  });
+
+  it("a liveness key that does not hold a valid snapshot (an older dispatcher, garbage) is left out of the snapshot", async () => {
+    const { store } = await setup();
+    const valid = { id: "ok", mode: "push", startedAt: 1, publishedAt: 2, heartbeatMs: 500, heartbeatTolerance: 3, workers: [{ id: "w", capacity: 2, busy: 0, lastHeartbeatAt: 2 }] };
+    const values: Record<string, string> = {
+      ok: JSON.stringify(valid),
+      old: String(Date.now()),
+      garbage: "{not json",
+      "no-id": JSON.stringify({ ...valid, id: 5 }),
+      "bad-mode": JSON.stringify({ ...valid, mode: "turbo" }),
+      "bad-worker": JSON.stringify({ ...valid, workers: [{ id: "w", capacity: "2" }] }),
+    };
+    for (const [id, value] of Object.entries(values)) await new TaskQueue(store.keys, redis.connect(), store.redis, id).heartbeat(60_000, value);
+    const snapshot = await snapshotOf(store);
+    expect(snapshot.dispatchers.map((dispatcher) => dispatcher.id)).toEqual(["ok"]);
+    expect(snapshot.workers).toEqual([{ id: "w", capacity: 2, busy: 0, lastHeartbeatAt: 2, dispatcherId: "ok" }]);
   });
 
   it("a dispatcher's heartbeat publishes its snapshot with its liveness: shown while live, gone when it leaves or expires", async () => {
     const { store } = await setup();
-    const snapshotOf = (id: string, mode: "local" | "push") => JSON.stringify({
+    const published = (id: string, mode: "local" | "push") => JSON.stringify({
       id, mode, startedAt: 1, publishedAt: 2, heartbeatMs: 500, heartbeatTolerance: 3, workers: [{ id: `${id}-w`, capacity: 4, busy: 1, lastHeartbeatAt: 2 }],
     });
     const a = new TaskQueue(store.keys, redis.connect(), store.redis, "a");
     const b = new TaskQueue(store.keys, redis.connect(), store.redis, "b");
-    expect((await readClusterSnapshot(store.redis, store.keys)).mode).toBeNull();
-    await a.heartbeat(60_000, snapshotOf("a", "push"));
-    await b.heartbeat(60_000, snapshotOf("b", "local"));
-    const both = await readClusterSnapshot(store.redis, store.keys);
+    expect((await snapshotOf(store)).mode).toBeNull();
+    await a.heartbeat(60_000, published("a", "push"));
+    await b.heartbeat(60_000, published("b", "local"));
+    const both = await snapshotOf(store);
     expect(both.mode).toBe("mixed");
     expect(both.workers.map((worker) => [worker.id, worker.dispatcherId])).toEqual([["a-w", "a"], ["b-w", "b"]]);
     expect([both.capacity, both.busy]).toEqual([8, 2]);
     await b.leave();
-    expect((await readClusterSnapshot(store.redis, store.keys)).mode).toBe("push");
+    expect((await snapshotOf(store)).mode).toBe("push");
     expect(await store.redis.zrange(store.keys.dispatchers, 0, -1)).toEqual(["a"]);
     // Killed: its liveness key expires, and the snapshot with it.
-    await a.heartbeat(50, snapshotOf("a", "push"));
-    await waitFor(async () => (await readClusterSnapshot(store.redis, store.keys)).dispatchers.length === 0, { what: "the expired dispatcher to leave the snapshot", timeoutMs: 5000 });
+    await a.heartbeat(50, published("a", "push"));
+    await waitFor(async () => (await snapshotOf(store)).dispatchers.length === 0, { what: "the expired dispatcher to leave the snapshot", timeoutMs: 5000 });
   });
 
   it("every terminal transition is announced on the finished channel", async () => {

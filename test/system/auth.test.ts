@@ -32,6 +32,12 @@ describe("an API with a token", () => {
       expect(response.status, path).toBe(200);
       expect((await response.text()).length, path).toBeGreaterThan(100);
     }
+    const page = await fetch(`${fx.url}/dashboard`);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
+    // Its links are relative: /dashboard/ is sent to /dashboard.
+    const slash = await fetch(`${fx.url}/dashboard/`, { redirect: "manual" });
+    expect([slash.status, slash.headers.get("location")]).toEqual([302, "/dashboard"]);
     // Only the dashboard's own files: nothing else is reachable through its path.
     for (const path of ["/dashboard/..%2Fcluster", "/dashboard/index.html", "/dashboard/package.json"]) {
       expect((await http(fx.url, "GET", path)).status, path).toBe(404);

@@ -7,7 +7,8 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../../harness/wait.js";
 import type { ClusterSnapshot } from "../../system/client/index.js";
-import { useCluster, type ClusterFixture } from "../support/cluster.js";
+import { Redis } from "ioredis";
+import { http, useCluster, type ClusterFixture } from "../support/cluster.js";
 
 const HEARTBEAT_MS = 200;
 const TOLERANCE = 3;
@@ -89,15 +90,45 @@ describe.each([
     await snapshotWhere(fx, (s) => s.busy === 0 && s.tasks.RUNNING === 0 && s.queueDepth === 0, "every executor idle again");
   });
 
-  it("faas status prints the snapshot as tables, and --json as JSON", async () => {
+  it("faas status prints the snapshot as tables, user text made harmless, and --json as JSON", async () => {
+    // A name and an error with terminal escape sequences in them: printed, they must not reach the terminal.
+    const escaping = await fx.client.registerSource(`function escaping() { throw new Error("\\u001b]0;owned\\u0007red \\u001b[31mtext"); }`, "esc\u001b[2Jname");
+    const failed = await fx.client.execute(escaping);
+    expect((await fx.client.result(failed, { wait: 30 })).status).toBe("FAILED");
     const snapshot = await fx.client.cluster();
     const table = await execa("node", [CLI, "status", "--api", fx.url]);
     expect(table.stdout).toContain(`${mode} mode, 1 dispatcher, ${workers} worker`);
     expect(table.stdout).toMatch(/tasks: queued \d+ {3}running \d+ {3}completed \d+ {3}failed \d+/);
     for (const worker of snapshot.workers) expect(table.stdout).toContain(worker.id);
-    expect(table.stdout).toContain("bad input"); // the failures of the test before
+    expect(table.stdout).toContain(failed);
+    expect(table.stdout).toContain("esc?[2Jname");
+    expect(table.stdout).toContain("Error: ?]0;owned?red ?[31mtext");
+    expect(table.stdout).not.toContain("\u001b");
     const json = JSON.parse((await execa("node", [CLI, "status", "--api", fx.url, "--json"])).stdout) as ClusterSnapshot;
     expect(json.workers.map((worker) => worker.id).sort()).toEqual(snapshot.workers.map((worker) => worker.id).sort());
+  });
+
+  it("faas status --watch --json writes one snapshot per line until Ctrl-C, then exits 0 at once", async () => {
+    const watching = execa("node", [CLI, "status", "--api", fx.url, "--watch", "0.2", "--json"], { reject: false });
+    const lines: ClusterSnapshot[] = [];
+    let buffered = "";
+    watching.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
+        lines.push(JSON.parse(buffered.slice(0, end)) as ClusterSnapshot);
+        buffered = buffered.slice(end + 1);
+      }
+    });
+    try {
+      await waitFor(() => lines.length >= 3, { what: "three snapshots from faas status --watch", timeoutMs: 15_000 });
+      watching.kill("SIGINT");
+      const ended = await watching;
+      expect(ended.exitCode).toBe(0);
+      expect(lines.every((line) => line.mode === mode)).toBe(true);
+      expect(lines[2].at).toBeGreaterThan(lines[0].at);
+    } finally {
+      watching.kill("SIGKILL");
+    }
   });
 
   // Local mode has no worker process to kill: its pool dies with its dispatcher.
@@ -108,9 +139,45 @@ describe.each([
     expect((await fx.client.cluster()).workers.some((worker) => isVictim(worker.id))).toBe(true);
     await fx.cluster.kill(victim);
     // Silent for heartbeat × tolerance, then gone from the next snapshot the dispatcher publishes.
-    const gone = await snapshotWhere(fx, (s) => !s.workers.some((worker) => isVictim(worker.id)), `worker ${victim} (pid ${pid}) to leave the snapshot`, 10_000);
-    expect(gone.workers).toHaveLength(1);
+    // (The other worker must be there: a snapshot briefly without any would say nothing.)
+    const gone = await snapshotWhere(fx, (s) => s.workers.length === 1 && !s.workers.some((worker) => isVictim(worker.id)), `worker ${victim} (pid ${pid}) to leave the snapshot, the other staying`, 10_000);
     expect(gone.capacity).toBe(2);
+  });
+
+  // Last: it leaves Redis down.
+  if (mode === "local") it("answers 503 with a JSON error, at once, while Redis is down", async () => {
+    await fx.cluster.kill("redis");
+    const started = Date.now();
+    const response = await http(fx.url, "GET", "/cluster");
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ code: "REDIS_UNAVAILABLE", error: expect.any(String) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe("faas recount", () => {
+  const fx = useCluster({ mode: "local", executors: 1, executorIsolation: "thread" });
+
+  it("sets the counts from the tasks when they were left wrong", async () => {
+    const inc = await fx.client.register((x: number) => x + 1, "inc");
+    const taskIds = await fx.client.executeMany(inc, [[1], [2], [3]]);
+    await fx.client.results(taskIds, { wait: 30 });
+    const redis = new Redis(fx.cluster.redisUrl);
+    try {
+      await redis.hset("faas:counts", { QUEUED: 17, COMPLETED: 0 });
+      expect((await fx.client.cluster()).tasks).toMatchObject({ QUEUED: 17, COMPLETED: 0 });
+      const recount = await execa("node", [CLI, "recount", "--redis", fx.cluster.redisUrl]);
+      expect(recount.stdout).toBe("QUEUED 0, RUNNING 0, COMPLETED 3, FAILED 0");
+      expect((await fx.client.cluster()).tasks).toEqual({ QUEUED: 0, RUNNING: 0, COMPLETED: 3, FAILED: 0 });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("says why when Redis cannot be reached, and exits 1", async () => {
+    const result = await execa("node", [CLI, "recount", "--redis", "redis://127.0.0.1:1"], { reject: false });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("could not recount the tasks at redis://127.0.0.1:1: connect ECONNREFUSED");
   });
 });
 

@@ -8,7 +8,7 @@ const POLL_MS = 1000;
 const HISTORY_MS = 5 * 60 * 1000;
 const TOKEN_KEY = "faaslab-api-token";
 
-const history = []; // { at, finished, queueDepth, load }
+const history = []; // { at, rate, queueDepth, load }
 let previous; // the last snapshot, for the throughput
 let timer;
 const charts = {};
@@ -21,6 +21,7 @@ function el(tag, attributes, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes || {})) {
     if (name === "class") node.className = value;
+    else if (name === "width") node.style.width = value; // a style property, which the page's CSP allows (a style attribute it does not)
     else node.setAttribute(name, value);
   }
   for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -39,22 +40,36 @@ function setConnection(text, down) {
 
 async function poll() {
   clearTimeout(timer);
+  let headers;
   try {
-    const headers = token() ? { authorization: `Bearer ${token()}` } : {};
-    const response = await fetch("cluster", { headers, cache: "no-store" });
-    if (response.status === 401) {
-      askForToken(token() ? "That token was refused." : "");
-      return; // polling resumes when a token is given
-    }
-    const body = await response.json();
-    if (!response.ok) {
-      setConnection(body.code === "REDIS_UNAVAILABLE" ? "Redis is unreachable" : `error: ${body.error || response.status}`, true);
-    } else {
+    headers = token() ? new Headers({ authorization: `Bearer ${token()}` }) : new Headers();
+  } catch {
+    askForToken("A token is plain ASCII text: that one cannot be sent.");
+    return;
+  }
+  let response;
+  let body;
+  try {
+    response = await fetch("cluster", { headers, cache: "no-store" });
+    body = await response.json();
+  } catch {
+    setConnection("the API is unreachable", true);
+    timer = setTimeout(poll, POLL_MS);
+    return;
+  }
+  if (response.status === 401) {
+    askForToken(token() ? "That token was refused." : "");
+    return; // polling resumes when a token is given
+  }
+  if (!response.ok) {
+    setConnection(body.code === "REDIS_UNAVAILABLE" ? "Redis is unreachable" : `error: ${body.error || response.status}`, true);
+  } else {
+    try {
       render(body);
       setConnection(`updated ${new Date(body.at).toLocaleTimeString()}`, false);
+    } catch (error) {
+      setConnection(`this page could not show the answer: ${error.message}`, true);
     }
-  } catch (error) {
-    setConnection("the API is unreachable", true);
   }
   timer = setTimeout(poll, POLL_MS);
 }
@@ -109,7 +124,7 @@ function renderWorkers(snapshot) {
       el("td", { class: "mono" }, worker.dispatcherId),
       el("td", { class: "num" }, worker.capacity),
       el("td", { class: "num", "data-busy": "" }, worker.busy),
-      el("td", {}, el("span", { class: "bar", title: `${load}%` }, el("span", { style: `width:${load}%` })), ` ${load}%`),
+      el("td", {}, el("span", { class: "bar", title: `${load}%` }, el("span", { width: `${load}%` })), ` ${load}%`),
       el("td", { class: "num" }, `${(silentMs / 1000).toFixed(1)} s ago`));
   });
   $("#workers tbody").replaceChildren(...rows);

@@ -20,7 +20,8 @@ local function drop_entry()
   redis.call("XDEL", KEYS[2], ARGV[2])
 end
 
--- The count of tasks in each state moves with the task.
+-- The count of tasks in each state moves with the task. It is never taken below 0: a task
+-- queued before the counts existed (an older faaslab) is not counted (faas recount fixes that).
 local function count_move(from, to)
   if (tonumber(redis.call("HGET", KEYS[3], from)) or 0) > 0 then redis.call("HINCRBY", KEYS[3], from, -1) end
   redis.call("HINCRBY", KEYS[3], to, 1)

@@ -31,11 +31,13 @@ if (tonumber(redis.call("GET", unfinished)) or 0) > 0 then redis.call("DECR", un
 local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call("HSET", KEYS[1], "status", ARGV[3], "result", ARGV[4], "finished_at", now, "executor", ARGV[5])
+-- The count of tasks in each state moves with the task (never below 0: see claimTask).
 if (tonumber(redis.call("HGET", KEYS[3], status)) or 0) > 0 then redis.call("HINCRBY", KEYS[3], status, -1) end
 redis.call("HINCRBY", KEYS[3], ARGV[3], 1)
 if ARGV[3] == "FAILED" then
+  local MAX_LISTED_ERROR_BYTES = 4096
   local failure = {task_id = ARGV[7], function_id = task[2], at = now, worker = ARGV[5]}
-  if #ARGV[4] <= 4096 then failure.error = ARGV[4] end
+  if #ARGV[4] <= MAX_LISTED_ERROR_BYTES then failure.error = ARGV[4] end
   redis.call("LPUSH", KEYS[4], cjson.encode(failure))
   redis.call("LTRIM", KEYS[4], 0, tonumber(ARGV[10]) - 1)
 end
