@@ -12,7 +12,7 @@
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { Router, type EventOfType } from "zeromq";
-import type { DispatcherSnapshot } from "../cluster/snapshot.js";
+import type { DispatcherSnapshot, WorkerSnapshot } from "../cluster/snapshot.js";
 import type { Logger } from "../log.js";
 import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type HeldTask, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import type { Allowlist, CurveKeyPair } from "../protocol/curve.js";
@@ -136,7 +136,7 @@ export class RemoteDispatcher {
         for (const assignment of this.assignments.values()) if (assignment.started) started++;
         return started;
       },
-      workers: () => [...this.workers.values()].filter((worker) => !worker.leaving).map((worker) => ({ id: worker.id, free: Math.max(0, worker.capacity - worker.assigned) })),
+      workers: () => this.workerSnapshots().map((worker) => ({ id: worker.id, free: worker.capacity - worker.busy })),
     });
   }
 
@@ -155,10 +155,15 @@ export class RemoteDispatcher {
     return {
       id: this.id, mode: this.options.mode, endpoint: this.endpoint, startedAt: this.startedAt, publishedAt: Date.now(),
       heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
-      workers: [...this.workers.values()].filter((worker) => !worker.leaving).map((worker) => ({
-        id: worker.id, capacity: worker.capacity, busy: Math.min(worker.capacity, worker.assigned), lastHeartbeatAt: worker.lastSeen,
-      })),
+      workers: this.workerSnapshots(),
     };
+  }
+
+  /** The workers taking tasks (not those leaving), as the metrics and the snapshot show them. */
+  private workerSnapshots(): WorkerSnapshot[] {
+    return [...this.workers.values()].filter((worker) => !worker.leaving).map((worker) => ({
+      id: worker.id, capacity: worker.capacity, busy: Math.min(worker.capacity, worker.assigned), lastHeartbeatAt: worker.lastSeen,
+    }));
   }
 
   /** Stops dispatching and closes; what workers hold is recovered by the next dispatcher. */
