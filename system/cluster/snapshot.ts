@@ -42,7 +42,7 @@ export interface FailureSnapshot {
   at: number;
   /** The dispatcher, worker or executor that recorded the failure. */
   worker: string | null;
-  /** The error's name and message (null when the task and its error have expired). */
+  /** The error's name and message (null when it was too large to list and its task has expired). */
   error: { name: string; message: string } | null;
 }
 

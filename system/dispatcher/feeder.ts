@@ -22,7 +22,7 @@ export interface FeederOwner {
   /** Set when the owner wants entries read with their tasks (one round trip for both). */
   taskPrefix?: string;
   /** What it publishes of itself with its liveness at every heartbeat, for `GET /cluster`. */
-  snapshot?(): DispatcherSnapshot;
+  snapshot(): DispatcherSnapshot;
 }
 
 export interface FeederOptions {
@@ -199,8 +199,7 @@ export class QueueFeeder {
     if (this.maintaining) return;
     this.maintaining = true;
     try {
-      const snapshot = this.owner.snapshot?.();
-      await this.queue.heartbeat(this.options.heartbeatMs * this.options.heartbeatTolerance, snapshot && JSON.stringify(snapshot));
+      await this.queue.heartbeat(this.options.heartbeatMs * this.options.heartbeatTolerance, JSON.stringify(this.owner.snapshot()));
       if (Date.now() < this.noTakeoverUntil) return;
       const reclaimed = await this.queue.reclaimFromDeadConsumers();
       if (reclaimed.length > 0) {
