@@ -6,7 +6,7 @@
  * fault on the API, Redis or the link between them, or have been sent within `grace` after
  * one ended (a client that backs off, or a component still starting, is the fault's doing).
  */
-import type { Analysis, ClientError, Fault } from "../history/analysis.js";
+import { injected, maximum, type Analysis, type ClientError, type Fault } from "../history/analysis.js";
 import { MAX_DETAILS, type CheckResult } from "./types.js";
 
 /** What a client's submission depends on: the API, Redis, and the API's link to Redis. */
@@ -18,8 +18,9 @@ function onClientPath(fault: Fault): boolean {
 }
 
 export function checkErrorsOnlyDuringFaults(analysis: Analysis, graceMs: number): CheckResult {
-  const end = Math.max(analysis.workload.end, ...analysis.clientErrors.map((error) => error.completedAt));
-  const faults = analysis.faults.filter(onClientPath);
+  const end = Math.max(analysis.workload.end, maximum(analysis.clientErrors.map((error) => error.completedAt)) ?? 0);
+  // A skipped fault did not happen, so it excuses nothing.
+  const faults = injected(analysis).filter(onClientPath);
   const excused = (error: ClientError) =>
     error.outcome === "info" &&
     faults.some((fault) => error.completedAt >= fault.start && error.invokedAt <= (fault.end ?? end) + graceMs);

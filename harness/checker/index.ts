@@ -5,6 +5,7 @@ import { checkErrorsOnlyDuringFaults } from "./client-errors.js";
 import { checkNoDuplicateResults } from "./duplicates.js";
 import { checkNoLostTasks } from "./lost.js";
 import { checkMonotonicStatus } from "./monotonic.js";
+import { checkNemesis } from "./nemesis.js";
 import { checkRecovery } from "./recovery.js";
 import { checkResultsCorrect } from "./results.js";
 import { checkLatency, checkThroughput } from "./thresholds.js";
@@ -25,8 +26,25 @@ export function runCheck(check: Check, analysis: Analysis): CheckResult {
   }
 }
 
-export function runChecks(checks: readonly Check[], analysis: Analysis): CheckResult[] {
-  return checks.map((check) => runCheck(check, analysis));
+/** One check's verdict, whatever happens: a checker that throws gives `unknown` with its error (Jepsen's check-safe). */
+export function runCheckSafely(name: string, check: () => CheckResult): CheckResult {
+  try {
+    return check();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { name, verdict: "unknown", figure: `the checker failed: ${message}`, details: error instanceof Error && error.stack ? [error.stack.split("\n").slice(0, 4).join(" ")] : [] };
+  }
+}
+
+/**
+ * Runs every check over the history, each safely, so one that throws leaves the others'
+ * verdicts; `nemesis` (the faults happened and the cluster came back) is added whenever
+ * faults were planned. `run` lets a test replace how one check is run.
+ */
+export function runChecks(checks: readonly Check[], analysis: Analysis, run: typeof runCheck = runCheck): CheckResult[] {
+  const results = checks.map((check) => runCheckSafely(check.check, () => run(check, analysis)));
+  if (analysis.faults.length > 0 || analysis.problems.length > 0) results.push(runCheckSafely("nemesis", () => checkNemesis(analysis)));
+  return results;
 }
 
 /** A run passes when every check passes: "unknown" (e.g. nothing finished) is not a pass. */

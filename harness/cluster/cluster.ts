@@ -95,6 +95,7 @@ export class Cluster {
   private readonly workerProcesses: ManagedProcess[] = [];
   private nextWorkerIndex = 0;
   private readonly proxies = new Map<string, FaultProxy>();
+  private readonly restarting = new Map<Component, Promise<void>>();
   apiUrl = "";
   redisUrl = "";
   /** Pull and push mode: where workers connect, e.g. tcp://127.0.0.1:41234. */
@@ -272,8 +273,21 @@ export class Cluster {
     this.process(component)?.signal("SIGCONT");
   }
 
-  /** Stops a component if it still runs, then starts it again (Redis on the same port and data). */
-  async restart(component: Component): Promise<void> {
+  /**
+   * Stops a component if it still runs, then starts it again (Redis on the same port and
+   * data). Restarts of one component run one after another, never two at once.
+   */
+  restart(component: Component): Promise<void> {
+    const previous = this.restarting.get(component) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.restartNow(component));
+    this.restarting.set(component, next);
+    void next.catch(() => {}).finally(() => {
+      if (this.restarting.get(component) === next) this.restarting.delete(component);
+    });
+    return next;
+  }
+
+  private async restartNow(component: Component): Promise<void> {
     const process = this.process(component);
     await process?.stop();
     if (component === "redis") {

@@ -1,6 +1,7 @@
 /**
- * One process the harness started: spawned with execa, its output written to a log file,
- * its readiness read from its output, and every one of them killed when the harness exits.
+ * One process the harness started: spawned with execa in a session of its own, its output
+ * written to a log file, its readiness read from its output, and every one of them killed
+ * when the harness exits.
  */
 import { accessSync, constants, createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
@@ -99,7 +100,10 @@ export class ManagedProcess {
       stdin: "ignore",
       buffer: false,
       reject: false,
-      cleanup: true,
+      // A session of its own: a terminal's Ctrl-C (sent to the whole foreground process group)
+      // reaches only the harness, which then stops the cluster in order. It still dies with
+      // the harness: the parent-death signal (setpriv), FAAS_PARENT_PID and the exit hook.
+      detached: true,
       forceKillAfterDelay: 5000,
     });
     this.child = child;

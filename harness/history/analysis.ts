@@ -24,6 +24,10 @@ export interface Fault {
   targets?: string[];
   /** The processes it killed with SIGKILL. */
   crashed: string[];
+  /** When the schedule had it (ms after the workload's start). */
+  planned?: number;
+  /** Why it could not happen: a skipped fault is shown, and excuses nothing. */
+  skipped?: string;
   start: number;
   /** When it ended (healed); undefined if the history stops first. */
   end?: number;
@@ -37,6 +41,14 @@ export interface ClientError {
   error: string;
 }
 
+/** Something that went wrong on the harness's side (a restart that failed). */
+export interface Problem {
+  t: number;
+  source: "nemesis" | "harness";
+  fault?: number;
+  description: string;
+}
+
 export interface Analysis {
   tasks: Map<string, TaskView>;
   clientErrors: ClientError[];
@@ -44,7 +56,9 @@ export interface Analysis {
   accepted: number;
   refused: number;
   unknown: number;
+  /** Every fault of the schedule, skipped ones too (see `injected`). */
   faults: Fault[];
+  problems: Problem[];
   /** The workload's phases: [start, end] in ms. */
   workload: { start: number; end: number };
 }
@@ -54,6 +68,7 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
   const tasks = new Map<string, TaskView>();
   const faults = new Map<number, Fault>();
   const clientErrors: ClientError[] = [];
+  const problems: Problem[] = [];
   let refused = 0;
   let unknown = 0;
   let workloadStart = Number.POSITIVE_INFINITY;
@@ -87,7 +102,11 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
         break;
       }
       case "fault":
-        if (event.phase === "start") faults.set(event.fault, { fault: event.fault, description: event.description, targets: event.targets, crashed: event.crashed ?? [], start: event.t });
+        if (event.phase === "start") {
+          faults.set(event.fault, {
+            fault: event.fault, description: event.description, targets: event.targets, crashed: event.crashed ?? [], planned: event.planned, skipped: event.skipped, start: event.t,
+          });
+        }
         else {
           const fault = faults.get(event.fault);
           if (fault) fault.end = event.t;
@@ -97,14 +116,29 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
         if (event.phase === "start") workloadStart = Math.min(workloadStart, event.t);
         else workloadEnd = Math.max(workloadEnd, event.t);
         break;
+      case "problem":
+        problems.push({ t: event.t, source: event.source, fault: event.fault, description: event.description });
+        break;
     }
   }
   if (!Number.isFinite(workloadStart)) workloadStart = 0;
   return {
     tasks, clientErrors, invoked: invokes.size, accepted: tasks.size, refused, unknown,
-    faults: [...faults.values()].sort((a, b) => a.start - b.start),
+    faults: [...faults.values()].sort((a, b) => a.start - b.start), problems,
     workload: { start: workloadStart, end: Math.max(workloadEnd, workloadStart) },
   };
+}
+
+/** The faults that happened: the skipped ones excuse no error and need no recovery. */
+export function injected(analysis: Analysis): Fault[] {
+  return analysis.faults.filter((fault) => fault.skipped === undefined);
+}
+
+/** The largest of `values` (undefined when there are none), without spreading them into a call. */
+export function maximum(values: Iterable<number>): number | undefined {
+  let max: number | undefined;
+  for (const value of values) if (max === undefined || value > max) max = value;
+  return max;
 }
 
 /** The distinct terminal results a task was seen with (only observations that carry one). */
@@ -123,8 +157,12 @@ export function latencyOf(task: TaskView): number | undefined {
 
 /** The p-th percentile (nearest rank) of values; NaN when there are none. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
+  return percentileOfSorted([...values].sort((a, b) => a - b), p);
+}
+
+/** The p-th percentile (nearest rank) of values already sorted ascending; NaN when there are none. */
+export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
@@ -165,11 +203,12 @@ export function summarize(analysis: Analysis): Summary {
     else failed++;
     latencies.push(latencyOf(task)!);
   }
+  latencies.sort((a, b) => a - b);
   const durationMs = analysis.workload.end - analysis.workload.start;
   return {
     invoked: analysis.invoked, accepted: analysis.accepted, refused: analysis.refused, unknown: analysis.unknown,
     completed, failed, lost, duplicates, rerun,
-    latency: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies.length ? Math.max(...latencies) : Number.NaN },
+    latency: { p50: percentileOfSorted(latencies, 50), p95: percentileOfSorted(latencies, 95), p99: percentileOfSorted(latencies, 99), max: maximum(latencies) ?? Number.NaN },
     throughput: durationMs > 0 ? ((completed + failed) * 1000) / durationMs : 0,
     durationMs,
   };

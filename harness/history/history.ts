@@ -22,23 +22,38 @@ export type HistoryEvent =
       /** How many times the task was started (the final read sees the whole record). */
       attempts?: number;
     }
-  /** A fault begins or ends; `targets` names what it hit, `crashed` the processes it killed with SIGKILL. */
-  | { t: number; type: "fault"; phase: "start" | "end"; fault: number; description: string; targets?: string[]; crashed?: string[] }
-  | { t: number; type: "phase"; phase: "start" | "end"; name: string };
+  /**
+   * A fault begins or ends; `planned` is when the schedule had it, `targets` names what it hit,
+   * `crashed` the processes it killed with SIGKILL. A fault that could not happen (its target
+   * was gone) has `skipped` saying why: it is shown, and excuses nothing.
+   */
+  | {
+      t: number; type: "fault"; phase: "start" | "end"; fault: number; description: string; planned?: number;
+      targets?: string[]; crashed?: string[]; skipped?: string;
+    }
+  | { t: number; type: "phase"; phase: "start" | "end"; name: string }
+  /** Something went wrong on the harness's side (a process that did not come back, a harness error): it fails the run. */
+  | { t: number; type: "problem"; source: "nemesis" | "harness"; fault?: number; description: string };
 
 export type EventOf<T extends HistoryEvent["type"]> = Extract<HistoryEvent, { type: T }>;
 type Unstamped<E> = E extends HistoryEvent ? Omit<E, "t"> & { t?: number } : never;
 
+/** The history of one run; its clock (`t`) counts from `begin()`, the workload's start, the time base of the scenario file too. */
 export class History {
   readonly events: HistoryEvent[] = [];
-  private readonly started = performance.now();
+  private started = performance.now();
   private readonly file: WriteStream | undefined;
 
   constructor(path?: string) {
     this.file = path ? createWriteStream(path) : undefined;
   }
 
-  /** Milliseconds since the run started. */
+  /** Sets t = 0 to now: called as the workload starts, so the history's times are the scenario file's. */
+  begin(): void {
+    this.started = performance.now();
+  }
+
+  /** Milliseconds since the workload started (negative before). */
   now(): number {
     return Math.round((performance.now() - this.started) * 10) / 10;
   }

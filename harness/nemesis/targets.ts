@@ -1,39 +1,44 @@
-/** Which processes or links a fault hits, chosen from the cluster as it is at that moment. */
+/**
+ * Which processes or links a fault hits, from the cluster as it is at that moment. Random
+ * choices were made when the faults were planned (plan.ts); a target that is not there now
+ * (a worker still down from an earlier fault) makes the fault skipped, never aimed elsewhere.
+ */
 import type { Cluster, Component, WorkerComponent } from "../cluster/cluster.js";
 import type { FaultProxy } from "../cluster/proxy.js";
-import type { Random } from "../random.js";
 import type { Link, ProcessTarget, WorkerSelector } from "../scenario/schema.js";
 
 export class NoTarget extends Error {
   override name = "NoTarget";
 }
 
-function selectWorkers(selector: WorkerSelector, cluster: Cluster, random: Random, among: WorkerComponent[]): WorkerComponent[] {
+function selectWorkers(selector: WorkerSelector, cluster: Cluster, among: WorkerComponent[]): WorkerComponent[] {
   if (typeof selector === "number") {
     const name = `worker-${selector}` as WorkerComponent;
     if (!cluster.workers.includes(name)) throw new NoTarget(`there is no ${name}`);
+    if (!among.includes(name)) throw new NoTarget(`${name} is not running`);
     return [name];
   }
   if (among.length === 0) throw new NoTarget("no worker is running");
   const byAge = [...among].sort((a, b) => cluster.process(a)!.startedAt - cluster.process(b)!.startedAt);
   switch (selector) {
     case "all": return among;
-    case "random": return [random.pick(among)];
+    case "random": throw new NoTarget("a random worker is drawn when the faults are planned");
     case "oldest": return [byAge[0]];
     case "newest": return [byAge[byAge.length - 1]];
   }
 }
 
-export function processTargets(target: ProcessTarget, cluster: Cluster, random: Random): Component[] {
+export function processTargets(target: ProcessTarget, cluster: Cluster): Component[] {
   if (typeof target === "string") {
     if (target === "redis" && !cluster.process("redis")) throw new NoTarget("the cluster uses an external Redis");
+    if (!cluster.process(target)?.running) throw new NoTarget(`${target} is not running`);
     return [target];
   }
   if (cluster.mode === "local") throw new NoTarget("a local-mode cluster has no workers");
-  return selectWorkers(target.worker, cluster, random, cluster.runningWorkers);
+  return selectWorkers(target.worker, cluster, cluster.runningWorkers);
 }
 
-export function linkTargets(link: Link, cluster: Cluster, random: Random): FaultProxy[] {
+export function linkTargets(link: Link, cluster: Cluster): FaultProxy[] {
   const proxy = (name: string) => {
     const found = cluster.link(name);
     if (!found) throw new NoTarget(`the cluster has no fault proxy on the link ${name}`);
@@ -43,5 +48,5 @@ export function linkTargets(link: Link, cluster: Cluster, random: Random): Fault
     return (link.redisLink === "all" ? ["api", "dispatcher"] : [link.redisLink]).map((component) => proxy(`redis-${component}`));
   }
   if (cluster.mode === "local") throw new NoTarget("a local-mode cluster has no worker links");
-  return selectWorkers(link.workerLink, cluster, random, cluster.workers.filter((worker) => cluster.link(worker))).map(proxy);
+  return selectWorkers(link.workerLink, cluster, cluster.workers.filter((worker) => cluster.link(worker))).map(proxy);
 }

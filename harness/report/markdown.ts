@@ -3,11 +3,14 @@
  * ran, each check's verdict with its figure, a summary table, the faults, and the charts.
  */
 import { writeFileSync } from "node:fs";
-import { basename, relative } from "node:path";
+import { basename, relative, resolve } from "node:path";
 import type { CheckResult } from "../checker/index.js";
 import { passed } from "../checker/index.js";
 import { recoveries } from "../checker/recovery.js";
-import type { Analysis, Summary } from "../history/analysis.js";
+import { injected, type Analysis, type Summary } from "../history/analysis.js";
+import { packageRoot } from "../paths.js";
+import { SCENARIO_DIR } from "../scenario/load.js";
+import type { Schedule } from "../scenario/schedule.js";
 import type { Scenario } from "../scenario/schema.js";
 import { environmentLine, type Environment } from "./environment.js";
 
@@ -18,6 +21,10 @@ export interface RunReport {
   analysis: Analysis;
   /** Chart files, by chart name. */
   charts: Record<string, string>;
+  /** Charts that could not be drawn, and why. */
+  chartErrors?: string[];
+  /** What the seed decided, drawn before the run (its digest is the same for every run of one seed). */
+  schedule?: Schedule;
   historyFile: string;
   logsDir: string;
   /** Why the run ended early, if it did (interrupted, steady state not reached...). */
@@ -37,6 +44,14 @@ export interface ScenarioReport {
 const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(value < 10 ? 1 : 0)} ms` : "–");
 const s = (value: number) => `${(value / 1000).toFixed(1)} s`;
 const mark = (verdict: CheckResult["verdict"]) => (verdict === "pass" ? "✅ pass" : verdict === "fail" ? "❌ fail" : "❔ unknown");
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+/** The command that runs this scenario again with this seed: by name when it is a shipped one, else by its path. */
+export function replayCommand(scenario: Scenario, scenarioFile: string, seed: number): string {
+  const shipped = resolve(scenarioFile) === resolve(SCENARIO_DIR, `${scenario.name}.yaml`);
+  const what = shipped ? scenario.name : relative(packageRoot, resolve(scenarioFile));
+  return `npm run scenario ${/^[\w./-]+$/.test(what) ? what : JSON.stringify(what)} -- --seed ${seed}`;
+}
 
 export function verdictOf(report: ScenarioReport): boolean {
   return report.runs.every((run) => !run.aborted && passed(run.checks));
@@ -75,18 +90,23 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   lines.push(`# ${scenario.report.title}`, "");
   const failedChecks = runs.flatMap((run) => run.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.name} (${run.mode})`));
   const aborted = runs.filter((run) => run.aborted).map((run) => `${run.mode}: ${run.aborted}`);
+  const allRuns = runs.length === 1 ? "the run" : runs.length === 2 ? "both runs" : `all ${runs.length} runs`;
   lines.push(ok
-    ? `**Verdict: PASS** — every check passed in ${runs.length === 1 ? "the run" : `all ${runs.length} runs`}.`
+    ? `**Verdict: PASS** — every check passed in ${allRuns}.`
     : `**Verdict: FAIL** — ${[...aborted, ...failedChecks.map((c) => `${c} did not pass`)].join("; ")}.`, "");
   lines.push(scenario.description, "");
   if (scenario.report.notes) lines.push(scenario.report.notes.trim(), "");
 
   lines.push("## What ran", "", "| | |", "|---|---|");
   lines.push(`| scenario | \`${scenario.name}\` (${basename(report.scenarioFile)}) |`);
-  lines.push(`| seed | ${report.seed} — replay with \`npm run scenario ${scenario.name} -- --seed ${report.seed}\` |`);
+  lines.push(`| seed | ${report.seed} — replay with \`${replayCommand(scenario, report.scenarioFile, report.seed)}\` |`);
+  const digests = [...new Set(runs.map((run) => run.schedule?.digest).filter(Boolean))];
+  if (digests.length > 0) {
+    lines.push(`| schedule | digest \`${digests.join("`, `")}\`: the faults (kinds, targets, planned times) and every client's tasks (kinds and arguments, in order) that this seed draws; the same seed gives the same digest (listed in ${runs.filter((run) => run.schedule).map((run) => `\`schedule-${run.mode}.json\``).join(", ")}) |`);
+  }
   for (const mode of modes) lines.push(`| cluster (${mode}) | ${describeCluster(scenario, mode)} |`);
   lines.push(`| workload | ${describeWorkload(scenario)} |`);
-  lines.push(`| nemesis | ${scenario.nemesis.length === 0 ? "no faults" : `${scenario.nemesis.length} fault rules (the faults that happened are listed per run below)`} |`);
+  lines.push(`| nemesis | ${scenario.nemesis.length === 0 ? "no faults" : `${plural(scenario.nemesis.length, "fault rule")} (the faults that happened are listed per run below); times count from the workload's start, as in the scenario file`} |`);
   lines.push(`| machine | ${environmentLine(report.environment)} |`);
   lines.push(`| when | ${report.startedAt.toISOString()}, ${s(report.durationMs)} in all |`, "");
 
@@ -102,17 +122,18 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   row("tasks started more than once (re-run after a loss)", (r) => String(r.summary.rerun));
   row("latency p50 / p95 / p99", (r) => `${ms(r.summary.latency.p50)} / ${ms(r.summary.latency.p95)} / ${ms(r.summary.latency.p99)}`);
   row("throughput", (r) => `${r.summary.throughput.toFixed(1)} tasks/s over ${s(r.summary.durationMs)}`);
-  row("faults injected", (r) => String(r.analysis.faults.length));
+  row("faults injected (skipped)", (r) => `${injected(r.analysis).length} (${r.analysis.faults.length - injected(r.analysis).length})`);
   lines.push("");
 
   lines.push("## Checks", "", `| check | ${modes.join(" | ")} |`, `|---|${modes.map(() => "---").join("|")}|`);
-  const names = scenario.checks.map((check) => check.check);
-  names.forEach((name, index) => {
+  // The scenario's checks, then those the harness adds (nemesis), in the order the runs have them.
+  const names = [...new Set(runs.flatMap((run) => run.checks.map((check) => check.name)))];
+  for (const name of names) {
     lines.push(`| ${name} | ${runs.map((run) => {
-      const result = run.checks[index];
+      const result = run.checks.find((check) => check.name === name);
       return result ? `${mark(result.verdict)}: ${result.figure}` : "not run";
     }).join(" | ")} |`);
-  });
+  }
   lines.push("");
   for (const run of runs) {
     for (const result of run.checks.filter((c) => c.verdict !== "pass" && c.details.length > 0)) {
@@ -123,17 +144,28 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   for (const run of runs) {
     lines.push(`## ${runs.length > 1 ? `${run.mode} run` : "The run"}`, "");
     if (run.aborted) lines.push(`The run ended early: ${run.aborted}.`, "");
-    const recovered = recoveries(run.analysis);
+    const recovered = new Map(recoveries(run.analysis).map((recovery) => [recovery.fault, recovery]));
     if (run.analysis.faults.length > 0) {
-      lines.push("| | start | end | fault | next task completed after the end |", "|---|---|---|---|---|");
+      lines.push("| | planned | start | end | fault | next task completed after the end |", "|---|---|---|---|---|---|");
       run.analysis.faults.forEach((fault, index) => {
-        const after = recovered[index]?.recoveredAfter;
-        lines.push(`| F${index + 1} | ${s(fault.start)} | ${fault.end === undefined ? "–" : s(fault.end)} | ${fault.description} | ${after === undefined ? "none" : s(after)} |`);
+        const planned = fault.planned === undefined ? "–" : s(fault.planned);
+        if (fault.skipped !== undefined) {
+          lines.push(`| F${index + 1} | ${planned} | ${s(fault.start)} | – | ${fault.description} (skipped: it did not happen and excuses nothing) | – |`);
+          return;
+        }
+        const after = recovered.get(fault.fault)?.recoveredAfter;
+        lines.push(`| F${index + 1} | ${planned} | ${s(fault.start)} | ${fault.end === undefined ? "–" : s(fault.end)} | ${fault.description} | ${after === undefined ? "none" : s(after)} |`);
       });
-      lines.push("", "Shaded on the charts: the faults, labelled F1, F2… as in this table.", "");
+      lines.push("", "Times are seconds from the workload's start, the time base of the scenario file. Shaded on the charts: the faults, labelled F1, F2… as in this table.", "");
     } else {
       lines.push("No faults were injected.", "");
     }
+    if (run.analysis.problems.length > 0) {
+      lines.push("Problems on the harness's side (they fail the `nemesis` check):", "");
+      for (const problem of run.analysis.problems) lines.push(`- at ${s(problem.t)}${problem.fault === undefined ? "" : ` (F${problem.fault + 1})`}: ${problem.description}`);
+      lines.push("");
+    }
+    for (const error of run.chartErrors ?? []) lines.push(`- ${error}`, "");
     for (const [name, file] of Object.entries(run.charts)) lines.push(`![${name} (${run.mode})](${dir(file)})`, "");
     lines.push(`History (every operation, status and fault, JSON lines): [${basename(run.historyFile)}](${dir(run.historyFile)}). Component logs: \`${dir(run.logsDir)}/\`.`, "");
   }

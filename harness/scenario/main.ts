@@ -6,10 +6,10 @@ import { seedFromEnv } from "../random.js";
 import { listScenarios, loadScenario, ScenarioError } from "./load.js";
 import { Progress } from "./progress.js";
 import { schemaReference } from "./reference.js";
-import { runScenario } from "./runner.js";
+import { exitCodeOf, runScenario } from "./runner.js";
 
 const program = new Command("scenario")
-  .description("run a declarative scenario against a real cluster and write reports/<name>.md")
+  .description("run a declarative scenario against a real cluster and write its report (by default in a folder of its own under runs/)")
   .argument("[scenario]", "a name from scenarios/ or a path to a .yaml file")
   .option("--list", "list the scenarios with their descriptions")
   .option("--schema", "print the reference of the scenario format (every field, its type, default and meaning)")
@@ -18,7 +18,7 @@ const program = new Command("scenario")
     if (!Number.isInteger(seed) || seed < 1) throw new InvalidArgumentError(`--seed must be a positive integer, got "${value}"`);
     return seed;
   })
-  .option("--reports <dir>", "where to write the report (default: reports/)")
+  .option("--reports <dir>", "write the report here, as <dir>/<name>.md and <dir>/<name>/ (default: runs/<time>-<name>/; give reports to refresh the curated reports)")
   .showHelpAfterError("(run with --help for usage)")
   .action(async (name: string | undefined, options: { list?: boolean; schema?: boolean; seed?: number; reports?: string }) => {
     if (options.schema) {
@@ -35,20 +35,35 @@ const program = new Command("scenario")
     const { scenario, file } = loadScenario(name);
     const seed = options.seed ?? scenario.workload.seed ?? seedFromEnv();
     const interrupt = new AbortController();
-    process.once("SIGINT", () => {
-      process.stderr.write("\ninterrupted: stopping the workload, healing, tearing down and writing what was recorded (Ctrl-C again to quit at once)\n");
-      interrupt.abort();
-      process.once("SIGINT", () => process.exit(130));
+    let firstInterrupt = 0;
+    process.on("SIGINT", () => {
+      // `npm run` forwards the terminal's SIGINT, which the harness also gets from the terminal:
+      // two within a second are one Ctrl-C.
+      if (!interrupt.signal.aborted) {
+        firstInterrupt = Date.now();
+        process.stderr.write("\ninterrupted: stopping the workload, healing, draining, tearing down and writing the report (Ctrl-C again to quit at once)\n");
+        interrupt.abort();
+      } else if (Date.now() - firstInterrupt > 1000) {
+        process.exit(130);
+      }
+    });
+    // Last resort: an error no part of the run caught fails the run and is named in its report, never ends it.
+    const harnessErrors: string[] = [];
+    process.on("unhandledRejection", (error) => {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`scenario: an error of the harness (recorded in the report): ${message}\n`);
+      harnessErrors.push(message.split("\n")[0]);
     });
     process.stderr.write(`scenario ${scenario.name} (${relative(process.cwd(), file)}), seed ${seed}\n`);
-    const outcome = await runScenario(scenario, file, { seed, reportsDir: options.reports, signal: interrupt.signal, progress: new Progress() });
+    const outcome = await runScenario(scenario, file, { seed, reportsDir: options.reports, signal: interrupt.signal, progress: new Progress(), harnessErrors });
     const verdict = outcome.passed ? "PASS" : interrupt.signal.aborted ? "INTERRUPTED" : "FAIL";
     process.stdout.write(`${verdict}: ${scenario.name}, report in ${relative(process.cwd(), outcome.reportFile)}\n`);
     for (const run of outcome.report.runs) {
+      if (run.schedule) process.stdout.write(`  ${run.mode} schedule digest ${run.schedule.digest}\n`);
       for (const check of run.checks) process.stdout.write(`  ${run.mode} ${check.verdict.padEnd(7)} ${check.name}: ${check.figure}\n`);
       if (run.aborted) process.stdout.write(`  ${run.mode} ended early: ${run.aborted}\n`);
     }
-    process.exitCode = interrupt.signal.aborted ? 130 : outcome.passed ? 0 : 1;
+    process.exitCode = exitCodeOf(outcome, interrupt.signal.aborted);
   });
 
 program.parseAsync(process.argv).catch((error) => {

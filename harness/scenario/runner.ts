@@ -1,15 +1,16 @@
 /**
  * Runs a scenario through fixed phases, once per mode it names: start the cluster, probe the
  * steady state, run the workload with the nemesis, heal, drain, collect logs, tear down,
- * check. Then one report for all runs. Interrupting it (the `signal`) cuts the workload short
- * and still heals, tears down, checks and reports what was recorded.
+ * check. Then one report for all runs. Whatever happens (a cluster that does not start, a
+ * process that does not come back, a checker that throws, Ctrl-C), it ends with a report
+ * that says what happened: `runScenario` throws only for a scenario it cannot begin.
  */
-import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, type ClusterOptions } from "../cluster/cluster.js";
-import { runChecks } from "../checker/index.js";
-import { analyse, summarize } from "../history/analysis.js";
-import { History } from "../history/history.js";
+import { runCheck, runChecks } from "../checker/index.js";
+import { analyse, maximum, summarize } from "../history/analysis.js";
+import { History, type HistoryEvent } from "../history/history.js";
 import { Nemesis } from "../nemesis/nemesis.js";
 import { packageRoot } from "../paths.js";
 import { Random } from "../random.js";
@@ -19,14 +20,22 @@ import { verdictOf, writeReport, type RunReport, type ScenarioReport } from "../
 import { Workload } from "../workload/driver.js";
 import { templatesFor, type TaskTemplate } from "../workload/kinds.js";
 import type { Progress } from "./progress.js";
+import { drawSchedule, type Schedule } from "./schedule.js";
 import type { Mode, Scenario } from "./schema.js";
 
 export interface RunOptions {
   seed: number;
-  /** Where reports go (default: reports/). */
+  /**
+   * Where the run writes its report (`<name>.md`) and, beside it, a folder `<name>/` with
+   * the charts, histories, schedules and logs. Default: a folder of its own under runs/.
+   */
   reportsDir?: string;
   signal?: AbortSignal;
   progress?: Progress;
+  /** Replaces how each check is run (a test makes one throw). */
+  runCheck?: typeof runCheck;
+  /** Errors caught outside the run's own code (the CLI's last-resort handler puts them here): each becomes a problem of the run in progress. */
+  harnessErrors?: string[];
 }
 
 export interface ScenarioOutcome {
@@ -36,16 +45,27 @@ export interface ScenarioOutcome {
 }
 
 const OBSERVE_EVERY_MS = 500;
-/** How long an interrupted run still waits for the tasks it accepted. */
-const INTERRUPTED_DRAIN_MS = 5000;
+
+/** The CLI's exit code: 0 when every check of every run passed, 130 when interrupted (as a shell has it), else 1. */
+export function exitCodeOf(outcome: ScenarioOutcome, interrupted: boolean): number {
+  return interrupted ? 130 : outcome.passed ? 0 : 1;
+}
+
+/** Where a run writes by default: runs/<UTC time>-<name>/, so no run overwrites another or a curated report in reports/. */
+export function defaultRunDir(name: string, startedAt: Date): string {
+  const stamp = startedAt.toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:]/g, "");
+  return join(packageRoot, "runs", `${stamp}-${name}`);
+}
 
 export async function runScenario(scenario: Scenario, scenarioFile: string, options: RunOptions): Promise<ScenarioOutcome> {
-  const reportsDir = options.reportsDir ?? join(packageRoot, "reports");
+  const startedAt = new Date();
+  // Read before the run, so what the run writes cannot change what it says it ran on.
+  const environment = describeEnvironment();
+  const reportsDir = options.reportsDir ?? defaultRunDir(scenario.name, startedAt);
   const outDir = join(reportsDir, scenario.name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const modes = (Array.isArray(scenario.cluster.mode) ? scenario.cluster.mode : [scenario.cluster.mode]) as Mode[];
-  const startedAt = new Date();
   const started = performance.now();
   const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile)));
   const runs: RunReport[] = [];
@@ -54,7 +74,7 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
     runs.push(await runOnce(scenario, mode, phases, outDir, options));
   }
   const report: ScenarioReport = {
-    scenario, scenarioFile, seed: options.seed, startedAt, durationMs: performance.now() - started, environment: describeEnvironment(), runs,
+    scenario, scenarioFile, seed: options.seed, startedAt, durationMs: performance.now() - started, environment, runs,
   };
   const reportFile = join(reportsDir, `${scenario.name}.md`);
   writeReport(report, reportFile);
@@ -87,69 +107,101 @@ async function runOnce(scenario: Scenario, mode: Mode, phases: TaskTemplate[][],
   const logsDir = join(outDir, "logs", mode);
   const history = new History(historyFile);
   const random = new Random(options.seed);
-  let aborted: string | undefined;
+  const schedule = drawSchedule(scenario, mode, phases, random);
+  const scheduleFile = join(outDir, `schedule-${mode}.json`);
+  writeFileSync(scheduleFile, `${JSON.stringify(schedule, null, 1)}\n`);
+  const aborted: string[] = [];
   const interrupted = () => options.signal?.aborted ?? false;
 
   progress?.phase(mode, "start cluster");
-  const cluster = await Cluster.start(clusterOptions(scenario, mode));
-  const workload = new Workload(cluster.apiUrl, history, random);
-  const nemesis = new Nemesis(scenario.nemesis, cluster, history, random);
-  let observer: NodeJS.Timeout | undefined;
-  const onAbort = () => workload.stop();
-  options.signal?.addEventListener("abort", onAbort);
+  let cluster: Cluster | undefined;
   try {
-    progress?.phase(mode, "steady-state probe");
-    const probe = await steadyState(workload, phases.flat());
-    if (probe) aborted = `the steady state was not reached before any fault: ${probe}`;
-
-    if (!aborted && !interrupted()) {
-      progress?.phase(mode, "workload and nemesis");
-      progress?.watch(workload, nemesis);
-      const planned = scenario.workload.phases.reduce((sum, phase) => sum + (phase.duration ?? 0), 0);
-      // Fault times count from the start of the workload.
-      nemesis.start(planned);
-      observer = setInterval(() => void workload.observe(), OBSERVE_EVERY_MS);
-      for (const [index, phase] of scenario.workload.phases.entries()) {
-        if (interrupted()) break;
-        await workload.runPhase(phase, phases[index]);
-      }
-      if (interrupted()) aborted = "interrupted";
-    }
-
-    progress?.phase(mode, "heal");
-    await nemesis.heal();
-    progress?.phase(mode, "drain");
-    await workload.drain(interrupted() ? INTERRUPTED_DRAIN_MS : scenario.drain);
-    clearInterval(observer);
-    await workload.finalRead([...new Set(analyse(history.events).tasks.keys())]);
+    cluster = await Cluster.start(clusterOptions(scenario, mode));
   } catch (error) {
-    aborted = `${aborted ? `${aborted}; then ` : ""}the run failed: ${(error as Error).message}`;
-  } finally {
-    clearInterval(observer);
-    options.signal?.removeEventListener("abort", onAbort);
-    progress?.unwatch();
-    progress?.phase(mode, "collect logs and tear down");
-    await nemesis.heal().catch(() => {});
-    collectLogs(cluster.dir, logsDir);
-    await cluster.stop();
-    await history.close();
+    aborted.push(`the cluster did not start: ${(error as Error).message}`);
   }
+  if (cluster) {
+    const workload = new Workload(cluster.apiUrl, history, random);
+    const nemesis = new Nemesis(schedule.faults, cluster, history);
+    let observer: NodeJS.Timeout | undefined;
+    const onAbort = () => workload.stop();
+    options.signal?.addEventListener("abort", onAbort);
+    try {
+      progress?.phase(mode, "steady-state probe");
+      const probe = await steadyState(workload, phases.flat());
+      if (probe) aborted.push(`the steady state was not reached before any fault: ${probe}`);
+
+      if (aborted.length === 0 && !interrupted()) {
+        progress?.phase(mode, "workload and nemesis");
+        progress?.watch(workload, nemesis);
+        // t = 0: the workload's start, from which the scenario's fault times count.
+        history.begin();
+        nemesis.start();
+        observer = setInterval(() => void workload.observe(), OBSERVE_EVERY_MS);
+        for (const [index, phase] of scenario.workload.phases.entries()) {
+          if (interrupted()) break;
+          await workload.runPhase(phase, phases[index], index);
+        }
+        if (interrupted()) aborted.push("interrupted");
+      }
+
+      progress?.phase(mode, "heal");
+      await nemesis.heal();
+      progress?.phase(mode, "drain");
+      // Interrupted or not, the accepted tasks are awaited (a second Ctrl-C quits at once).
+      await workload.drain(scenario.drain);
+      clearInterval(observer);
+      await workload.finalRead([...new Set(analyse(history.events).tasks.keys())]);
+    } catch (error) {
+      aborted.push(`the run failed: ${(error as Error).message}`);
+    } finally {
+      clearInterval(observer);
+      options.signal?.removeEventListener("abort", onAbort);
+      progress?.unwatch();
+      progress?.phase(mode, "collect logs and tear down");
+      await nemesis.heal();
+      collectLogs(cluster.dir, logsDir);
+      await cluster.stop().catch((error: Error) => history.record({ type: "problem", source: "harness", description: `tearing the cluster down failed: ${error.message}` }));
+      await workload.client.close().catch(() => {});
+    }
+  }
+  for (const error of options.harnessErrors?.splice(0) ?? []) history.record({ type: "problem", source: "harness", description: error });
+  await history.close();
 
   progress?.phase(mode, "check and report");
-  const analysis = analyse(history.events);
-  const checks = runChecks(scenario.checks, analysis);
+  return judgeRun(scenario, mode, history.events, { outDir, historyFile, logsDir, schedule, aborted: aborted.length ? aborted.join("; then ") : undefined, runCheck: options.runCheck });
+}
+
+/**
+ * The checks, summary and charts of one run from its history: pure but for the chart files.
+ * A checker or a chart that throws is reported, never thrown.
+ */
+export function judgeRun(
+  scenario: Scenario, mode: string, events: readonly HistoryEvent[],
+  run: { outDir: string; historyFile: string; logsDir: string; schedule?: Schedule; aborted?: string; runCheck?: typeof runCheck },
+): RunReport {
+  const analysis = analyse(events);
+  const checks = runChecks(scenario.checks, analysis, run.runCheck);
   const charts: Record<string, string> = {};
-  const end = Math.max(...history.events.map((event) => event.t), 1);
+  const chartErrors: string[] = [];
+  const end = Math.max(maximum(events.map((event) => event.t)) ?? 0, 1);
   const title = (what: string) => `${scenario.name} (${mode}): ${what}`;
   for (const chart of scenario.report.charts) {
-    const file = join(outDir, `${mode}-${chart}.png`);
-    if (chart === "latency") latencyChart(file, analysis, history.events, end, title("latency of every task, by outcome"));
-    if (chart === "throughput") throughputChart(file, analysis, end, title("throughput"));
-    if (chart === "states") statesChart(file, analysis, end, title("tasks by state"));
-    if (chart === "percentiles") percentilesChart(file, analysis, end, title("latency percentiles over time"));
-    charts[chart] = file;
+    const file = join(run.outDir, `${mode}-${chart}.png`);
+    try {
+      if (chart === "latency") latencyChart(file, analysis, events, end, title("latency of every task, by outcome"));
+      if (chart === "throughput") throughputChart(file, analysis, end, title("throughput"));
+      if (chart === "states") statesChart(file, analysis, end, title("tasks by state"));
+      if (chart === "percentiles") percentilesChart(file, analysis, end, title("latency percentiles over time"));
+      charts[chart] = file;
+    } catch (error) {
+      chartErrors.push(`the ${chart} chart could not be drawn: ${(error as Error).message}`);
+    }
   }
-  return { mode, summary: summarize(analysis), checks, analysis, charts, historyFile, logsDir, aborted };
+  return {
+    mode, summary: summarize(analysis), checks, analysis, charts, chartErrors, historyFile: run.historyFile, logsDir: run.logsDir,
+    schedule: run.schedule, aborted: run.aborted,
+  };
 }
 
 /**
@@ -167,11 +219,11 @@ async function steadyState(workload: Workload, templates: TaskTemplate[]): Promi
 }
 
 function collectLogs(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
-  for (const file of readdirSync(from)) if (file.endsWith(".log")) cpSync(join(from, file), join(to, file));
   try {
+    mkdirSync(to, { recursive: true });
+    for (const file of readdirSync(from)) if (file.endsWith(".log")) cpSync(join(from, file), join(to, file));
     cpSync(join(from, "redis", "redis.log"), join(to, "redis.log"));
   } catch {
-    /* an external Redis has no log here */
+    /* an external Redis has no log here; a missing log is no reason to lose the report */
   }
 }

@@ -1,25 +1,56 @@
 /**
  * The scenario format: one YAML file that names a cluster, a workload, a nemesis, checks and
- * a report. This schema is its only definition; every field says what it means. A file that
- * does not match is refused before anything starts, with the path of the bad field.
+ * a report. This schema is its only definition; every field says what it means (the field
+ * reference in scenarios/README.md is generated from it). A file that does not match is
+ * refused before anything starts, with the path and line of each bad field; what the schema
+ * cannot say alone (a fault on a worker that does not exist, a fault after the workload ends)
+ * is checked by validate.ts.
  */
 import { z } from "zod";
 
-/** A duration: "500ms", "10s", "2m", or a number of milliseconds. */
+/** The input as an error message shows it. */
+export const shown = (input: unknown): string => (typeof input === "bigint" ? `${input}n` : (JSON.stringify(input) ?? String(input)));
+
+/**
+ * A schema-level error message for when the input is present but wrong; a missing field is
+ * left to the loader's message ("required").
+ */
+const unlessMissing = (message: (input: unknown) => string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? undefined : message(issue.input);
+
+const DURATION = /^\d+(\.\d+)?(ms|s|m)$/;
+const durationExpected = (input: unknown) => `expected a duration like "500ms", "10s" or "2m", got ${shown(input)}`;
+
+/** The spellings a bare number may have meant: "30s" or "30ms"; a large one was probably milliseconds. */
+const unitsFor = (n: number) => (n >= 1000 && n % 1000 === 0 ? `"${n}ms" (that is "${n / 1000}s") or "${n}s"` : `"${n}s" or "${n}ms"`);
+
+/**
+ * A duration: "500ms", "10s", "2m" (decimals allowed). A bare number is refused: it would
+ * mean milliseconds to some readers and seconds to others.
+ */
 const duration = z
-  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like "500ms", "10s" or "2m"')])
+  .string({
+    error: unlessMissing((input) =>
+      typeof input === "number" ? `${input} is a bare number: give its unit, ${unitsFor(input)}` : durationExpected(input),
+    ),
+  })
+  .regex(DURATION, { error: unlessMissing(durationExpected) })
   .transform((value) => {
-    if (typeof value === "number") return value;
     const amount = Number.parseFloat(value);
     return value.endsWith("ms") ? amount : value.endsWith("m") ? amount * 60_000 : amount * 1000;
   })
-  .describe('a duration: "500ms", "10s", "2m", or milliseconds');
+  .meta({ label: "duration" })
+  .describe('a duration: "500ms", "10s" or "2m"');
 
+const wholeNumber = z.number().int().nonnegative();
 /** A number, or a [min, max] range from which each task draws one (inclusive). */
 const range = z
-  .union([z.number().int().nonnegative(), z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])])
+  .union([wholeNumber, z.tuple([wholeNumber, wholeNumber])], {
+    error: unlessMissing((input) => `expected a whole number or [min, max], got ${shown(input)}`),
+  })
   .transform((value) => (typeof value === "number" ? ([value, value] as const) : value))
   .refine(([min, max]) => min <= max, "the range's first number must not exceed its second")
+  .meta({ label: "whole number, or [min, max]" })
   .describe("a whole number, or [min, max] to draw each task's value from");
 
 export const MODES = ["local", "pull", "push"] as const;
@@ -27,10 +58,14 @@ const mode = z.enum(MODES);
 
 const ClusterSchema = z
   .object({
-    mode: z.union([mode, z.array(mode).min(1)]).describe("local, pull or push; a list runs the scenario once per mode, in one report"),
+    mode: z
+      .union([mode, z.array(mode).min(1)], {
+        error: unlessMissing((input) => `mode must be one of ${MODES.join(", ")} (or a list of them), got ${shown(input)}`),
+      })
+      .describe("local (the dispatcher runs tasks on its own executors), pull or push (on worker processes); a list runs the scenario once per mode, in one report"),
     workers: z
       .object({
-        count: z.number().int().min(1).max(32).describe("worker processes (pull and push)"),
+        count: z.number().int().min(1).max(32).describe("worker processes (pull and push), numbered 0 to count - 1"),
         executors: z.number().int().min(1).max(64).describe("executors per worker (local: of the dispatcher's pool)"),
       })
       .strict()
@@ -57,21 +92,55 @@ const ClusterSchema = z
   .strict()
   .describe("what runs: the mode, the workers, and their settings");
 
+/** An expected outcome written in the scenario: a value, or an error. */
+const ExpectationSchema = z
+  .union(
+    [
+      z.object({ value: z.unknown().describe("the value it returns: any YAML value (`~` is null), an object's fields in the order the function makes them") }).strict(),
+      z
+        .object({
+          error: z.string().min(1).describe("the name of the error it throws, e.g. RangeError"),
+          message: z.string().optional().describe("the error's message (default: empty, as `new RangeError()` has)"),
+        })
+        .strict(),
+    ],
+    { error: unlessMissing((input) => `expected { value: <any> } or { error: <name>, message: <text> }, got ${shown(input)}`) },
+  )
+  .describe("{ value: <any> } or { error: <name>, message: <text> }");
+
+/** A discriminated union's message when its tag is missing or unknown. */
+const tagError = (tag: string, options: readonly string[]) => (issue: { code?: string; input?: unknown }) => {
+  if (issue.code !== "invalid_union") return undefined;
+  const value = typeof issue.input === "object" && issue.input !== null ? (issue.input as Record<string, unknown>)[tag] : undefined;
+  return value === undefined ? `${tag} is required: one of ${options.join(", ")}` : `${tag} must be one of ${options.join(", ")}, got ${shown(value)}`;
+};
+
+const TASK_KINDS = ["noop", "sleep", "cpu", "throw", "function"] as const;
 const weight = z.number().positive().default(1).describe("relative frequency of this kind in the mix");
-const TaskKindSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("noop"), weight }).strict().describe("returns null"),
-  z.object({ kind: z.literal("sleep"), weight, ms: range.describe("how long the task sleeps, in ms") }).strict().describe("waits (I/O-bound), returns the ms it slept"),
-  z.object({ kind: z.literal("cpu"), weight, fib: range.describe("n of the recursive fibonacci(n) it computes") }).strict().describe("CPU-bound: fibonacci(n)"),
-  z.object({ kind: z.literal("throw"), weight }).strict().describe("throws an Error: the task must end FAILED with it"),
-  z
-    .object({
-      kind: z.literal("function"), weight,
-      file: z.string().min(1).describe("a .js file (relative to the scenario file) holding one function's source"),
-      args: z.array(z.array(z.unknown())).min(1).describe("argument lists; each task takes one at random"),
-    })
-    .strict()
-    .describe("a user function from a file; its expected results are computed by running it in the harness's own sandbox"),
-]);
+const TaskKindSchema = z.discriminatedUnion(
+  "kind",
+  [
+    z.object({ kind: z.literal("noop"), weight }).strict().describe("returns null"),
+    z.object({ kind: z.literal("sleep"), weight, ms: range.describe("how long the task sleeps, in ms") }).strict().describe("waits (I/O-bound), returns the ms it slept"),
+    z.object({ kind: z.literal("cpu"), weight, fib: range.describe("n of the recursive fibonacci(n) it computes") }).strict().describe("CPU-bound: fibonacci(n)"),
+    z.object({ kind: z.literal("throw"), weight }).strict().describe("throws an Error: the task must end FAILED with it"),
+    z
+      .object({
+        kind: z.literal("function"), weight,
+        file: z.string().min(1).describe("a .js file (relative to the scenario file) holding one function's source: a declaration, a function expression or an arrow"),
+        args: z.array(z.array(z.unknown())).min(1).meta({ label: "list of argument lists" }).describe("argument lists; each task takes one at random"),
+        expect: z
+          .array(ExpectationSchema)
+          .optional()
+          .describe("the outcome of each argument list, in the same order: { value: <any> } or { error: <name>, message: <text> }; without it, the harness runs the file with plain Node to find them"),
+      })
+      .strict()
+      .describe(
+        "a user function from a file. Its expected results are the scenario's `expect`, or else what the file's function returns (or throws) when the harness evaluates it with plain Node in a child process, apart from faaslab's own sandbox; a value the codec carries (bigint, undefined, Map, Date…) compares as such",
+      ),
+  ],
+  { error: tagError("kind", TASK_KINDS) },
+);
 
 const PhaseSchema = z
   .object({
@@ -79,7 +148,7 @@ const PhaseSchema = z
     clients: z.number().int().min(1).max(1000).optional().describe("closed loop: this many clients, each submitting a task and awaiting its result, then the next"),
     rate: z.number().positive().max(100_000).optional().describe("open loop: submissions per second, whatever the results"),
     duration: duration.optional().describe("how long the phase lasts"),
-    tasks: z.number().int().min(1).optional().describe("or: how many tasks the phase submits"),
+    tasks: z.number().int().min(1).optional().describe("or: how many tasks the phase submits (then the workload's length is not known beforehand, and fault times are not checked against it)"),
     mix: z.array(TaskKindSchema).min(1).describe("the kinds of tasks, with their weights"),
   })
   .strict()
@@ -94,24 +163,33 @@ const WorkloadSchema = z
   .strict()
   .describe("what the clients do");
 
+const WORKER_SELECTORS = ["random", "oldest", "newest", "all"] as const;
 const workerSelector = z
-  .union([z.enum(["random", "oldest", "newest", "all"]), z.number().int().min(0)])
-  .describe("which worker: random, oldest, newest, all, or its index");
+  .union([z.enum(WORKER_SELECTORS), z.number().int().min(0, "a worker's index is 0 or more")], {
+    error: unlessMissing((input) => `expected ${WORKER_SELECTORS.join(", ")} or a worker's index (0 to count - 1), got ${shown(input)}`),
+  })
+  .meta({ label: "`random`, `oldest`, `newest`, `all` or an index" })
+  .describe("which worker: random, oldest, newest, all, or its index (0 to count - 1; a restarted worker keeps its index)");
 const ProcessTargetSchema = z
-  .union([z.enum(["dispatcher", "api", "redis"]), z.object({ worker: workerSelector }).strict()])
-  .describe('"dispatcher", "api", "redis", or { worker: random | oldest | newest | all | <index> }');
+  .union([z.enum(["dispatcher", "api", "redis"]), z.object({ worker: workerSelector }).strict()], {
+    error: unlessMissing((input) => `expected dispatcher, api, redis or { worker: random | oldest | newest | all | <index> }, got ${shown(input)}`),
+  })
+  .describe('"dispatcher", "api", "redis", or { worker: random | oldest | newest | all | <index> } (pull and push only)');
 const LinkSchema = z
-  .union([
-    z.object({ workerLink: workerSelector }).strict().describe("between a worker and the dispatcher"),
-    z.object({ redisLink: z.enum(["api", "dispatcher", "all"]).describe("which component's link to Redis") }).strict().describe("between a component and Redis"),
-  ])
-  .describe("{ workerLink: <worker> } or { redisLink: api | dispatcher | all }");
+  .union(
+    [
+      z.object({ workerLink: workerSelector }).strict().describe("between a worker and the dispatcher (pull and push only)"),
+      z.object({ redisLink: z.enum(["api", "dispatcher", "all"]).describe("which component's link to Redis") }).strict().describe("between a component and Redis"),
+    ],
+    { error: unlessMissing((input) => `expected { workerLink: <worker> } or { redisLink: api | dispatcher | all }, got ${shown(input)}`) },
+  )
+  .describe("{ workerLink: <worker> } (pull and push only) or { redisLink: api | dispatcher | all }");
 
 const timing = {
-  at: duration.optional().describe("once, this long after the workload starts"),
+  at: duration.optional().describe("once, this long after the workload starts (before it ends)"),
   every: duration.optional().describe("repeatedly, at this interval"),
-  from: duration.optional().describe("with every: first time (default: one interval in)"),
-  until: duration.optional().describe("with every: last time (default: the end of the workload)"),
+  from: duration.optional().describe("with every: first time (default: one interval in; before the workload ends)"),
+  until: duration.optional().describe("with every: last time (default: the end of the workload; not after it)"),
 };
 
 /** The faults, each without its timing: what happens, to what, for how long. */
@@ -119,88 +197,122 @@ const killFault = z.object({
   action: z.literal("kill"), target: ProcessTargetSchema,
   signal: z.enum(["SIGKILL", "SIGTERM"]).default("SIGKILL").describe("SIGKILL (kill -9: a crash) or SIGTERM (a graceful stop)"),
   restartAfter: duration.optional().describe("start it again this long after (default: when the nemesis heals, after the workload)"),
-}).strict();
-const pauseFault = z.object({ action: z.literal("pause"), target: ProcessTargetSchema, for: duration.describe("how long it stays stopped (SIGSTOP, then SIGCONT)") }).strict();
-const restartFault = z.object({ action: z.literal("restart"), target: ProcessTargetSchema }).strict();
+}).strict().describe("stops a process with a signal, and starts it again after restartAfter");
+const pauseFault = z
+  .object({ action: z.literal("pause"), target: ProcessTargetSchema, for: duration.describe("how long it stays stopped (SIGSTOP, then SIGCONT)") })
+  .strict()
+  .describe("freezes a process, then lets it go on");
+const restartFault = z.object({ action: z.literal("restart"), target: ProcessTargetSchema }).strict().describe("stops a process and starts it again at once");
 const latencyFault = z.object({
   action: z.literal("latency"), link: LinkSchema,
   ms: z.number().int().min(1).max(60_000).describe("delay added to every chunk, each way"),
   for: duration.describe("how long the latency lasts"),
-}).strict();
-const cutFault = z.object({ action: z.literal("cut"), link: LinkSchema, for: duration.describe("connections are closed and refused for this long") }).strict();
+}).strict().describe("delays the traffic on a link (through the harness's TCP fault proxy)");
+const cutFault = z
+  .object({ action: z.literal("cut"), link: LinkSchema, for: duration.describe("connections are closed and refused for this long") })
+  .strict()
+  .describe("closes a link's connections and refuses new ones");
 const blackholeFault = z.object({
   action: z.literal("blackhole"), link: LinkSchema, for: duration.describe("how long the data is dropped"),
   direction: z.enum(["toUpstream", "toDownstream"]).describe("toUpstream drops what the client side sends; toDownstream what it receives"),
-}).strict();
-const UntimedFaultSchema = z.discriminatedUnion("action", [killFault, pauseFault, restartFault, latencyFault, cutFault, blackholeFault]);
+}).strict().describe("drops a link's data one way while its connections stay open");
+const FAULT_ACTIONS = ["kill", "pause", "restart", "latency", "cut", "blackhole"] as const;
+const UntimedFaultSchema = z.discriminatedUnion("action", [killFault, pauseFault, restartFault, latencyFault, cutFault, blackholeFault], {
+  error: tagError("action", FAULT_ACTIONS),
+});
 
 const FaultSchema = z
-  .discriminatedUnion("action", [
-    killFault.extend(timing),
-    pauseFault.extend(timing),
-    restartFault.extend(timing),
-    latencyFault.extend(timing),
-    cutFault.extend(timing),
-    blackholeFault.extend(timing),
-    z.object({
-      action: z.literal("random"), ...timing,
-      among: z.array(UntimedFaultSchema).min(1).describe("faults written as above but without timing; each time one is drawn (seeded), each once before any again"),
-    }).strict().describe("chaos: one fault drawn at random from a list, each time"),
-  ])
+  .discriminatedUnion(
+    "action",
+    [
+      killFault.extend(timing).describe(killFault.description!),
+      pauseFault.extend(timing).describe(pauseFault.description!),
+      restartFault.extend(timing).describe(restartFault.description!),
+      latencyFault.extend(timing).describe(latencyFault.description!),
+      cutFault.extend(timing).describe(cutFault.description!),
+      blackholeFault.extend(timing).describe(blackholeFault.description!),
+      z.object({
+        action: z.literal("random"), ...timing,
+        among: z.array(UntimedFaultSchema).min(1).describe("faults written as above but without timing; each time one is drawn (seeded), each once before any again"),
+      }).strict().describe("chaos: one fault drawn at random from a list, each time"),
+    ],
+    { error: tagError("action", [...FAULT_ACTIONS, "random"]) },
+  )
   .refine((fault) => (fault.at === undefined) !== (fault.every === undefined), { message: "give exactly one of at or every" })
   .refine((fault) => fault.every !== undefined || (fault.from === undefined && fault.until === undefined), { message: "from and until go with every" });
 
-const CheckSchema = z.discriminatedUnion("check", [
-  z.object({
-    check: z.literal("no-lost-tasks"),
-    fsyncWindow: duration.optional().describe(
-      "with Redis on appendfsync everysec: tasks accepted this long before a kill -9 of Redis may be lost; they are counted and listed apart, and do not fail the check",
-    ),
-  }).strict().describe("every accepted task (answered 201) reaches COMPLETED or FAILED"),
-  z.object({
-    check: z.literal("errors-only-during-faults"),
-    grace: duration.default(2000).describe("how long after a fault ends a client error is still put down to it"),
-  }).strict().describe("every submission the API refused or left unanswered was sent while a fault was in force (or within the grace after it)"),
-  z.object({
-    check: z.literal("results-correct"),
-    allowFailures: z.array(z.string()).default([]).describe("error names a task may fail with although it was expected to complete (e.g. WorkerLost)"),
-  }).strict().describe("every COMPLETED result equals the value the harness computed; every expected failure failed with its error"),
-  z.object({ check: z.literal("no-duplicate-results") }).strict().describe("no task ever shows two different terminal results"),
-  z.object({ check: z.literal("monotonic-status") }).strict().describe("no task's status is ever seen moving backwards"),
-  z.object({ check: z.literal("recovery"), within: duration }).strict().describe("after each fault ends, a task completes within this long"),
-  z.object({
-    check: z.literal("latency"),
-    p50: duration.optional(), p95: duration.optional(), p99: duration.optional(),
-  }).strict().describe("latency percentiles (submission to result seen) must be below these"),
-  z.object({ check: z.literal("throughput"), atLeast: z.number().positive().describe("completed tasks per second over the workload") }).strict(),
-]);
+const CHECKS = ["no-lost-tasks", "errors-only-during-faults", "results-correct", "no-duplicate-results", "monotonic-status", "recovery", "latency", "throughput"] as const;
+const CheckSchema = z.discriminatedUnion(
+  "check",
+  [
+    z.object({
+      check: z.literal("no-lost-tasks"),
+      fsyncWindow: duration.optional().describe(
+        "with Redis on appendfsync everysec (and only then): tasks accepted this long before a kill -9 of Redis may be lost; they are counted and listed apart, and do not fail the check",
+      ),
+    }).strict().describe("every accepted task (answered 201) reaches COMPLETED or FAILED"),
+    z.object({
+      check: z.literal("errors-only-during-faults"),
+      grace: duration.prefault("2s").describe("how long after a fault ends a client error is still put down to it"),
+    }).strict().describe("every submission the API refused or left unanswered was sent while a fault was in force (or within the grace after it)"),
+    z.object({
+      check: z.literal("results-correct"),
+      allowFailures: z.array(z.string()).default([]).meta({ label: "list of error names" }).describe("error names a task may fail with although it was expected to complete (e.g. WorkerLost)"),
+    }).strict().describe("every COMPLETED result equals the value the harness expected; every expected failure failed with its error"),
+    z.object({ check: z.literal("no-duplicate-results") }).strict().describe("no task ever shows two different terminal results"),
+    z.object({ check: z.literal("monotonic-status") }).strict().describe("no task's status is ever seen moving backwards"),
+    z.object({ check: z.literal("recovery"), within: duration.describe("the bound: how soon after a fault ends a task must complete") }).strict().describe("after each fault ends, a task completes within this long"),
+    z.object({
+      check: z.literal("latency"),
+      p50: duration.optional().describe("median latency must be below this"),
+      p95: duration.optional().describe("95th percentile must be below this"),
+      p99: duration.optional().describe("99th percentile must be below this"),
+    }).strict().describe("latency percentiles (submission to result seen) must be below these"),
+    z.object({ check: z.literal("throughput"), atLeast: z.number().positive().describe("completed tasks per second over the workload") }).strict().describe("the workload's throughput must reach this"),
+  ],
+  { error: tagError("check", CHECKS) },
+);
 
 export const CHARTS = ["latency", "throughput", "states", "percentiles"] as const;
 
+/** A report title from a scenario's name: "kill-one" gives "Kill one". */
+export function titleFromName(name: string): string {
+  const words = name.split("-").filter(Boolean).join(" ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 export const ScenarioSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and dashes").describe("the report is reports/<name>.md"),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, { error: unlessMissing((input) => `expected lowercase letters, digits and dashes (like kill-one), got ${shown(input)}`) })
+      .meta({ label: "lowercase letters, digits and dashes" })
+      .describe("the report is reports/<name>.md"),
     description: z.string().min(1).describe("one line, shown by --list"),
     cluster: ClusterSchema,
     workload: WorkloadSchema,
     nemesis: z.array(FaultSchema).default([]).describe("the faults, on a timeline from the start of the workload"),
-    drain: duration.default(60_000).describe("after the workload and healing, how long to wait for every accepted task to end"),
+    drain: duration.prefault("60s").describe("after the workload and healing, how long to wait for every accepted task to end"),
     checks: z.array(CheckSchema).min(1).describe("what must hold; a failed check makes the run exit non-zero"),
     report: z
       .object({
-        title: z.string().min(1).describe("the report's heading"),
+        title: z.string().min(1).optional().meta({ fallback: "from the name" }).describe('the report\'s heading (default: the name in words: kill-one gives "Kill one")'),
         notes: z.string().optional().describe("markdown shown under the heading: what the scenario shows, and why its bounds are what they are"),
         charts: z.array(z.enum(CHARTS)).default([...CHARTS]).describe("which charts to draw"),
       })
       .strict()
+      .prefault({})
+      .meta({ fallback: "optional" })
       .describe("what the report shows"),
   })
-  .strict();
+  .strict()
+  .transform((scenario) => ({ ...scenario, report: { ...scenario.report, title: scenario.report.title ?? titleFromName(scenario.name) } }));
 
 export type Scenario = z.output<typeof ScenarioSchema>;
 export type ClusterSpec = Scenario["cluster"];
 export type Phase = Scenario["workload"]["phases"][number];
 export type TaskKind = Phase["mix"][number];
+export type Expectation = z.output<typeof ExpectationSchema>;
 export type Fault = Scenario["nemesis"][number];
 export type UntimedFault = z.output<typeof UntimedFaultSchema>;
 export type ProcessTarget = z.output<typeof ProcessTargetSchema>;

@@ -4,6 +4,10 @@
  * each awaiting its task before submitting the next; an open-loop phase submits at a fixed
  * rate whatever the results. A task being awaited when its phase ends is still awaited
  * (until the drain deadline), so the phase's timing holds and no result goes unseen.
+ *
+ * Each client draws its tasks from a stream of its own (`clientStream`), so the tasks it
+ * submits, in order, are a function of the seed alone: how fast the cluster answers changes
+ * how many each client submits, never which.
  */
 import { FaaSClient, FaaSError, isTerminal, serialize } from "../../system/client/index.js";
 import type { Expected, History } from "../history/history.js";
@@ -19,6 +23,32 @@ const WAIT_SECONDS = 5;
 const RETRY_DELAY_MS = 250;
 /** Open loop: submissions still awaiting their outcome beyond this are skipped, not queued. */
 const MAX_OUTSTANDING = 2000;
+
+/** The stream a phase's client draws its tasks from (an open-loop phase has one client, 0). */
+export function clientStream(random: Random, phaseIndex: number, client: number): Random {
+  return random.derive("workload", phaseIndex, "client", client);
+}
+
+/** The clients of a phase: a closed loop has `clients`; an open loop one submitter. */
+export function clientsOf(phase: Phase): number {
+  return phase.clients ?? 1;
+}
+
+/** The history's name of a phase's client. */
+export function clientName(phase: Phase, phaseIndex: number, client: number): string {
+  return `${phase.name}#${phaseIndex}/client-${client}`;
+}
+
+/** A task's kind as the history and the schedule name it: noop, sleep, cpu, throw, or function:<file>. */
+export function kindOf(template: TaskTemplate): string {
+  return template.key.startsWith("function:") ? `function:${template.name}` : template.key;
+}
+
+/** One task drawn from a client's stream: which template, its arguments, and what it must give. */
+export function drawTask(templates: readonly TaskTemplate[], mix: Phase["mix"], stream: Random): { template: TaskTemplate; args: unknown[]; expected: Expected } {
+  const template = pickWeighted(templates, mix, stream);
+  return { template, ...template.draw(stream) };
+}
 
 export interface WorkloadCounters {
   submitted: number;
@@ -38,9 +68,14 @@ export class Workload {
   private nextOp = 0;
   private drainDeadline = Number.POSITIVE_INFINITY;
   private readonly stopped = new AbortController();
+  /** The observer's and the probe's own streams: what they draw never moves a client's. */
+  private readonly observerStream: Random;
+  private readonly probeStream: Random;
 
   constructor(apiUrl: string, private readonly history: History, private readonly random: Random) {
     this.client = new FaaSClient({ baseUrl: apiUrl, timeoutMs: REQUEST_TIMEOUT_MS });
+    this.observerStream = random.derive("observer");
+    this.probeStream = random.derive("probe");
   }
 
   /** Registers each template's function (once per kind). */
@@ -53,7 +88,7 @@ export class Workload {
 
   /** Runs one task of a template outside the history; returns what was wrong with it, if anything. */
   async probe(template: TaskTemplate): Promise<string | undefined> {
-    const { args, expected } = template.draw(this.random);
+    const { args, expected } = template.draw(this.probeStream);
     try {
       const taskId = await this.client.execute(this.functionIds.get(template.key)!, ...args);
       const outcome = await this.client.result(taskId, { wait: 30 });
@@ -69,24 +104,31 @@ export class Workload {
   }
 
   /** Runs one phase to its end (its duration, or its number of tasks); results may still be awaited after. */
-  async runPhase(phase: Phase, templates: readonly TaskTemplate[]): Promise<void> {
+  async runPhase(phase: Phase, templates: readonly TaskTemplate[], phaseIndex = 0): Promise<void> {
     await this.register(templates);
     this.history.record({ type: "phase", phase: "start", name: phase.name });
     const endsAt = phase.duration === undefined ? Number.POSITIVE_INFINITY : this.history.now() + phase.duration;
     let budget = phase.tasks ?? Number.POSITIVE_INFINITY;
     const more = () => !this.stopped.signal.aborted && this.history.now() < endsAt && budget > 0;
-    const next = () => {
-      budget--;
-      return this.submit(pickWeighted(templates, phase.mix, this.random), `client-${phase.name}`);
+    const submitter = (client: number) => {
+      const stream = clientStream(this.random, phaseIndex, client);
+      const name = clientName(phase, phaseIndex, client);
+      return () => {
+        budget--;
+        const { template, args, expected } = drawTask(templates, phase.mix, stream);
+        return this.submit(template, name, { args, expected });
+      };
     };
     if (phase.clients !== undefined) {
-      await Promise.all(Array.from({ length: phase.clients }, async () => {
+      await Promise.all(Array.from({ length: phase.clients }, async (_, client) => {
+        const next = submitter(client);
         while (more()) {
           // The client moves on at the phase's end even if its task is still being awaited.
           await Promise.race([next(), this.until(endsAt)]);
         }
       }));
     } else {
+      const next = submitter(0);
       const interval = 1000 / phase.rate!;
       let due = this.history.now();
       while (more()) {
@@ -118,7 +160,7 @@ export class Workload {
   async observe(sample = 20): Promise<void> {
     const ids = [...this.pending];
     for (let i = 0; i < Math.min(sample, ids.length); i++) {
-      const taskId = ids.splice(this.random.int(0, ids.length - 1), 1)[0];
+      const taskId = ids.splice(this.observerStream.int(0, ids.length - 1), 1)[0];
       const invokedAt = this.history.now();
       try {
         const status = await this.client.status(taskId);
@@ -156,11 +198,11 @@ export class Workload {
     return taskId;
   }
 
-  private async submit(template: TaskTemplate, process: string, chosen?: { args: unknown[]; expected: Expected }, accepted?: (taskId: string) => void): Promise<void> {
-    const { args, expected } = chosen ?? template.draw(this.random);
+  private async submit(template: TaskTemplate, process: string, chosen: { args: unknown[]; expected: Expected }, accepted?: (taskId: string) => void): Promise<void> {
+    const { args, expected } = chosen;
     const op = this.nextOp++;
     this.counters.submitted++;
-    this.history.record({ type: "invoke", op, process, kind: template.key.split(":")[0], args: serialize(args), expected });
+    this.history.record({ type: "invoke", op, process, kind: kindOf(template), args: serialize(args), expected });
     let taskId: string;
     try {
       taskId = await this.client.execute(this.functionIds.get(template.key)!, ...args);

@@ -1,15 +1,25 @@
 /**
  * The kinds of task a workload mixes, each with its function's source, its arguments drawn
- * from the run's seeded randomness, and the result the harness expects. A user function from
- * a file has its expected results computed by running it in the harness's own sandbox.
+ * from the run's seeded randomness, and the result the harness expects.
+ *
+ * The expectations come from outside the system under test. A user function from a file has
+ * them from the scenario (`expect`), or else from the oracle: the file's function evaluated
+ * with plain Node in a child process of its own, never by faaslab's sandbox, so that a bug in
+ * the sandbox cannot pass its own check. Only the encoding is shared: the outcomes come back
+ * as devalue text and are turned into codec text with the codec's `serialize`, which is what
+ * results are compared as.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parse as parseDevalue, stringify as stringifyDevalue } from "devalue";
 import { serialize } from "../../system/codec/index.js";
-import { Sandbox } from "../../system/executor/sandbox.js";
 import type { Expected } from "../history/history.js";
 import type { Random } from "../random.js";
-import type { TaskKind } from "../scenario/schema.js";
+import { ScenarioError } from "../scenario/load.js";
+import { shown, type Expectation, type TaskKind } from "../scenario/schema.js";
 
 export interface TaskTemplate {
   /** Identifies the registered function: one per kind (and file). */
@@ -28,7 +38,7 @@ function fibonacci(n: number): number {
 
 const ok = (value: unknown): Expected => ({ ok: true, value: serialize(value) });
 
-/** The templates of a phase's mix; user functions are run here once per argument list. */
+/** The templates of a phase's mix; user functions get their expected outcomes here, once per argument list. */
 export async function templatesFor(mix: readonly TaskKind[], scenarioFile: string): Promise<TaskTemplate[]> {
   return Promise.all(mix.map((kind) => templateFor(kind, scenarioFile)));
 }
@@ -66,20 +76,164 @@ async function templateFor(kind: TaskKind, scenarioFile: string): Promise<TaskTe
       };
     case "function": {
       const path = resolve(dirname(scenarioFile), kind.file);
-      const source = readFileSync(path, "utf8").trim();
-      const sandbox = new Sandbox(source, { filename: path });
-      const outcomes: { args: unknown[]; expected: Expected }[] = [];
-      for (const args of kind.args) {
-        const outcome = await sandbox.call(args);
-        const error = outcome.ok ? undefined : (outcome.error as Error);
-        outcomes.push({
-          args,
-          expected: outcome.ok ? ok(outcome.value) : { ok: false, name: String(error?.name), message: String(error?.message) },
-        });
+      let source: string;
+      try {
+        source = readFileSync(path, "utf8").trim();
+      } catch (error) {
+        throw new ScenarioError(`cannot read the function file ${displayPath(path)}: ${(error as Error).message}`);
       }
+      const expected = kind.expect ? kind.expect.map(fromScenario) : await oracle(path, source, kind.args);
+      const outcomes = kind.args.map((args, i) => ({ args, expected: expected[i] }));
       return { key: `function:${path}`, name: kind.file, source, draw: (random) => random.pick(outcomes) };
     }
   }
+}
+
+/** An outcome written in the scenario. */
+function fromScenario(expectation: Expectation): Expected {
+  return "error" in expectation ? { ok: false, name: expectation.error, message: expectation.message ?? "" } : ok(expectation.value);
+}
+
+/** How long the oracle may take over all the argument lists of one file. */
+export const ORACLE_TIMEOUT_MS = 30_000;
+
+/**
+ * The child's program (an ES module given to `node --input-type=module -e`). It reads the
+ * source and the argument lists (devalue text) from stdin, evaluates the source as one
+ * function expression in sloppy mode (as a script would), calls it with each list in turn,
+ * awaiting what it returns, and writes one outcome a line (devalue text) to stdout; what the
+ * function itself prints goes to stderr. An Error travels as [name, message, has a cause,
+ * cause], without its stack, as the system reports one.
+ */
+const CHILD = (devalueUrl: string) => `
+const out = process.stdout.write.bind(process.stdout);
+process.stdout.write = process.stderr.write.bind(process.stderr);
+const { parse, stringify } = await import(${JSON.stringify(devalueUrl)});
+const { types } = await import("node:util");
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const { source, args } = parse(Buffer.concat(chunks).toString("utf8"));
+const text = (value, fallback) => (value === undefined || value === null || typeof value === "object" || typeof value === "function" ? fallback : String(value));
+const reducers = {
+  Error: (value) => (types.isNativeError(value) ? [text(value.name, "Error"), text(value.message, ""), Object.hasOwn(value, "cause"), value.cause] : undefined),
+};
+const send = (outcome) => out(stringify(outcome, reducers) + "\\n");
+const describe = (value) => (typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value === "undefined" ? "undefined" : typeof value + " " + String(value));
+let fn;
+try {
+  fn = (0, eval)("(" + source + "\\n)");
+} catch (error) {
+  send({ type: "invalid", reason: text(error?.name, "Error") + ": " + text(error?.message, "") });
+  process.exit(0);
+}
+if (typeof fn !== "function") {
+  send({ type: "invalid", reason: "it evaluates to " + describe(fn) + ", not to a function" });
+  process.exit(0);
+}
+for (const list of args) {
+  let outcome;
+  try {
+    outcome = { type: "ok", value: await fn(...list) };
+  } catch (error) {
+    outcome = types.isNativeError(error)
+      ? { type: "threw", name: text(error.name, "Error"), message: text(error.message, "") }
+      : { type: "threw-other", what: describe(error) };
+  }
+  try {
+    send(outcome);
+  } catch (error) {
+    send({ type: "unencodable", reason: text(error?.message, "") });
+  }
+}
+process.exit(0);
+`;
+
+type ChildOutcome =
+  | { type: "ok"; value: unknown }
+  | { type: "threw"; name: string; message: string }
+  | { type: "threw-other"; what: string }
+  | { type: "unencodable"; reason: string }
+  | { type: "invalid"; reason: string };
+
+const revivers = {
+  Error: ([name, message, hasCause, cause]: [string, string, boolean, unknown]) => {
+    const error = hasCause ? new Error(message, { cause }) : new Error(message);
+    Object.defineProperty(error, "name", { value: name, writable: true, configurable: true, enumerable: false });
+    delete (error as { stack?: string }).stack;
+    return error;
+  },
+};
+
+let devalueUrl: string | undefined;
+
+/** A path as an error shows it: relative to the working directory when under it. */
+function displayPath(path: string): string {
+  const shorter = relative(process.cwd(), path);
+  return shorter && !shorter.startsWith("..") && !isAbsolute(shorter) ? shorter : path;
+}
+
+/**
+ * The expected outcome of each argument list, from the function in `file` evaluated with
+ * plain Node in a child process (not faaslab's sandbox). Refuses, naming the file, what it
+ * cannot tell: a file that is not a function, a value the codec cannot carry, a thrown value
+ * that is not an Error, a call that never settles, or a run over `timeoutMs`.
+ */
+export async function oracle(file: string, source: string, argLists: readonly unknown[][], timeoutMs = ORACLE_TIMEOUT_MS): Promise<Expected[]> {
+  devalueUrl ??= pathToFileURL(createRequire(import.meta.url).resolve("devalue")).href;
+  const name = displayPath(file);
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD(devalueUrl)], { cwd: dirname(file), env, stdio: ["pipe", "pipe", "pipe"] });
+  const outcomes: ChildOutcome[] = [];
+  let stdout = "";
+  let stderr = "";
+  let timedOut = false;
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    for (let newline = stdout.indexOf("\n"); newline >= 0; newline = stdout.indexOf("\n")) {
+      outcomes.push(parseDevalue(stdout.slice(0, newline), revivers) as ChildOutcome);
+      stdout = stdout.slice(newline + 1);
+    }
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  child.stdin.on("error", () => {}); // a child that died early: its exit says why
+  child.stdin.end(stringifyDevalue({ source, args: argLists }));
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
+    child.once("error", fail);
+    child.once("close", (code, signal) => done({ code, signal }));
+  }).finally(() => clearTimeout(timer));
+
+  const call = (i: number) => `the call with arguments ${shown(argLists[i])}`;
+  const giveExpect = "give its outcomes in the scenario instead (expect: beside args)";
+  if (outcomes[0]?.type === "invalid") throw new ScenarioError(`${name} does not hold a function: ${outcomes[0].reason}`);
+  if (outcomes.length < argLists.length) {
+    const at = outcomes.length;
+    const output = stderr.trim() ? `; its output:\n${stderr.trim()}` : "";
+    if (timedOut) throw new ScenarioError(`${name}: computing its expected results took longer than ${timeoutMs / 1000} s (${call(at)} had not returned): fix the function, or ${giveExpect}`);
+    const why = exit.code === 13 ? "its promise never settled" : `the process ended with ${exit.signal ?? `exit code ${exit.code}`}`;
+    throw new ScenarioError(`${name}: computing its expected results stopped at ${call(at)}: ${why}${output}`);
+  }
+  return outcomes.map((outcome, i): Expected => {
+    switch (outcome.type) {
+      case "ok":
+        try {
+          return ok(outcome.value);
+        } catch (error) {
+          throw new ScenarioError(`${name}: ${call(i)} returns a value the codec cannot carry (${(error as Error).message}); ${giveExpect}`);
+        }
+      case "threw":
+        return { ok: false, name: outcome.name, message: outcome.message };
+      case "threw-other":
+        throw new ScenarioError(`${name}: ${call(i)} throws ${outcome.what}, which is not an Error (faaslab reports such a throw as an Error of its own); ${giveExpect}`);
+      case "unencodable":
+        throw new ScenarioError(`${name}: ${call(i)} returns a value the codec cannot carry (${outcome.reason}); ${giveExpect}`);
+      case "invalid":
+        throw new ScenarioError(`${name} does not hold a function: ${outcome.reason}`);
+    }
+  });
 }
 
 /** Picks a template by the mix's weights. */

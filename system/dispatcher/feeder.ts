@@ -190,7 +190,8 @@ export class QueueFeeder {
 
   private nextBacklogDelay(): number | undefined {
     if (this.backlog.length === 0) return undefined;
-    const soonest = Math.min(...this.backlog.map((held) => held.notBefore));
+    // A loop, not Math.min(...): the backlog has no bound a spread could take.
+    const soonest = this.backlog.reduce((min, held) => Math.min(min, held.notBefore), Number.POSITIVE_INFINITY);
     return Math.max(1, Math.min(READ_BLOCK_MS, soonest - Date.now()));
   }
 

@@ -116,7 +116,7 @@ export class TaskQueue {
         return entries;
       }
       const page = reply?.[0]?.[1] ?? [];
-      entries.push(...entriesOf(reply));
+      for (const entry of entriesOf(reply)) entries.push(entry);
       if (page.length < pageSize) return entries;
       after = page[page.length - 1][0];
     }

@@ -38,7 +38,7 @@ export function recorded(cluster: Cluster): Recorded {
       if (!taskId) throw new Error(`the API did not accept a ${template.name} task`);
       return taskId;
     },
-    inject: (fault) => injectFault(fault, cluster, random),
+    inject: (fault) => injectFault(fault, cluster, (problem) => history.record({ type: "problem", source: "nemesis", description: problem })),
     async check() {
       await workload.finalRead([...analyse(history.events).tasks.keys()]);
       return runChecks([
