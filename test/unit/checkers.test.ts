@@ -140,6 +140,7 @@ describe("each checker catches its anomaly", () => {
 
   it("a slow recovery, and a fault after which nothing completed", () => {
     const history: HistoryEvent[] = [
+      phase(0, "start"), phase(4000, "end"),
       ...accepted(1, "a", 0), seen("a", "COMPLETED", 3000, serialize(1)),
       { t: 100, type: "fault", phase: "start", fault: 0, description: "pause dispatcher" },
       { t: 1000, type: "fault", phase: "end", fault: 0, description: "pause dispatcher" },
@@ -153,6 +154,19 @@ describe("each checker catches its anomaly", () => {
       "pause dispatcher, ended at 1.0 s: next completion 2.00 s later",
       "kill -9 api, ended at 3.6 s: no task completed afterwards",
     ]);
+  });
+
+  it("a fault healed after the workload stopped, with nothing left to finish, is not measured (an interrupted run's heal)", () => {
+    const history: HistoryEvent[] = [
+      phase(0, "start"), ...accepted(1, "a", 0), seen("a", "COMPLETED", 1500, serialize(1)), phase(2000, "end"),
+      { t: 100, type: "fault", phase: "start", fault: 0, description: "kill -9 worker-0" },
+      { t: 1000, type: "fault", phase: "end", fault: 0, description: "kill -9 worker-0" },
+      { t: 1800, type: "fault", phase: "start", fault: 1, description: "pause worker-1 for 5 s" },
+      { t: 2500, type: "fault", phase: "end", fault: 1, description: "pause worker-1 for 5 s" },
+    ];
+    const result = checkRecovery(analyse(history), 1000);
+    expect(result.verdict).toBe("pass");
+    expect(result.figure).toBe("slowest recovery 0.50 s after the one fault (bound 1.0 s); 1 ended after the workload, with no task left to show recovery, not measured");
   });
 
   it("thresholds in the k6 style", () => {
