@@ -193,7 +193,7 @@ export class Cluster {
     const settings = this.options.dispatcher ?? {};
     const args = ["dispatcher", "-m", this.mode, "--redis", this.redisUrlFor("dispatcher")];
     if (this.mode === "local") {
-      args.push("-w", String(this.options.executors ?? 2));
+      args.push("--executors", String(this.options.executors ?? 2));
       if (this.options.executorIsolation) args.push("--executor-isolation", this.options.executorIsolation);
     } else {
       // A restarted dispatcher binds the port it had, where its workers reconnect.

@@ -1,5 +1,5 @@
 /** How a long-running component ends: on SIGINT/SIGTERM, or when the harness that started it is gone. */
-import { Option } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { LOG_LEVELS, type Logger } from "../log.js";
 
 /** --log-level, on every long-running command: it wins over $FAAS_LOG_LEVEL. */
@@ -40,6 +40,16 @@ export function runUntilStopped(log: Logger, close: () => Promise<void>): void {
   }
 }
 
+/** A parser for commander: an InvalidOption becomes commander's InvalidArgumentError, reported as a usage error. */
+export const asOption = <T>(parse: (value: string) => T) => (value: string): T => {
+  try {
+    return parse(value);
+  } catch (error) {
+    if (error instanceof InvalidOption) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+};
+
 /** Parses a positive integer option for commander, with a message naming the option. */
 export function positiveInteger(name: string) {
   return (value: string): number => {
@@ -53,6 +63,15 @@ export function nonNegativeInteger(name: string) {
   return (value: string): number => {
     const number = Number(value);
     if (!Number.isInteger(number) || number < 0) throw new InvalidOption(`${name} must be a whole number of 0 or more, got "${value}"`);
+    return number;
+  };
+}
+
+/** Parses a TCP port for commander (0 picks a free one), with a message naming the option. */
+export function portNumber(name: string) {
+  return (value: string): number => {
+    const number = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    if (!Number.isInteger(number) || number < 0 || number > 65535) throw new InvalidOption(`${name} must be a port number from 0 to 65535, got ${value}`);
     return number;
   };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `faas`: starts each faaslab component by hand, or a whole cluster with `faas up`. */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { DEFAULT_MAX_UNFINISHED_PER_FUNCTION, startApi } from "../api/server.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES } from "../api/app.js";
 import { LocalDispatcher } from "../dispatcher/local.js";
@@ -16,25 +16,26 @@ import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
 import { connectRedis, redisUrlFrom } from "../store/redis.js";
 import { TaskStore } from "../store/store.js";
 import { MAX_DEADLINE_MS } from "../task.js";
-import { logLevelOption, nonNegativeInteger, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
+import { asOption, logLevelOption, nonNegativeInteger, portNumber, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
+import { bindError, commandPath, configureCliOutput, exitQuietlyOnClosedPipe, packageVersion, retireOption } from "./output.js";
 import { registerStatus } from "./status.js";
 import { registerUp } from "./up.js";
 
 const program = new Command("faas")
   .description("faaslab: a small distributed Function-as-a-Service")
-  .showHelpAfterError("(run with --help for usage)")
-  .configureOutput({ outputError: (text, write) => write(text) });
+  .version(packageVersion(), "-V, --version", "print faaslab's version");
+
+/** The command whose action runs, for its errors ("faas up: ..."). */
+let running: Command | undefined;
+program.hook("preAction", (_program, action) => {
+  running = action;
+});
+/** Commands that serve until Ctrl-C: a closed stdout does not stop them. */
+const LONG_RUNNING = new Set(["api", "dispatcher", "pull-worker", "push-worker", "up"]);
+exitQuietlyOnClosedPipe(() => running !== undefined && LONG_RUNNING.has(running.name()));
 
 const redisOption = () =>
   new Option("--redis <url>", "Redis URL (default: $FAAS_REDIS_URL, else redis://127.0.0.1:6379)");
-const asOption = <T>(parse: (value: string) => T) => (value: string): T => {
-  try {
-    return parse(value);
-  } catch (error) {
-    if (error instanceof InvalidOption) throw new InvalidArgumentError(error.message);
-    throw error;
-  }
-};
 
 const deadline = (value: string): number => {
   const ms = positiveInteger("--task-deadline")(value);
@@ -46,7 +47,7 @@ program
   .command("api")
   .description("run the REST API")
   .option("--host <host>", "address to listen on", "127.0.0.1")
-  .option("-p, --port <port>", "port to listen on (0 picks a free one)", asOption(nonNegativeInteger("--port")), 8000)
+  .option("-p, --port <port>", "port to listen on (0 picks a free one)", asOption(portNumber("--port")), 8000)
   .addOption(redisOption())
   .option("--body-limit <bytes>", "largest accepted request body", asOption(positiveInteger("--body-limit")), DEFAULT_BODY_LIMIT)
   .option("--max-args-bytes <bytes>", "largest serialized arguments of one task (413 past it)", asOption(positiveInteger("--max-args-bytes")), DEFAULT_MAX_ARGS_BYTES)
@@ -66,18 +67,21 @@ program
     const api = await startApi({
       host: options.host, port: options.port, redisUrl: redisUrlFrom(options.redis), bodyLimit: options.bodyLimit, prefix: options.prefix, apiToken,
       maxArgsBytes: options.maxArgsBytes, maxUnfinishedPerFunction: options.maxUnfinishedPerFunction,
-    }, log);
+    }, log).catch((error: unknown) => {
+      throw bindError(error, "port", options.host, options.port);
+    });
     runUntilStopped(log, () => api.close());
   });
 
-program
+const dispatcherCommand = program
   .command("dispatcher")
+  .summary("run a task dispatcher (local, pull or push)")
   .description("run a task dispatcher: local runs tasks on its own executors; pull and push hand them to workers over ZeroMQ")
   .addOption(new Option("-m, --mode <mode>", "how tasks are executed").choices(["local", "pull", "push"]).default("local"))
-  .option("-w, --workers <executors>", "local mode: executors of the pool", asOption(positiveInteger("--workers")), 4)
-  .option("-p, --port <port>", "pull/push mode: port workers connect to (0 picks a free one)", asOption(nonNegativeInteger("--port")), 5555)
+  .option("-w, --executors <n>", "local mode: executors of the pool (-w is the MPCSFaaS spelling: task_dispatcher.py -m local -w N)", asOption(positiveInteger("--executors")), 4)
+  .option("-p, --port <port>", "pull/push mode: port workers connect to (0 picks a free one)", asOption(portNumber("--port")), 5555)
   .option("--host <host>", "pull/push mode: address to bind (0.0.0.0 for workers on other machines)", "127.0.0.1")
-  .option("--token <token>", "pull/push mode: workers must present this token (default: $FAAS_WORKER_TOKEN; none: any worker may join)")
+  .option("--worker-token <token>", "pull/push mode: workers must present this token (default: $FAAS_WORKER_TOKEN; none: any worker may join)")
   .option("--curve-secret-key-file <file>", "pull/push mode: encrypt the link with CURVE, with this key pair (faas keygen makes one; default: $FAAS_CURVE_SECRET_KEY, a Z85 secret key)")
   .option("--curve-allow <file>", "pull/push mode, with CURVE: the worker public keys allowed to connect, one per line, # comments; re-read when it changes (default: $FAAS_CURVE_ALLOW, keys separated by commas)")
   .option("--max-message-bytes <bytes>", "pull/push mode: largest message accepted from a worker (bounds a result); a larger one closes its connection", asOption(positiveInteger("--max-message-bytes")), DISPATCHER_DEFAULTS.maxMessageBytes)
@@ -91,16 +95,21 @@ program
   .option("--heartbeat-tolerance <n>", "missed heartbeats before a worker or dispatcher is presumed lost", asOption(positiveInteger("--heartbeat-tolerance")), DISPATCHER_DEFAULTS.heartbeatTolerance)
   .option("--result-ttl <seconds>", "how long finished tasks are kept (0: forever)", asOption(nonNegativeInteger("--result-ttl")), DISPATCHER_DEFAULTS.resultTtlSeconds)
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
-  .option("--metrics-port <port>", "serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0 picks a free port; the ready line gives metricsUrl)", asOption(nonNegativeInteger("--metrics-port")))
+  .option("--metrics-port <port>", "serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0 picks a free port; the ready line gives metricsUrl)", asOption(portNumber("--metrics-port")))
   .addOption(logLevelOption())
-  .action(async (options) => {
+  .action(async (options, command: Command) => {
     const log = createLogger("dispatcher", options.logLevel);
+    if (options.mode !== "local" && command.getOptionValueSource("executors") === "cli") {
+      log.warn(`--executors applies to local mode; in ${options.mode} mode each worker has its own (faas ${options.mode}-worker <executors> <dispatcher-url>)`);
+    }
     const registry = newRegistry();
     const metrics = metricsEnabled() ? createDispatcherMetrics(registry, { withWorkers: options.mode !== "local" }) : noDispatcherMetrics;
     // Started once the dispatcher is, so that a scrape always finds it.
     const serveMetricsIfAsked = async (): Promise<{ server?: MetricsServer; ready: { metricsUrl?: string } }> => {
       if (options.metricsPort === undefined) return { ready: {} };
-      const server = await serveMetrics(registry, "127.0.0.1", options.metricsPort);
+      const server = await serveMetrics(registry, "127.0.0.1", options.metricsPort).catch((error: unknown) => {
+        throw bindError(error, "metrics port", "127.0.0.1", options.metricsPort);
+      });
       return { server, ready: { metricsUrl: server.url } };
     };
     const shared = {
@@ -115,26 +124,28 @@ program
     if (options.mode === "local") {
       if (options.curveSecretKeyFile !== undefined || options.curveAllow !== undefined) throw new Error("CURVE applies to pull and push mode only: local mode has no workers to talk to");
       const dispatcher = new LocalDispatcher({
-        ...shared, executors: options.workers, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes,
+        ...shared, executors: options.executors, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes,
         isolation: options.executorIsolation,
       }, log, metrics);
       await dispatcher.start();
       const served = await serveMetricsIfAsked();
-      logReady(log, { mode: options.mode, executors: options.workers, id: dispatcher.id, ...served.ready });
+      logReady(log, { mode: options.mode, executors: options.executors, id: dispatcher.id, ...served.ready });
       runUntilStopped(log, async () => {
         await served.server?.close();
         await dispatcher.stop();
       });
       return;
     }
-    const token = options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined);
+    const token = options.workerToken ?? (process.env.FAAS_WORKER_TOKEN || undefined);
     const curve = dispatcherCurve(options, process.env, (error) => log.error({ err: error.message }, "the allowlist could not be read again; the previous keys still apply"));
     for (const warning of curve.warnings) log.warn(warning);
     if (!token && !curve.settings) log.warn("no worker token is set: any process that can reach the port may join as a worker");
     const dispatcher = new RemoteDispatcher({
       ...shared, mode: options.mode, host: options.host, port: options.port, token, curve: curve.settings, maxMessageBytes: options.maxMessageBytes,
     }, log, metrics);
-    await dispatcher.start();
+    await dispatcher.start().catch((error: unknown) => {
+      throw bindError(error, "ZeroMQ port", options.host, options.port);
+    });
     const served = await serveMetricsIfAsked();
     logReady(log, {
       mode: options.mode, endpoint: dispatcher.endpoint, id: dispatcher.id, ...served.ready,
@@ -145,14 +156,17 @@ program
       await dispatcher.stop();
     });
   });
+retireOption(dispatcherCommand, "--workers", "--workers is now --executors (or -w, the MPCSFaaS spelling): the executors of the local pool");
+retireOption(dispatcherCommand, "--token", "--token is now --worker-token");
 
 for (const mode of ["pull", "push"] as const) {
-  program
+  const workerCommand = program
     .command(`${mode}-worker`)
+    .summary(`run a ${mode} worker`)
     .description(`run a ${mode} worker: <executors> executors serving the dispatcher at <dispatcher-url>`)
     .argument("<executors>", "number of executors", asOption(positiveInteger("<executors>")))
     .argument("<dispatcher-url>", "the dispatcher's ZeroMQ endpoint, e.g. tcp://127.0.0.1:5555", asOption(zmqEndpoint))
-    .option("--token <token>", "the dispatcher's worker token (default: $FAAS_WORKER_TOKEN)")
+    .option("--worker-token <token>", "the dispatcher's worker token (default: $FAAS_WORKER_TOKEN)")
     .option("--curve-server-key <key-or-file>", "encrypt the link with CURVE: the dispatcher's public key, Z85 or a file holding it (default: $FAAS_CURVE_SERVER_KEY)")
     .option("--curve-secret-key-file <file>", "with CURVE: this worker's key pair, made by faas keygen (default: $FAAS_CURVE_SECRET_KEY, a Z85 secret key)")
     .option("--executor-memory-mb <mb>", "heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
@@ -164,7 +178,7 @@ for (const mode of ["pull", "push"] as const) {
       const curve = workerCurve(options);
       for (const warning of curve.warnings) log.warn(warning);
       const worker = new Worker({
-        mode, executors, dispatcherUrl, token: options.token ?? (process.env.FAAS_WORKER_TOKEN || undefined), curve: curve.settings, executorMemoryMb: options.executorMemoryMb,
+        mode, executors, dispatcherUrl, token: options.workerToken ?? (process.env.FAAS_WORKER_TOKEN || undefined), curve: curve.settings, executorMemoryMb: options.executorMemoryMb,
         maxResultBytes: options.maxResultBytes, isolation: options.executorIsolation,
       }, log);
       worker.start();
@@ -175,10 +189,12 @@ for (const mode of ["pull", "push"] as const) {
       });
       runUntilStopped(log, () => worker.stop());
     });
+  retireOption(workerCommand, "--token", "--token is now --worker-token");
 }
 
 program
   .command("keygen")
+  .summary("make a CURVE key pair for the dispatcher-worker link")
   .description("make a CURVE key pair (Z85) for the dispatcher-worker link: prints the key pair file, or with --out writes it (mode 0600) and prints only its public key")
   .option("--out <file>", "write the key pair here (mode 0600, never overwritten) and print its public key, e.g. to append to an allowlist")
   .action((options: { out?: string }) => {
@@ -194,6 +210,7 @@ program
 
 program
   .command("recount")
+  .summary("set the task counts from the tasks in Redis (cluster stopped)")
   .description("set the task counts by state (what GET /cluster, faas status and the dashboard show) from the tasks in Redis; for counts left wrong by an older faaslab on the same Redis. Run it with the cluster stopped")
   .addOption(redisOption())
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
@@ -218,8 +235,9 @@ program
 
 registerUp(program);
 registerStatus(program);
+configureCliOutput(program);
 
 program.parseAsync(process.argv).catch((error) => {
-  process.stderr.write(`faas: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${commandPath(running)}: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -3,6 +3,7 @@
  * with --watch, redrawn every few seconds (with the throughput between two draws).
  */
 import { InvalidArgumentError, type Command } from "commander";
+import { retireOption } from "./output.js";
 import type { ClusterSnapshot } from "../cluster/snapshot.js";
 import { FaaSClient, FaaSError } from "../client/index.js";
 
@@ -11,17 +12,18 @@ const DEFAULT_API_URL = "http://127.0.0.1:8000";
 const FAILURES_PRINTED = 10;
 
 export function registerStatus(program: Command): void {
-  program
+  const status = program
     .command("status")
+    .summary("show the cluster: workers, load, tasks, recent failures")
     .description("show the cluster: dispatchers, workers and their load, tasks by state, recent failures (from the API's GET /cluster)")
     .option("--api <url>", `the API (default: $FAAS_API_URL, else ${DEFAULT_API_URL})`)
-    .option("--token <token>", "the API's token, if it requires one (default: $FAAS_API_TOKEN)")
-    .option("-w, --watch [seconds]", "redraw every <seconds> (default 2) until Ctrl-C", parseInterval)
-    .option("--json", "print the snapshot as JSON instead of tables")
-    .action(async (options: { api?: string; token?: string; watch?: number | true; json?: boolean }) => {
+    .option("--api-token <token>", "the API's token, if it requires one (default: $FAAS_API_TOKEN)")
+    .option("--watch [seconds]", "redraw every <seconds> (default 2) until Ctrl-C", parseInterval)
+    .option("--json", "print the snapshot as JSON instead of tables (with --watch, one line per snapshot)")
+    .action(async (options: { api?: string; apiToken?: string; watch?: number | true; json?: boolean }) => {
       const baseUrl = options.api ?? (process.env.FAAS_API_URL || DEFAULT_API_URL);
       if (!/^https?:\/\/[^/]/.test(baseUrl)) throw new InvalidArgumentError(`--api must be an http(s) URL, got "${baseUrl}"`);
-      const client = new FaaSClient({ baseUrl, token: options.token ?? (process.env.FAAS_API_TOKEN || undefined), timeoutMs: 5000 });
+      const client = new FaaSClient({ baseUrl, token: options.apiToken ?? (process.env.FAAS_API_TOKEN || undefined), timeoutMs: 5000 });
       // Watched as JSON, one line per snapshot (NDJSON), for a program to read.
       const show = (snapshot: ClusterSnapshot, previous?: ClusterSnapshot) =>
         options.json ? `${JSON.stringify(snapshot, null, options.watch === undefined ? 2 : undefined)}\n` : renderStatus(snapshot, baseUrl, previous);
@@ -37,6 +39,8 @@ export function registerStatus(program: Command): void {
       }
       await watch(client, baseUrl, options.watch === true ? 2 : options.watch, show, options.json === true);
     });
+  retireOption(status, "--token", "--token is now --api-token");
+  retireOption(status, "-w", "-w is no longer an option: give --watch");
 }
 
 function parseInterval(value: string): number {
@@ -46,7 +50,7 @@ function parseInterval(value: string): number {
 }
 
 function explain(error: unknown, baseUrl: string): string {
-  if (error instanceof FaaSError && error.status === 401) return `the API at ${baseUrl} requires a token: give --token or set FAAS_API_TOKEN`;
+  if (error instanceof FaaSError && error.status === 401) return `the API at ${baseUrl} requires a token: give --api-token or set FAAS_API_TOKEN`;
   if (error instanceof FaaSError && error.status === 404) return `${baseUrl} has no GET /cluster: is it a faaslab API of this version?`;
   return error instanceof Error ? error.message : String(error);
 }

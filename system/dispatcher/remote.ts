@@ -411,7 +411,7 @@ export class RemoteDispatcher {
     if (expected === undefined) return undefined;
     const given = Buffer.from(hello.token ?? "");
     const wanted = Buffer.from(expected);
-    if (hello.token === undefined) return "this dispatcher requires a worker token (--token or FAAS_WORKER_TOKEN)";
+    if (hello.token === undefined) return "this dispatcher requires a worker token (--worker-token or FAAS_WORKER_TOKEN)";
     if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return "the worker token is wrong";
     return undefined;
   }

@@ -139,7 +139,7 @@ describe("worker tokens", () => {
   const fx = useCluster({ mode: "push", workers: { count: 1, executors: 1 }, workerToken: "s3cret" });
 
   it.each([
-    ["a wrong token", ["--token", "wrong"], "the worker token is wrong"],
+    ["a wrong token", ["--worker-token", "wrong"], "the worker token is wrong"],
     ["no token", [], "requires a worker token"],
   ])("a worker with %s is refused, told why, and exits with an error", async (_case, flags, reason) => {
     const worker = await execa(process.execPath, [cliPath, "push-worker", "1", fx.cluster.dispatcherEndpoint, ...flags], {
@@ -154,7 +154,7 @@ describe("worker tokens", () => {
   });
 
   it("a pull worker is refused by a push dispatcher", async () => {
-    const worker = await execa(process.execPath, [cliPath, "pull-worker", "1", fx.cluster.dispatcherEndpoint, "--token", "s3cret"], { reject: false, timeout: 15_000 });
+    const worker = await execa(process.execPath, [cliPath, "pull-worker", "1", fx.cluster.dispatcherEndpoint, "--worker-token", "s3cret"], { reject: false, timeout: 15_000 });
     expect(worker.exitCode).toBe(2);
     expect(worker.stderr).toContain("runs in push mode");
   });
