@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { DispatcherSnapshot } from "../cluster/snapshot.js";
 import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import type { Logger } from "../log.js";
-import type { QueueEntry } from "../store/queue.js";
+import type { QueueEntry } from "../store/replies.js";
 import type { TaskStore } from "../store/store.js";
 import { serializedTaskError } from "../task.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
@@ -36,14 +36,14 @@ export class LocalDispatcher {
 
   constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
-    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, () => ({
+    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, {
       capacity: () => this.options.executors - this.inflight.size,
       dispatch: (entry) => {
         if (!this.inflight.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
       },
       holds: (taskId) => this.inflight.has(taskId),
       snapshot: () => this.snapshot(),
-    }), 0, log, () => metrics.redisError()));
+    }, 0, log, () => metrics.redisError()));
     metrics.observe({
       queueDepth: () => this.store.queuedTasks(),
       running: () => this.inflight.size,
@@ -81,11 +81,13 @@ export class LocalDispatcher {
     });
   }
 
-  private async handle({ entryId, taskId }: QueueEntry): Promise<void> {
+  private async handle(entry: QueueEntry): Promise<void> {
+    const { taskId } = entry;
     try {
       const claimedAt = Date.now();
-      const claim = await this.store.claimTask(entryId, taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
+      const claim = await this.store.claimTask(taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
       if (!claim.claimed) {
+        if (claim.reason === "missing" && entry.entryId !== undefined) await this.store.dropEntry(entry.entryId);
         if (claim.reason === "attempts-exhausted") {
           this.metrics.failedWithout("WorkerLost");
           this.log.warn({ taskId, workerId: this.id }, "task failed with WorkerLost");
@@ -99,7 +101,7 @@ export class LocalDispatcher {
         ? { status: "FAILED" as const, result: serializedTaskError("ExecutorCrashed", `function ${claim.functionId} does not exist`), executor: this.id }
         : await this.pool.run({ functionId: claim.functionId, source, args: claim.args }, claim.deadlineMs ?? this.options.taskDeadlineMs);
       // The executor is free: its slot goes to the next task while this result is written.
-      const finishing = this.finish(entryId, taskId, outcome, claimedAt);
+      const finishing = this.finish(entry, outcome, claimedAt);
       this.finishing.add(finishing);
       void finishing.finally(() => this.finishing.delete(finishing));
     } catch (error) {
@@ -107,13 +109,14 @@ export class LocalDispatcher {
       this.log.error({ taskId, err: error }, "task handling failed; it will be tried again");
       this.metrics.redisError();
       this.metrics.requeued(1);
-      this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
+      this.feeder.putBack([entry], this.options.heartbeatMs);
     }
   }
 
-  private async finish(entryId: string, taskId: string, outcome: { status: "COMPLETED" | "FAILED"; result: string; executor: string }, claimedAt: number): Promise<void> {
+  private async finish(entry: QueueEntry, outcome: { status: "COMPLETED" | "FAILED"; result: string; executor: string }, claimedAt: number): Promise<void> {
+    const { taskId } = entry;
     try {
-      const recorded = await this.store.recordResult({ entryId, taskId, ...outcome });
+      const recorded = await this.store.finishTask({ taskId, ...outcome });
       if (recorded) {
         this.metrics.finished(outcome.status, outcome.result, recorded, claimedAt);
         this.log.debug({ taskId, workerId: this.id, status: outcome.status, executor: outcome.executor }, "task finished");
@@ -125,7 +128,7 @@ export class LocalDispatcher {
       this.log.error({ taskId, err: error }, "could not record the result; the task will be run again");
       this.metrics.redisError();
       this.metrics.requeued(1);
-      this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
+      this.feeder.putBack([entry], this.options.heartbeatMs);
     }
   }
 }

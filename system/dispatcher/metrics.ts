@@ -4,7 +4,7 @@
  * dispatcher when Prometheus scrapes, so nothing is counted by hand that could drift.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { FinishTimes } from "../store/store.js";
+import type { FinishTimes } from "../store/replies.js";
 import type { TerminalStatus } from "../task.js";
 import { failureReason, within } from "../metrics.js";
 

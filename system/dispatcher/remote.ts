@@ -14,11 +14,11 @@ import { randomUUID, timingSafeEqual } from "node:crypto";
 import { Router, type EventOfType } from "zeromq";
 import type { DispatcherSnapshot, WorkerSnapshot } from "../cluster/snapshot.js";
 import type { Logger } from "../log.js";
-import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type HeldTask, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
+import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import type { Allowlist, CurveKeyPair } from "../protocol/curve.js";
 import { SerialSender } from "../protocol/sender.js";
 import { ZAP_DOMAIN, ZapHandler } from "../protocol/zap.js";
-import type { QueueEntry } from "../store/queue.js";
+import type { QueueEntry } from "../store/replies.js";
 import type { TaskStore } from "../store/store.js";
 import { isTerminal, serializedTaskError } from "../task.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
@@ -122,13 +122,13 @@ export class RemoteDispatcher {
     this.sender = new SerialSender(this.router, log);
     // Tasks a dead dispatcher held wait two silences for their workers to report them.
     const takeoverDelayMs = 2 * options.heartbeatMs * options.heartbeatTolerance;
-    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, (store) => ({
+    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, {
       capacity: () => this.capacity(),
       dispatch: (entry) => void this.dispatch(entry),
       holds: (taskId) => this.assignments.has(taskId) || this.dispatching.has(taskId),
-      taskPrefix: store.keys.taskPrefix,
+      readsTasks: true,
       snapshot: () => this.snapshot(),
-    }), takeoverDelayMs, log, () => metrics.redisError()));
+    }, takeoverDelayMs, log, () => metrics.redisError()));
     metrics.observe({
       queueDepth: () => this.store.queuedTasks(),
       running: () => {
@@ -204,7 +204,7 @@ export class RemoteDispatcher {
   private async dispatchToWorker(entry: QueueEntry): Promise<void> {
     const worker = this.policy.pick(this.workers.values());
     if (!worker) {
-      this.feeder.requeue([entry]);
+      this.feeder.putBack([entry]);
       return;
     }
     // The slot is taken now, while the task is read from Redis, so no other task takes it.
@@ -217,25 +217,25 @@ export class RemoteDispatcher {
       // Meanwhile a reconnecting worker may have reported it, or this worker may have gone.
       if (this.assignments.has(entry.taskId)) return;
       if (this.workers.get(worker.id) !== worker || worker.leaving) {
-        this.feeder.requeue([entry]);
+        this.feeder.putBack([entry]);
         return;
       }
       if (task === null || isTerminal(task.status)) {
-        await this.store.dropEntry(entry.entryId);
+        if (entry.entryId !== undefined) await this.store.dropEntry(entry.entryId);
         return;
       }
       if (task.attempts >= this.options.maxAttempts) {
         // Lost as many times as allowed: claimTask fails it with WorkerLost, recorded by this
         // dispatcher (the worker picked for another attempt had no part in it).
-        const claim = await this.store.claimTask(entry.entryId, entry.taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
+        const claim = await this.store.claimTask(entry.taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
         if (!claim.claimed && claim.reason === "attempts-exhausted") this.metrics.failedWithout("WorkerLost");
         this.log.warn({ taskId: entry.taskId }, "task failed with WorkerLost");
         return;
       }
       const source = worker.functions.has(task.functionId) ? undefined : await this.store.getFunctionSource(task.functionId);
       if (source === null) {
-        const failed = await this.store.failTask({
-          entryId: entry.entryId, taskId: entry.taskId, executor: this.id,
+        const failed = await this.store.finishTask({
+          taskId: entry.taskId, status: "FAILED", executor: this.id,
           result: serializedTaskError("ExecutorCrashed", `function ${task.functionId} does not exist`),
         });
         if (failed) this.metrics.failedWithout("ExecutorCrashed");
@@ -243,7 +243,7 @@ export class RemoteDispatcher {
       }
       if (this.assignments.has(entry.taskId)) return;
       if (this.workers.get(worker.id) !== worker || worker.leaving) {
-        this.feeder.requeue([entry]);
+        this.feeder.putBack([entry]);
         return;
       }
       if (source !== undefined) worker.functions.add(task.functionId);
@@ -253,7 +253,7 @@ export class RemoteDispatcher {
       delivered = true;
       this.log.debug({ taskId: entry.taskId, workerId: worker.id }, "task sent");
       this.send(worker, {
-        type: "task", taskId: entry.taskId, entryId: entry.entryId, functionId: task.functionId,
+        type: "task", taskId: entry.taskId, functionId: task.functionId,
         ...(source ? { source } : {}),
         args: task.args, deadlineMs: task.deadlineMs ?? this.options.taskDeadlineMs,
       });
@@ -261,7 +261,7 @@ export class RemoteDispatcher {
       this.log.error({ taskId: entry.taskId, err: error }, "could not dispatch the task; it will be tried again");
       this.metrics.redisError();
       this.metrics.requeued(1);
-      this.feeder.requeue([entry], this.options.heartbeatMs);
+      this.feeder.putBack([entry], this.options.heartbeatMs);
     } finally {
       worker.reserved--;
       if (!delivered) this.policy.released(worker);
@@ -287,7 +287,7 @@ export class RemoteDispatcher {
     }
     this.metrics.requeued(assignments.length);
     this.log.warn({ count: assignments.length, why, tasks: assignments.map((a) => a.taskId).slice(0, 20) }, "dispatching tasks again");
-    this.feeder.requeue(assignments.map(({ entryId, taskId }) => ({ entryId, taskId })), delayMs);
+    this.feeder.putBack(assignments.map(({ entryId, taskId }) => ({ entryId, taskId })), delayMs);
   }
 
   // --- receiving ---------------------------------------------------------------------
@@ -350,7 +350,7 @@ export class RemoteDispatcher {
         return;
       case "started":
         if (!worker) return this.sendTo(routingId, { type: "unknown" });
-        return this.markStarted(worker, message.taskId, message.entryId);
+        return this.markStarted(worker, message.taskId);
       case "request": {
         if (!worker) return this.sendTo(routingId, { type: "unknown" });
         // What it may still be sent: its idle executors, less the tasks already on their way to it.
@@ -389,15 +389,15 @@ export class RemoteDispatcher {
     worker.capacity = hello.capacity;
     worker.credits = 0; // a pull worker asks again after its welcome
     worker.leaving = false;
-    const running = new Set(hello.running.map((held) => held.taskId));
+    const running = new Set(hello.held);
     // What this dispatcher gave the worker a while ago and the worker no longer has goes elsewhere
     // (a task sent just now may still be on its way)...
     const before = Date.now() - this.silenceMs;
     this.requeue([...worker.assignments.values()].filter((a) => !running.has(a.taskId) && a.sentAt < before), "its worker re-registered without them");
     for (const taskId of worker.shadows) if (!running.has(taskId)) worker.shadows.delete(taskId);
     // ...and what the worker still runs (given by a previous dispatcher) is adopted.
-    for (const held of hello.running) this.adopt(worker, held);
-    this.log.info({ workerId: worker.id, capacity: worker.capacity, running: hello.running.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
+    for (const taskId of hello.held) this.adopt(worker, taskId);
+    this.log.info({ workerId: worker.id, capacity: worker.capacity, held: hello.held.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
     this.sendTo(routingId, {
       type: "welcome", dispatcherId: this.id, heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
       maxMessageBytes: this.maxMessageBytes,
@@ -416,17 +416,17 @@ export class RemoteDispatcher {
     return undefined;
   }
 
-  private adopt(worker: ConnectedWorker, held: HeldTask): void {
-    const existing = this.assignments.get(held.taskId);
+  private adopt(worker: ConnectedWorker, taskId: string): void {
+    const existing = this.assignments.get(taskId);
     if (existing) {
       // It runs elsewhere too (the first result will win), and meanwhile it occupies an executor here.
-      if (existing.workerId !== worker.id) worker.shadows.add(held.taskId);
+      if (existing.workerId !== worker.id) worker.shadows.add(taskId);
       return;
     }
-    this.feeder.take(held.taskId);
-    const assignment: Assignment = { ...held, workerId: worker.id, functionId: "", sentAt: Date.now(), started: true };
-    this.assignments.set(held.taskId, assignment);
-    worker.assignments.set(held.taskId, assignment);
+    const entry = this.feeder.withdraw(taskId) ?? { taskId };
+    const assignment: Assignment = { ...entry, workerId: worker.id, functionId: "", sentAt: Date.now(), started: true };
+    this.assignments.set(taskId, assignment);
+    worker.assignments.set(taskId, assignment);
   }
 
   /** The worker cannot run a task it was sent: it goes elsewhere, or back with its function's source. */
@@ -439,7 +439,7 @@ export class RemoteDispatcher {
     this.requeue([assignment], `its worker rejected it (${rejection.reason})`, rejection.reason === "no-source", delay);
   }
 
-  private async markStarted(worker: ConnectedWorker, taskId: string, entryId: string): Promise<void> {
+  private async markStarted(worker: ConnectedWorker, taskId: string): Promise<void> {
     const assignment = worker.assignments.get(taskId);
     if (assignment) {
       assignment.started = true;
@@ -448,10 +448,10 @@ export class RemoteDispatcher {
       // dispatcher): it occupies an executor all the same. If it runs elsewhere too, that
       // run is the one that counts, so it is not claimed again.
       const elsewhere = this.assignments.has(taskId);
-      this.adopt(worker, { taskId, entryId });
+      this.adopt(worker, taskId);
       if (elsewhere) return;
     }
-    const claim = await this.store.claimTask(entryId, taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
+    const claim = await this.store.claimTask(taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
     if (claim.claimed) {
       this.metrics.attempted();
       this.log.debug({ taskId, workerId: worker.id }, "task started");
@@ -469,8 +469,8 @@ export class RemoteDispatcher {
     const assignment = this.assignments.get(result.taskId);
     if (assignment && assignment.workerId === worker.id) this.unassign(assignment);
     this.feeder.wake();
-    const recorded = await this.store.recordResult({
-      entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
+    const recorded = await this.store.finishTask({
+      taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
     });
     if (recorded) {
       this.metrics.finished(result.status, result.result, recorded, assignment?.sentAt);

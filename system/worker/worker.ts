@@ -42,7 +42,6 @@ export class WorkerRefused extends Error {
 }
 
 interface Held {
-  entryId: string;
   /** The result message, once the task has finished. */
   result?: Extract<WorkerMessage, { type: "result" }>;
   sentAt?: number;
@@ -169,7 +168,7 @@ export class Worker {
     this.send({
       type: "hello", workerId: this.id, mode: this.options.mode, capacity: this.options.executors,
       ...(this.options.token === undefined ? {} : { token: this.options.token }),
-      running: [...this.held].map(([taskId, held]) => ({ taskId, entryId: held.entryId })),
+      held: [...this.held.keys()],
     });
   }
 
@@ -271,17 +270,17 @@ export class Worker {
     // Never more tasks than executors: a task that would wait would run down its deadline waiting.
     const refusal: RejectReason | undefined = this.draining ? "leaving" : this.running >= this.options.executors ? "busy" : source === undefined ? "no-source" : undefined;
     if (refusal) {
-      this.send({ type: "rejected", taskId: task.taskId, entryId: task.entryId, reason: refusal });
+      this.send({ type: "rejected", taskId: task.taskId, reason: refusal });
       return;
     }
-    const held: Held = { entryId: task.entryId };
+    const held: Held = {};
     this.held.set(task.taskId, held);
     this.running++;
-    this.send({ type: "started", taskId: task.taskId, entryId: task.entryId });
+    this.send({ type: "started", taskId: task.taskId });
     this.log.debug({ taskId: task.taskId }, "task started");
     void this.pool.run({ functionId: task.functionId, source: source!, args: task.args }, task.deadlineMs).then(({ status, result, executor }) => {
       this.running--;
-      held.result = { type: "result", taskId: task.taskId, entryId: task.entryId, status, result, executor };
+      held.result = { type: "result", taskId: task.taskId, status, result, executor };
       this.log.debug({ taskId: task.taskId, status, executor }, "task finished");
       this.deliver(held);
       if (!this.draining) this.demand.finished(this.options.executors - this.running);
