@@ -18,7 +18,7 @@ import type { Redis } from "ioredis";
 import { Bench, type Task } from "tinybench";
 import { Dealer, Router } from "zeromq";
 import { deserialize, serialize } from "../system/codec/index.js";
-import { workerLostError } from "../system/dispatcher/local.js";
+import { workerLostError } from "../system/dispatcher/lifecycle.js";
 import { DISPATCHER_DEFAULTS } from "../system/dispatcher/options.js";
 import { ExecutorPool } from "../system/executor/pool.js";
 import { Sandbox } from "../system/executor/sandbox.js";

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeDispatcherMessage, decodeWorkerMessage, encode, PROTOCOL_VERSION, ProtocolError, type DispatcherMessage, type WorkerMessage } from "../../system/protocol/messages.js";
-import type { WorkerSlot } from "../../system/dispatcher/policy.js";
-import { pullPolicy } from "../../system/dispatcher/pull.js";
-import { pushPolicy } from "../../system/dispatcher/push.js";
+import { pullPolicy, pushPolicy, type WorkerSlot } from "../../system/dispatcher/policy.js";
 import { pullDemand } from "../../system/worker/pull.js";
 
 const frame = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value));
