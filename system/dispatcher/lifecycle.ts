@@ -7,14 +7,12 @@
  * The steps throw what the store throws (a Redis error): each dispatcher decides what to do
  * then (the local one runs the task again; a remote one waits for the worker to resend).
  */
+import type { ExecutorOutcome } from "../executor/contract.js";
 import type { Logger } from "../log.js";
 import type { ClaimResult, FinishTimes, QueueEntry } from "../store/replies.js";
-import type { Finish, TaskStore } from "../store/store.js";
+import type { TaskStore } from "../store/store.js";
 import { serializedTaskError } from "../task.js";
 import type { DispatcherMetrics } from "./metrics.js";
-
-/** What an executor made of a task, as the store records it. */
-export type Outcome = Omit<Finish, "taskId">;
 
 export class TaskLifecycle {
   private readonly workerLost: string;
@@ -51,7 +49,7 @@ export class TaskLifecycle {
    * itself); `dispatchedAt` starts its latency when the task record has no creation time.
    * The first result wins: a later one is discarded, and said so (null).
    */
-  async recordResult(taskId: string, outcome: Outcome, from: string, dispatchedAt?: number): Promise<FinishTimes | null> {
+  async recordResult(taskId: string, outcome: ExecutorOutcome, from: string, dispatchedAt?: number): Promise<FinishTimes | null> {
     const recorded = await this.store.finishTask({ taskId, ...outcome });
     if (recorded) {
       this.metrics.finished(outcome.status, outcome.result, recorded, dispatchedAt);

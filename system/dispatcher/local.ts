@@ -4,12 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DispatcherSnapshot } from "../cluster/snapshot.js";
+import type { ExecutorOutcome } from "../executor/contract.js";
 import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import type { Logger } from "../log.js";
 import type { QueueEntry } from "../store/replies.js";
 import type { TaskStore } from "../store/store.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
-import { TaskLifecycle, type Outcome } from "./lifecycle.js";
+import { TaskLifecycle } from "./lifecycle.js";
 import { noDispatcherMetrics, type DispatcherMetrics } from "./metrics.js";
 import type { DispatcherOptions } from "./options.js";
 
@@ -106,7 +107,7 @@ export class LocalDispatcher {
     }
   }
 
-  private async finish(entry: QueueEntry, outcome: Outcome, claimedAt: number): Promise<void> {
+  private async finish(entry: QueueEntry, outcome: ExecutorOutcome, claimedAt: number): Promise<void> {
     try {
       await this.lifecycle.recordResult(entry.taskId, outcome, this.id, claimedAt);
     } catch (error) {

@@ -141,9 +141,8 @@ export class WorkerRegistry {
   }
 
   /**
-   * A worker reported a result. Its executor is free now (only its own: if the task was re-run
-   * elsewhere, that run holds its own slot), so the task leaves the registry before the result
-   * is written; the assignment, if it was this worker's, is returned.
+   * A worker reported a result: its executor is free now (only its own: a re-run elsewhere
+   * holds its own slot). Returns the assignment, if it was this worker's.
    */
   finished(worker: ConnectedWorker, taskId: string): Assignment | undefined {
     worker.shadows.delete(taskId);
@@ -153,11 +152,7 @@ export class WorkerRegistry {
     return assignment;
   }
 
-  /**
-   * The worker cannot run a task it was sent (busy, leaving, or without the function's
-   * source): it is recalled. Without the source, the function is sent with it next time, and
-   * a pull worker gets back the credit of the task it never ran.
-   */
+  /** The worker cannot run a task it was sent: it is recalled (without the source, sent with it next time, the pull credit given back). */
   rejected(worker: ConnectedWorker, taskId: string, reason: RejectReason): Assignment[] {
     const assignment = worker.assignments.get(taskId);
     if (!assignment) return [];
@@ -201,8 +196,6 @@ export class WorkerRegistry {
     return this.workers.values();
   }
 
-  // --- handing a task to a worker ----------------------------------------------------------
-
   /** How many more tasks the workers may be given now, per the policy. */
   freeSlots(): number {
     let free = 0;
@@ -244,9 +237,7 @@ export class WorkerRegistry {
     if (!assigned) this.options.policy.released(worker);
   }
 
-  // --- what the metrics and GET /cluster show ----------------------------------------------
-
-  /** The workers taking tasks (not those leaving). */
+  /** The workers taking tasks (not those leaving), as the metrics and GET /cluster show them. */
   snapshots(): WorkerSnapshot[] {
     return [...this.workers.values()].filter((worker) => !worker.leaving).map((worker) => ({
       id: worker.id, capacity: worker.capacity, busy: Math.min(worker.capacity, worker.assigned), lastHeartbeatAt: worker.lastSeen,
@@ -259,8 +250,6 @@ export class WorkerRegistry {
     for (const assignment of this.assignments.values()) if (assignment.started) started++;
     return started;
   }
-
-  // --- internals ---------------------------------------------------------------------------
 
   private sentLongAgo(worker: ConnectedWorker, holding: Set<string>): Assignment[] {
     const before = this.now() - this.options.silenceMs;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeDispatcherMessage, decodeWorkerMessage, encode, PROTOCOL_VERSION, ProtocolError, type DispatcherMessage, type WorkerMessage } from "../../system/protocol/messages.js";
 import { pullPolicy, pushPolicy, type WorkerSlot } from "../../system/dispatcher/policy.js";
-import { pullDemand } from "../../system/worker/pull.js";
+import { pullDemand } from "../../system/worker/demand.js";
 
 const frame = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value));
 
