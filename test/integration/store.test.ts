@@ -60,7 +60,7 @@ describe("task store", () => {
     expect(await store.getTask(taskId)).toMatchObject({ status: "RUNNING", attempts: 1, worker: "d1" });
   });
 
-  it("completeTask records the result once; a second (late) result is discarded", async () => {
+  it("finishTask records the result once; a second (late) result is discarded", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
     await queue.read(1, 100);
