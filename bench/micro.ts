@@ -18,12 +18,13 @@ import type { Redis } from "ioredis";
 import { Bench, type Task } from "tinybench";
 import { Dealer, Router } from "zeromq";
 import { deserialize, serialize } from "../system/codec/index.js";
-import { workerLostError } from "../system/dispatcher/local.js";
+import { workerLostError } from "../system/dispatcher/lifecycle.js";
 import { DISPATCHER_DEFAULTS } from "../system/dispatcher/options.js";
 import { ExecutorPool } from "../system/executor/pool.js";
 import { Sandbox } from "../system/executor/sandbox.js";
 import { decodeDispatcherMessage, decodeWorkerMessage, encode, type DispatcherMessage, type WorkerMessage } from "../system/protocol/messages.js";
-import { TaskQueue, type QueueEntry } from "../system/store/queue.js";
+import { TaskQueue } from "../system/store/queue.js";
+import type { QueueEntry } from "../system/store/replies.js";
 import { connectRedis } from "../system/store/redis.js";
 import { TaskStore } from "../system/store/store.js";
 
@@ -166,13 +167,13 @@ async function readOne(f: Fixture): Promise<QueueEntry> {
 }
 
 async function claim(f: Fixture, entry: QueueEntry): Promise<void> {
-  const claimed = await f.store.claimTask(entry.entryId, entry.taskId, CONSUMER, DISPATCHER_DEFAULTS.maxAttempts, LOST_ERROR);
+  const claimed = await f.store.claimTask(entry.taskId, CONSUMER, DISPATCHER_DEFAULTS.maxAttempts, LOST_ERROR);
   if (!claimed.claimed) throw new Error(`claimTask did not claim: ${claimed.reason}`);
 }
 
 async function complete(f: Fixture, entry: QueueEntry): Promise<void> {
-  const recorded = await f.store.completeTask({ entryId: entry.entryId, taskId: entry.taskId, result: NULL_RESULT, executor: CONSUMER });
-  if (!recorded) throw new Error("completeTask did not record the result");
+  const recorded = await f.store.finishTask({ taskId: entry.taskId, status: "COMPLETED", result: NULL_RESULT, executor: CONSUMER });
+  if (!recorded) throw new Error("finishTask did not record the result");
 }
 
 async function redisBenchmarks(url: string, timing: Timing, log: (line: string) => void): Promise<MicroResult[]> {
@@ -282,11 +283,11 @@ async function callAdd(sandbox: Sandbox): Promise<void> {
 
 // Steady-state messages: a task without its source (a worker caches it after the first).
 const TASK_MESSAGE: DispatcherMessage = {
-  type: "task", taskId: randomUUID(), entryId: "1700000000000-0", functionId: randomUUID(),
+  type: "task", taskId: randomUUID(), functionId: randomUUID(),
   args: serialize([1, "two", { three: 3 }]), deadlineMs: DISPATCHER_DEFAULTS.taskDeadlineMs,
 };
 const RESULT_MESSAGE: WorkerMessage = {
-  type: "result", taskId: randomUUID(), entryId: "1700000000000-0", status: "COMPLETED",
+  type: "result", taskId: randomUUID(), status: "COMPLETED",
   result: serialize({ ok: true, value: 42 }), executor: "worker-1/thread-1",
 };
 

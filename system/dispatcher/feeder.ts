@@ -1,16 +1,17 @@
 /**
  * The loop every dispatcher runs on the queue: it reads as many tasks as its owner can take
  * now, hands each one on, keeps this dispatcher's liveness key fresh, and takes over the
- * tasks of dispatchers that died. Tasks handed back (their worker was lost) wait in a
- * backlog and go first.
+ * tasks of dispatchers that died. Entries put back (their worker was lost, an error) wait
+ * in a backlog and go first.
  */
 import type { Redis } from "ioredis";
 import type { DispatcherSnapshot } from "../cluster/snapshot.js";
 import type { Logger } from "../log.js";
-import { TaskQueue, type QueueEntry } from "../store/queue.js";
+import { TaskQueue } from "../store/queue.js";
 import { connectRedis } from "../store/redis.js";
+import type { QueueEntry } from "../store/replies.js";
 import { TaskStore } from "../store/store.js";
-import type { DispatcherOptions } from "./options.js";
+import { presumedLostAfterMs, type DispatcherOptions, type Heartbeat } from "./options.js";
 
 export interface FeederOwner {
   /** How many more tasks can be handed on right now. */
@@ -19,15 +20,13 @@ export interface FeederOwner {
   dispatch(entry: QueueEntry): void;
   /** Whether it holds this task now (runs it, or is handing it on). */
   holds(taskId: string): boolean;
-  /** Set when the owner wants entries read with their tasks (one round trip for both). */
-  taskPrefix?: string;
+  /** Whether entries are read with their tasks (one round trip for both): the remote dispatcher needs them before it claims. */
+  readsTasks?: boolean;
   /** What it publishes of itself with its liveness at every heartbeat, for `GET /cluster`. */
   snapshot(): DispatcherSnapshot;
 }
 
-export interface FeederOptions {
-  heartbeatMs: number;
-  heartbeatTolerance: number;
+export interface FeederOptions extends Heartbeat {
   /** How long tasks taken over from a dead dispatcher wait before they are handed on. */
   takeoverDelayMs: number;
   /** Told of every Redis error (a connection's, or a failed command), for the metrics. */
@@ -37,13 +36,14 @@ export interface FeederOptions {
 /** A blocking read waits at most this long, so that handed-back tasks go out promptly. */
 const READ_BLOCK_MS = 200;
 
-interface Held {
+/** An entry put back, and when it may go out again. */
+interface BackloggedEntry {
   entry: QueueEntry;
   notBefore: number;
 }
 
 export class QueueFeeder {
-  private readonly backlog: Held[] = [];
+  private readonly backlog: BackloggedEntry[] = [];
   private wakeUp: (() => void) | undefined;
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -86,16 +86,16 @@ export class QueueFeeder {
     wake?.();
   }
 
-  /** Hands tasks back to be dispatched again (after `delayMs`). */
-  requeue(entries: QueueEntry[], delayMs = 0): void {
+  /** Puts entries back, to be handed on again (after `delayMs`) before anything new is read. */
+  putBack(entries: QueueEntry[], delayMs = 0): void {
     const notBefore = Date.now() + delayMs;
     for (const entry of entries) this.backlog.push({ entry, notBefore });
     this.wake();
   }
 
   /** Takes a task out of the backlog (a worker reported that it already runs it). */
-  take(taskId: string): QueueEntry | undefined {
-    const index = this.backlog.findIndex((held) => held.entry.taskId === taskId);
+  withdraw(taskId: string): QueueEntry | undefined {
+    const index = this.backlog.findIndex((backlogged) => backlogged.entry.taskId === taskId);
     return index >= 0 ? this.backlog.splice(index, 1)[0].entry : undefined;
   }
 
@@ -123,7 +123,7 @@ export class QueueFeeder {
     this.redisDown = false;
     // After an outage longer than the tolerance every dispatcher's liveness key has expired:
     // give the others time to reconnect and refresh theirs before taking over anything.
-    this.noTakeoverUntil = Date.now() + 2 * this.options.heartbeatMs * this.options.heartbeatTolerance;
+    this.noTakeoverUntil = Date.now() + 2 * presumedLostAfterMs(this.options);
     this.log.info("Redis is reachable again");
   }
 
@@ -146,7 +146,7 @@ export class QueueFeeder {
       let entries: QueueEntry[];
       try {
         const blockMs = this.nextBacklogDelay() ?? READ_BLOCK_MS;
-        entries = this.owner.taskPrefix ? await this.queue.take(free, blockMs, this.owner.taskPrefix) : await this.queue.read(free, blockMs);
+        entries = this.owner.readsTasks ? await this.queue.take(free, blockMs) : await this.queue.read(free, blockMs);
       } catch (error) {
         if (this.stopping) break;
         this.noteRedisDown(error as Error);
@@ -163,11 +163,11 @@ export class QueueFeeder {
     try {
       const pending = await this.queue.readOwnPending();
       // The backlog as it is now: entries handed back while the read was out are not orphans.
-      const backlogged = new Set(this.backlog.map((held) => held.entry.taskId));
+      const backlogged = new Set(this.backlog.map(({ entry }) => entry.taskId));
       const orphans = pending.filter((entry) => !this.owner.holds(entry.taskId) && !backlogged.has(entry.taskId));
       if (orphans.length > 0) {
         this.log.warn({ count: orphans.length, tasks: orphans.slice(0, 20).map((entry) => entry.taskId) }, "dispatching tasks whose delivery was lost with the Redis connection");
-        this.requeue(orphans);
+        this.putBack(orphans);
       }
       this.noteRedisUp();
     } catch (error) {
@@ -191,7 +191,7 @@ export class QueueFeeder {
   private nextBacklogDelay(): number | undefined {
     if (this.backlog.length === 0) return undefined;
     // A loop, not Math.min(...): the backlog has no bound a spread could take.
-    const soonest = this.backlog.reduce((min, held) => Math.min(min, held.notBefore), Number.POSITIVE_INFINITY);
+    const soonest = this.backlog.reduce((min, { notBefore }) => Math.min(min, notBefore), Number.POSITIVE_INFINITY);
     return Math.max(1, Math.min(READ_BLOCK_MS, soonest - Date.now()));
   }
 
@@ -200,12 +200,13 @@ export class QueueFeeder {
     if (this.maintaining) return;
     this.maintaining = true;
     try {
-      await this.queue.heartbeat(this.options.heartbeatMs * this.options.heartbeatTolerance, JSON.stringify(this.owner.snapshot()));
+      // The liveness key outlives one silence: past it, this dispatcher is presumed lost.
+      await this.queue.heartbeat(presumedLostAfterMs(this.options), JSON.stringify(this.owner.snapshot()));
       if (Date.now() < this.noTakeoverUntil) return;
       const reclaimed = await this.queue.reclaimFromDeadConsumers();
       if (reclaimed.length > 0) {
         this.log.warn({ count: reclaimed.length }, "took over the tasks of a dispatcher that died");
-        this.requeue(reclaimed, this.options.takeoverDelayMs);
+        this.putBack(reclaimed, this.options.takeoverDelayMs);
       }
     } catch (error) {
       if (!this.stopping) this.noteRedisDown(error as Error);
@@ -230,7 +231,7 @@ export interface OpenFeeder {
 export function openFeeder(
   options: DispatcherOptions,
   consumer: string,
-  owner: (store: TaskStore) => FeederOwner,
+  owner: FeederOwner,
   takeoverDelayMs: number,
   log: Logger,
   onRedisError?: () => void,
@@ -239,7 +240,7 @@ export function openFeeder(
   const blocking = connectRedis(options.redisUrl, "working", { enableAutoPipelining: false });
   const store = new TaskStore(commands, { prefix: options.prefix, resultTtlSeconds: options.resultTtlSeconds });
   const queue = new TaskQueue(store.keys, blocking, commands, consumer);
-  const feeder = new QueueFeeder(queue, owner(store), { ...options, takeoverDelayMs, onRedisError }, log, blocking);
+  const feeder = new QueueFeeder(queue, owner, { ...options, takeoverDelayMs, onRedisError }, log, blocking);
   for (const connection of [commands, blocking]) {
     let connectedBefore = false;
     connection.on("error", (error: Error) => feeder.noteRedisDown(error));

@@ -4,12 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DispatcherSnapshot } from "../cluster/snapshot.js";
+import type { ExecutorOutcome } from "../executor/contract.js";
 import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import type { Logger } from "../log.js";
-import type { QueueEntry } from "../store/queue.js";
+import type { QueueEntry } from "../store/replies.js";
 import type { TaskStore } from "../store/store.js";
-import { serializedTaskError } from "../task.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
+import { TaskLifecycle } from "./lifecycle.js";
 import { noDispatcherMetrics, type DispatcherMetrics } from "./metrics.js";
 import type { DispatcherOptions } from "./options.js";
 
@@ -29,6 +30,7 @@ export class LocalDispatcher {
   private readonly feeder: QueueFeeder;
   private readonly disconnect: () => void;
   private readonly pool: ExecutorPool;
+  private readonly lifecycle: TaskLifecycle;
   /** Tasks on an executor, by task id (what capacity counts; a task handed on twice runs once here). */
   private readonly inflight = new Map<string, Promise<void>>();
   /** Results being written after their executor was freed (what stop() still waits for). */
@@ -36,14 +38,15 @@ export class LocalDispatcher {
 
   constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
-    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, () => ({
+    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, {
       capacity: () => this.options.executors - this.inflight.size,
       dispatch: (entry) => {
         if (!this.inflight.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
       },
       holds: (taskId) => this.inflight.has(taskId),
       snapshot: () => this.snapshot(),
-    }), 0, log, () => metrics.redisError()));
+    }, 0, log, () => metrics.redisError()));
+    this.lifecycle = new TaskLifecycle(this.store, metrics, log, options.maxAttempts);
     metrics.observe({
       queueDepth: () => this.store.queuedTasks(),
       running: () => this.inflight.size,
@@ -81,63 +84,43 @@ export class LocalDispatcher {
     });
   }
 
-  private async handle({ entryId, taskId }: QueueEntry): Promise<void> {
+  private async handle(entry: QueueEntry): Promise<void> {
+    const { taskId } = entry;
     try {
       const claimedAt = Date.now();
-      const claim = await this.store.claimTask(entryId, taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
-      if (!claim.claimed) {
-        if (claim.reason === "attempts-exhausted") {
-          this.metrics.failedWithout("WorkerLost");
-          this.log.warn({ taskId, workerId: this.id }, "task failed with WorkerLost");
-        }
+      const claim = await this.lifecycle.claim(entry, this.id);
+      if (!claim.claimed) return;
+      const source = await this.store.getFunctionSource(claim.functionId);
+      if (source === null) {
+        await this.lifecycle.failMissingFunction(taskId, claim.functionId, this.id);
         return;
       }
-      this.metrics.attempted();
-      this.log.debug({ taskId, workerId: this.id }, "task started");
-      const source = await this.store.getFunctionSource(claim.functionId);
-      const outcome = source === null
-        ? { status: "FAILED" as const, result: serializedTaskError("ExecutorCrashed", `function ${claim.functionId} does not exist`), executor: this.id }
-        : await this.pool.run({ functionId: claim.functionId, source, args: claim.args }, claim.deadlineMs ?? this.options.taskDeadlineMs);
+      const outcome = await this.pool.run({ functionId: claim.functionId, source, args: claim.args }, claim.deadlineMs ?? this.options.taskDeadlineMs);
       // The executor is free: its slot goes to the next task while this result is written.
-      const finishing = this.finish(entryId, taskId, outcome, claimedAt);
+      const finishing = this.finish(entry, outcome, claimedAt);
       this.finishing.add(finishing);
       void finishing.finally(() => this.finishing.delete(finishing));
     } catch (error) {
       // A Redis error (not an outage: commands wait through those): try the task again shortly.
       this.log.error({ taskId, err: error }, "task handling failed; it will be tried again");
-      this.metrics.redisError();
-      this.metrics.requeued(1);
-      this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
+      this.retryLater(entry);
     }
   }
 
-  private async finish(entryId: string, taskId: string, outcome: { status: "COMPLETED" | "FAILED"; result: string; executor: string }, claimedAt: number): Promise<void> {
+  private async finish(entry: QueueEntry, outcome: ExecutorOutcome, claimedAt: number): Promise<void> {
     try {
-      const recorded = await this.store.recordResult({ entryId, taskId, ...outcome });
-      if (recorded) {
-        this.metrics.finished(outcome.status, outcome.result, recorded, claimedAt);
-        this.log.debug({ taskId, workerId: this.id, status: outcome.status, executor: outcome.executor }, "task finished");
-      } else {
-        this.log.info({ taskId, workerId: this.id }, "late result discarded: the task already had one");
-      }
+      await this.lifecycle.recordResult(entry.taskId, outcome, this.id, claimedAt);
     } catch (error) {
       // The task stays RUNNING and in this dispatcher's pending list: run it again shortly.
-      this.log.error({ taskId, err: error }, "could not record the result; the task will be run again");
-      this.metrics.redisError();
-      this.metrics.requeued(1);
-      this.feeder.requeue([{ entryId, taskId }], this.options.heartbeatMs);
+      this.log.error({ taskId: entry.taskId, err: error }, "could not record the result; the task will be run again");
+      this.retryLater(entry);
     }
   }
-}
 
-const workerLostErrors = new Map<number, string>();
-
-/** The WorkerLost error a task gets after `maxAttempts` starts (serialized once: it goes with every claim). */
-export function workerLostError(maxAttempts: number): string {
-  let error = workerLostErrors.get(maxAttempts);
-  if (error === undefined) {
-    error = serializedTaskError("WorkerLost", `the task was started ${maxAttempts} times and each time its worker or dispatcher was lost`);
-    workerLostErrors.set(maxAttempts, error);
+  /** After a Redis error: the entry goes back to the feeder, to be handed on again a heartbeat later. */
+  private retryLater(entry: QueueEntry): void {
+    this.metrics.redisError();
+    this.metrics.redispatched(1);
+    this.feeder.putBack([entry], this.options.heartbeatMs);
   }
-  return error;
 }

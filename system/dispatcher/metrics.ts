@@ -4,7 +4,7 @@
  * dispatcher when Prometheus scrapes, so nothing is counted by hand that could drift.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { FinishTimes } from "../store/store.js";
+import type { FinishTimes } from "../store/replies.js";
 import type { TerminalStatus } from "../task.js";
 import { failureReason, within } from "../metrics.js";
 
@@ -27,8 +27,8 @@ export interface DispatcherMetrics {
   finished(status: TerminalStatus, result: string, times: FinishTimes, dispatchedAt?: number): void;
   /** A task failed without a result of an executor's (WorkerLost, a missing function). */
   failedWithout(reason: string): void;
-  /** Tasks handed back to be dispatched again (their worker was lost, rejected them, an error). */
-  requeued(count: number): void;
+  /** Tasks to be dispatched again (recalled from their worker: it was lost, rejected them, never received them; a Redis error). Counted as faas_tasks_requeued_total. */
+  redispatched(count: number): void;
   /** A worker was silent for heartbeat × tolerance and presumed lost. */
   heartbeatMissed(): void;
   /** A Redis connection or command failed. */
@@ -40,7 +40,7 @@ export const noDispatcherMetrics: DispatcherMetrics = {
   attempted() {},
   finished() {},
   failedWithout() {},
-  requeued() {},
+  redispatched() {},
   heartbeatMissed() {},
   redisError() {},
 };
@@ -57,7 +57,7 @@ export function createDispatcherMetrics(registry: Registry, options: { withWorke
     name: "faas_tasks_failed_total", help: "Tasks this dispatcher recorded FAILED, by reason: the faaslab error name, or function_error for what the function threw",
     labelNames: ["reason"] as const, registers,
   });
-  const requeued = new Counter({ name: "faas_tasks_requeued_total", help: "Tasks handed back to be dispatched again", registers });
+  const redispatched = new Counter({ name: "faas_tasks_requeued_total", help: "Tasks handed back to be dispatched again", registers });
   const attempts = new Counter({ name: "faas_task_attempts_total", help: "Task claims: each start of a task on an executor", registers });
   const heartbeatMisses = new Counter({ name: "faas_heartbeat_misses_total", help: "Workers presumed lost after missing --heartbeat-tolerance heartbeats", registers });
   const redisErrors = new Counter({ name: "faas_redis_errors_total", help: "Errors from Redis: connection errors and failed commands", registers });
@@ -110,7 +110,7 @@ export function createDispatcherMetrics(registry: Registry, options: { withWorke
       if (times.startedAt !== null) execution.observe(Math.max(0, times.finishedAt - times.startedAt) / 1000);
     },
     failedWithout: (reason) => failed.inc({ reason }),
-    requeued: (count) => requeued.inc(count),
+    redispatched: (count) => redispatched.inc(count),
     heartbeatMissed: () => heartbeatMisses.inc(),
     redisError: () => redisErrors.inc(),
   };

@@ -7,9 +7,9 @@ export interface DispatcherOptions {
   taskDeadlineMs: number;
   /** How many times a task may be started before losing its worker fails it with WorkerLost. */
   maxAttempts: number;
-  /** How often this dispatcher refreshes its liveness in Redis, in ms. */
+  /** How often this dispatcher beats (to its workers, and its liveness in Redis), in ms. */
   heartbeatMs: number;
-  /** Missed heartbeats after which a dispatcher counts as dead and its tasks are taken over. */
+  /** Missed heartbeats after which a peer (a worker, a dispatcher) is presumed lost. */
   heartbeatTolerance: number;
   /** How long finished tasks are kept in Redis, in seconds (0: forever). */
   resultTtlSeconds: number;
@@ -27,3 +27,18 @@ export const DISPATCHER_DEFAULTS = {
    */
   maxMessageBytes: 64 * 1024 * 1024,
 } as const;
+
+/** The heartbeat that dispatchers and workers keep with each other (a worker takes its dispatcher's, from the welcome). */
+export interface Heartbeat {
+  heartbeatMs: number;
+  heartbeatTolerance: number;
+}
+
+/**
+ * The silence after which a peer is presumed lost: heartbeat × tolerance. A worker or a
+ * dispatcher not heard from for this long is lost, a result not acknowledged within it is
+ * sent again, and a dispatcher's liveness key in Redis lives this long.
+ */
+export function presumedLostAfterMs({ heartbeatMs, heartbeatTolerance }: Heartbeat): number {
+  return heartbeatMs * heartbeatTolerance;
+}

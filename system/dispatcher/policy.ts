@@ -1,4 +1,15 @@
-/** How a remote dispatcher chooses a worker for the next task: pull.ts and push.ts. */
+/**
+ * Who gets the next task, in a remote dispatcher: the scheduling policy of each worker mode.
+ *
+ * - pull: a worker asks for as many tasks as it has free executors and is sent at most that
+ *   many; the dispatcher holds the request until tasks arrive (nothing polls). Requests are
+ *   served oldest first.
+ * - push: workers register their capacity and each task goes to the worker with the most free
+ *   executors, never beyond its capacity, so load spreads evenly.
+ *
+ * Pure: a policy reads and updates the slots it is given, nothing else (test/unit/protocol.test.ts).
+ */
+import type { WorkerMode } from "../protocol/messages.js";
 
 /** What a policy sees of a connected worker. */
 export interface WorkerSlot {
@@ -26,7 +37,7 @@ export interface SchedulingPolicy {
 }
 
 /** The worker with the highest score among those that may take a task; ties go to the least recently served. */
-export function pickBest<W extends WorkerSlot>(workers: Iterable<W>, policy: SchedulingPolicy, score: (worker: W) => number): W | undefined {
+function pickBest<W extends WorkerSlot>(workers: Iterable<W>, policy: SchedulingPolicy, score: (worker: W) => number): W | undefined {
   let best: W | undefined;
   for (const worker of workers) {
     if (worker.leaving || policy.free(worker) <= 0) continue;
@@ -34,3 +45,34 @@ export function pickBest<W extends WorkerSlot>(workers: Iterable<W>, policy: Sch
   }
   return best;
 }
+
+export const pullPolicy: SchedulingPolicy = {
+  free: (worker) => worker.credits,
+  pick(workers) {
+    // Every candidate has credits: the least recently served (the oldest request) wins.
+    return pickBest(workers, this, () => 0);
+  },
+  assigned(worker) {
+    worker.credits--;
+    worker.lastServedAt = Date.now();
+  },
+  released(worker) {
+    // The worker still counts on that task: its request stays open.
+    worker.credits++;
+  },
+};
+
+export const pushPolicy: SchedulingPolicy = {
+  free: (worker) => worker.capacity - worker.assigned,
+  pick(workers) {
+    return pickBest(workers, this, (worker) => worker.capacity - worker.assigned);
+  },
+  assigned(worker) {
+    worker.lastServedAt = Date.now();
+  },
+  released() {
+    // Capacity is counted from the assignments themselves: nothing to undo.
+  },
+};
+
+export const POLICIES: Record<WorkerMode, SchedulingPolicy> = { pull: pullPolicy, push: pushPolicy };

@@ -1,33 +1,35 @@
 /**
  * The remote dispatcher (pull and push modes): reads tasks from the queue and hands them to
- * worker processes over ZeroMQ (one ROUTER socket; workers connect with DEALER sockets).
- * The policy (pull.ts, push.ts) decides which worker gets a task; everything else is shared:
+ * worker processes over ZeroMQ. This file routes: it takes each worker message to the part
+ * that deals with it, and carries out what that part answers.
  *
- * - a task is claimed (RUNNING) when the worker says an executor started it;
- * - a result is recorded with finishTask (the first one wins) and then acknowledged;
- * - a worker silent for heartbeat × tolerance is lost: its tasks are dispatched again;
- * - every task stays in this dispatcher's pending list in Redis until it is finished, so a
- *   dispatcher that dies loses nothing: the next one takes its tasks over, after giving the
- *   workers that reconnect time to say which of them they are still running.
+ * - link.ts: the ROUTER socket, ZAP, handshakes, sending;
+ * - registry.ts: the workers and their assignments (the state machine, no I/O);
+ * - policy.ts: which worker gets the next task (pull or push);
+ * - lifecycle.ts: the store transitions (a task is claimed when the worker says an executor
+ *   started it; a result is recorded with finishTask, the first one wins, then acknowledged);
+ * - feeder.ts: the queue. Every task stays in this dispatcher's pending list in Redis until it
+ *   is finished, so a dispatcher that dies loses nothing: the next one takes its tasks over,
+ *   after giving the workers that reconnect time to say which of them they still run.
+ *
+ * A worker silent for heartbeat × tolerance is lost: its tasks are dispatched again.
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
-import { Router, type EventOfType } from "zeromq";
-import type { DispatcherSnapshot, WorkerSnapshot } from "../cluster/snapshot.js";
+import type { DispatcherSnapshot } from "../cluster/snapshot.js";
 import type { Logger } from "../log.js";
-import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type HeldTask, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
-import type { Allowlist, CurveKeyPair } from "../protocol/curve.js";
-import { SerialSender } from "../protocol/sender.js";
-import { ZAP_DOMAIN, ZapHandler } from "../protocol/zap.js";
-import type { QueueEntry } from "../store/queue.js";
+import type { WorkerMessage, WorkerMode } from "../protocol/messages.js";
+import type { QueueEntry } from "../store/replies.js";
 import type { TaskStore } from "../store/store.js";
-import { isTerminal, serializedTaskError } from "../task.js";
+import { isTerminal } from "../task.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
-import { workerLostError } from "./local.js";
+import { TaskLifecycle } from "./lifecycle.js";
+import { WorkerLink, type CurveSettings } from "./link.js";
 import { noDispatcherMetrics, type DispatcherMetrics } from "./metrics.js";
-import { DISPATCHER_DEFAULTS, type DispatcherOptions } from "./options.js";
-import type { SchedulingPolicy, WorkerSlot } from "./policy.js";
-import { pullPolicy } from "./pull.js";
-import { pushPolicy } from "./push.js";
+import { DISPATCHER_DEFAULTS, presumedLostAfterMs, type DispatcherOptions } from "./options.js";
+import { POLICIES } from "./policy.js";
+import { WorkerRegistry, type Assignment, type ConnectedWorker } from "./registry.js";
+
+export type { CurveSettings } from "./link.js";
 
 export interface RemoteDispatcherOptions extends DispatcherOptions {
   mode: WorkerMode;
@@ -43,109 +45,54 @@ export interface RemoteDispatcherOptions extends DispatcherOptions {
   maxMessageBytes?: number;
 }
 
-export interface CurveSettings {
-  /** The dispatcher's own key pair; workers are given its public key. */
-  keyPair: CurveKeyPair;
-  allowlist: Allowlist;
-}
-
-interface Assignment extends QueueEntry {
-  workerId: string;
-  functionId: string;
-  sentAt: number;
-  started: boolean;
-}
-
-interface ConnectedWorker extends WorkerSlot {
-  routingId: Buffer;
-  assignments: Map<string, Assignment>;
-  /** Tasks it reported running that another worker was given as well: they still occupy its executors. */
-  shadows: Set<string>;
-  /** Slots taken by tasks on their way to it (being read from Redis). */
-  reserved: number;
-  /** Functions whose source this worker was sent (it says `no-source` if it has lost one). */
-  functions: Set<string>;
-  lastSeen: number;
-}
-
-/** A worker's executors in use, as the dispatcher knows them: derived, never counted by hand. */
-function newWorker(routingId: Buffer, capacity: number): ConnectedWorker {
-  return {
-    id: routingId.toString(), routingId, capacity, credits: 0, lastServedAt: 0, leaving: false,
-    assignments: new Map(), shadows: new Set(), reserved: 0, functions: new Set(), lastSeen: Date.now(),
-    get assigned() {
-      return this.reserved + this.assignments.size + this.shadows.size;
-    },
-  };
-}
-
-const POLICIES: Record<WorkerMode, SchedulingPolicy> = { pull: pullPolicy, push: pushPolicy };
+type Message<T extends WorkerMessage["type"]> = Extract<WorkerMessage, { type: T }>;
 
 export class RemoteDispatcher {
   readonly id: string;
-  endpoint = "";
   private readonly startedAt = Date.now();
-  private readonly router: Router;
-  private readonly zap: ZapHandler | undefined;
   private readonly maxMessageBytes: number;
-  private readonly sender: SerialSender;
+  private readonly link: WorkerLink;
+  private readonly registry: WorkerRegistry;
   private readonly store: TaskStore;
   private readonly feeder: QueueFeeder;
   private readonly disconnect: () => void;
-  private readonly policy: SchedulingPolicy;
-  private readonly workers = new Map<string, ConnectedWorker>();
-  /** Every task handed to a worker and not finished, by task id. */
-  private readonly assignments = new Map<string, Assignment>();
+  private readonly lifecycle: TaskLifecycle;
   /** Tasks being read from Redis on their way to a worker. */
   private readonly dispatching = new Set<string>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private receiving: Promise<void> | undefined;
-  private droppedFrames = 0;
-  private failedHandshakes = 0;
-  private readonly failedHandshakesByCode = new Map<string, number>();
 
   constructor(private readonly options: RemoteDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
     this.id = `${options.mode}-${randomUUID().slice(0, 8)}`;
-    this.policy = POLICIES[options.mode];
     this.maxMessageBytes = options.maxMessageBytes ?? DISPATCHER_DEFAULTS.maxMessageBytes;
-    const curve = options.curve;
-    this.router = new Router({
-      linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000,
-      // libzmq closes the connection of a peer that sends more: garbage never reaches the decoder.
-      maxMessageSize: this.maxMessageBytes,
-      ...(curve ? { curveServer: true, curveSecretKey: curve.keyPair.secretKey, zapDomain: ZAP_DOMAIN } : {}),
+    this.link = new WorkerLink({ host: options.host, port: options.port, maxMessageBytes: this.maxMessageBytes, curve: options.curve }, log, (from, message) => {
+      // Not awaited: Redis calls of many messages pipeline, and one connection keeps their order.
+      this.handle(from, message).catch((error: Error) => this.log.error({ err: error, type: message.type }, "message handling failed"));
     });
-    this.zap = curve ? new ZapHandler(curve.allowlist, log) : undefined;
-    for (const type of ["handshake:error:protocol", "handshake:error:other"] as const) {
-      this.router.events.on(type, (event) => this.handshakeFailed(event));
-    }
-    this.sender = new SerialSender(this.router, log);
+    const silenceMs = presumedLostAfterMs(options);
+    this.registry = new WorkerRegistry({ policy: POLICIES[options.mode], silenceMs, withdraw: (taskId) => this.feeder.withdraw(taskId) });
     // Tasks a dead dispatcher held wait two silences for their workers to report them.
-    const takeoverDelayMs = 2 * options.heartbeatMs * options.heartbeatTolerance;
-    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, (store) => ({
-      capacity: () => this.capacity(),
+    ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, {
+      capacity: () => this.registry.freeSlots(),
       dispatch: (entry) => void this.dispatch(entry),
-      holds: (taskId) => this.assignments.has(taskId) || this.dispatching.has(taskId),
-      taskPrefix: store.keys.taskPrefix,
+      holds: (taskId) => this.registry.holds(taskId) || this.dispatching.has(taskId),
+      readsTasks: true,
       snapshot: () => this.snapshot(),
-    }), takeoverDelayMs, log, () => metrics.redisError()));
+    }, 2 * silenceMs, log, () => metrics.redisError()));
+    this.lifecycle = new TaskLifecycle(this.store, metrics, log, options.maxAttempts);
     metrics.observe({
       queueDepth: () => this.store.queuedTasks(),
-      running: () => {
-        let started = 0;
-        for (const assignment of this.assignments.values()) if (assignment.started) started++;
-        return started;
-      },
-      workers: () => this.workerSnapshots().map((worker) => ({ id: worker.id, free: worker.capacity - worker.busy })),
+      running: () => this.registry.running(),
+      workers: () => this.registry.snapshots().map((worker) => ({ id: worker.id, free: worker.capacity - worker.busy })),
     });
   }
 
+  /** The bound endpoint (tcp://host:port), once started. */
+  get endpoint(): string {
+    return this.link.endpoint;
+  }
+
   async start(): Promise<void> {
-    // The ZAP handler first: until it is bound, libzmq would let any CURVE client in.
-    await this.zap?.start();
-    await this.router.bind(`tcp://${this.options.host}:${this.options.port === 0 ? "*" : this.options.port}`);
-    this.endpoint = this.router.lastEndpoint ?? "";
-    this.receiving = this.receive();
+    await this.link.start();
     this.heartbeatTimer = setInterval(() => this.beat(), this.options.heartbeatMs);
     await this.feeder.start();
   }
@@ -155,44 +102,23 @@ export class RemoteDispatcher {
     return {
       id: this.id, mode: this.options.mode, endpoint: this.endpoint, startedAt: this.startedAt, publishedAt: Date.now(),
       heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
-      workers: this.workerSnapshots(),
+      workers: this.registry.snapshots(),
     };
-  }
-
-  /** The workers taking tasks (not those leaving), as the metrics and the snapshot show them. */
-  private workerSnapshots(): WorkerSnapshot[] {
-    return [...this.workers.values()].filter((worker) => !worker.leaving).map((worker) => ({
-      id: worker.id, capacity: worker.capacity, busy: Math.min(worker.capacity, worker.assigned), lastHeartbeatAt: worker.lastSeen,
-    }));
   }
 
   /** Stops dispatching and closes; what workers hold is recovered by the next dispatcher. */
   async stop(): Promise<void> {
     clearInterval(this.heartbeatTimer);
     await this.feeder.stop();
-    await Promise.race([this.sender.flushed(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-    this.router.close();
-    await this.receiving?.catch(() => {});
-    await this.zap?.stop();
+    await this.link.stop();
     this.disconnect();
-  }
-
-  /** How long a peer may stay silent before it is presumed lost. */
-  private get silenceMs(): number {
-    return this.options.heartbeatMs * this.options.heartbeatTolerance;
-  }
-
-  private capacity(): number {
-    let free = 0;
-    for (const worker of this.workers.values()) if (!worker.leaving) free += Math.max(0, this.policy.free(worker));
-    return free;
   }
 
   // --- dispatching -------------------------------------------------------------------
 
   private async dispatch(entry: QueueEntry): Promise<void> {
     // A reconnected worker already runs it, or it is on its way to one.
-    if (this.assignments.has(entry.taskId) || this.dispatching.has(entry.taskId)) return;
+    if (this.registry.holds(entry.taskId) || this.dispatching.has(entry.taskId)) return;
     this.dispatching.add(entry.taskId);
     try {
       await this.dispatchToWorker(entry);
@@ -202,210 +128,120 @@ export class RemoteDispatcher {
   }
 
   private async dispatchToWorker(entry: QueueEntry): Promise<void> {
-    const worker = this.policy.pick(this.workers.values());
+    const worker = this.registry.reserve();
     if (!worker) {
-      this.feeder.requeue([entry]);
+      this.feeder.putBack([entry]);
       return;
     }
-    // The slot is taken now, while the task is read from Redis, so no other task takes it.
-    this.policy.assigned(worker);
-    worker.reserved++;
-    let delivered = false;
+    let assigned = false;
     try {
-      // Entries read with `take` come with their task; the others (taken over, handed back) are read now.
+      // Entries read with `take` come with their task; the others (taken over, put back) are read now.
       const task = entry.task !== undefined ? entry.task : await this.store.readForDispatch(entry.taskId);
       // Meanwhile a reconnecting worker may have reported it, or this worker may have gone.
-      if (this.assignments.has(entry.taskId)) return;
-      if (this.workers.get(worker.id) !== worker || worker.leaving) {
-        this.feeder.requeue([entry]);
+      if (this.registry.holds(entry.taskId)) return;
+      if (!this.registry.stillTakes(worker)) {
+        this.feeder.putBack([entry]);
         return;
       }
       if (task === null || isTerminal(task.status)) {
-        await this.store.dropEntry(entry.entryId);
+        if (entry.entryId !== undefined) await this.store.dropEntry(entry.entryId);
         return;
       }
       if (task.attempts >= this.options.maxAttempts) {
-        // Lost as many times as allowed: claimTask fails it with WorkerLost, recorded by this
+        // Lost as many times as allowed: the claim fails it with WorkerLost, recorded by this
         // dispatcher (the worker picked for another attempt had no part in it).
-        const claim = await this.store.claimTask(entry.entryId, entry.taskId, this.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
-        if (!claim.claimed && claim.reason === "attempts-exhausted") this.metrics.failedWithout("WorkerLost");
-        this.log.warn({ taskId: entry.taskId }, "task failed with WorkerLost");
+        await this.lifecycle.claim(entry, this.id);
         return;
       }
-      const source = worker.functions.has(task.functionId) ? undefined : await this.store.getFunctionSource(task.functionId);
+      const source = this.registry.needsSource(worker, task.functionId) ? await this.store.getFunctionSource(task.functionId) : undefined;
       if (source === null) {
-        const failed = await this.store.failTask({
-          entryId: entry.entryId, taskId: entry.taskId, executor: this.id,
-          result: serializedTaskError("ExecutorCrashed", `function ${task.functionId} does not exist`),
-        });
-        if (failed) this.metrics.failedWithout("ExecutorCrashed");
+        await this.lifecycle.failMissingFunction(entry.taskId, task.functionId, this.id);
         return;
       }
-      if (this.assignments.has(entry.taskId)) return;
-      if (this.workers.get(worker.id) !== worker || worker.leaving) {
-        this.feeder.requeue([entry]);
+      if (this.registry.holds(entry.taskId)) return;
+      if (!this.registry.stillTakes(worker)) {
+        this.feeder.putBack([entry]);
         return;
       }
-      if (source !== undefined) worker.functions.add(task.functionId);
-      const assignment: Assignment = { ...entry, workerId: worker.id, functionId: task.functionId, sentAt: Date.now(), started: false };
-      this.assignments.set(entry.taskId, assignment);
-      worker.assignments.set(entry.taskId, assignment);
-      delivered = true;
+      this.registry.assign(worker, entry, task.functionId, source !== undefined);
+      assigned = true;
       this.log.debug({ taskId: entry.taskId, workerId: worker.id }, "task sent");
-      this.send(worker, {
-        type: "task", taskId: entry.taskId, entryId: entry.entryId, functionId: task.functionId,
-        ...(source ? { source } : {}),
+      this.link.send(worker.address, {
+        type: "task", taskId: entry.taskId, functionId: task.functionId,
+        ...(source !== undefined ? { source } : {}),
         args: task.args, deadlineMs: task.deadlineMs ?? this.options.taskDeadlineMs,
       });
     } catch (error) {
       this.log.error({ taskId: entry.taskId, err: error }, "could not dispatch the task; it will be tried again");
       this.metrics.redisError();
-      this.metrics.requeued(1);
-      this.feeder.requeue([entry], this.options.heartbeatMs);
+      this.metrics.redispatched(1);
+      this.feeder.putBack([entry], this.options.heartbeatMs);
     } finally {
-      worker.reserved--;
-      if (!delivered) this.policy.released(worker);
+      this.registry.unreserve(worker, assigned);
       this.feeder.wake();
     }
   }
 
-  private unassign(assignment: Assignment): void {
-    this.assignments.delete(assignment.taskId);
-    this.workers.get(assignment.workerId)?.assignments.delete(assignment.taskId);
-  }
-
-  /**
-   * Sends a worker's tasks elsewhere (it was lost, or does not have them). `release` gives a
-   * pull worker back the credit of a task it never received.
-   */
-  private requeue(assignments: Assignment[], why: string, release = false, delayMs = 0): void {
-    if (assignments.length === 0) return;
-    for (const assignment of assignments) {
-      const worker = this.workers.get(assignment.workerId);
-      this.unassign(assignment);
-      if (release && worker) this.policy.released(worker);
-    }
-    this.metrics.requeued(assignments.length);
-    this.log.warn({ count: assignments.length, why, tasks: assignments.map((a) => a.taskId).slice(0, 20) }, "dispatching tasks again");
-    this.feeder.requeue(assignments.map(({ entryId, taskId }) => ({ entryId, taskId })), delayMs);
+  /** Tasks recalled from a worker go back to the feeder, to be dispatched again (after `delayMs`). */
+  private dispatchAgain(recalled: Assignment[], why: string, delayMs = 0): void {
+    if (recalled.length === 0) return;
+    this.metrics.redispatched(recalled.length);
+    this.log.warn({ count: recalled.length, why, tasks: recalled.map((assignment) => assignment.taskId).slice(0, 20) }, "dispatching tasks again");
+    this.feeder.putBack(recalled.map(({ taskId, entryId }) => ({ taskId, entryId })), delayMs);
   }
 
   // --- receiving ---------------------------------------------------------------------
 
-  private async receive(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await this.router.receive();
-      } catch {
-        return; // the socket was closed
-      }
-      const [routingId, frame, ...extra] = frames;
-      let message: WorkerMessage;
-      try {
-        if (extra.length > 0) throw new ProtocolError(`expected one frame, got ${frames.length - 1}`);
-        message = decodeWorkerMessage(frame);
-      } catch (error) {
-        this.dropFrame(routingId, error as Error);
-        continue;
-      }
-      // Not awaited: Redis calls of many messages pipeline, and one connection keeps their order.
-      this.handle(routingId, message).catch((error: Error) => this.log.error({ err: error, type: message.type }, "message handling failed"));
+  private async handle(from: Buffer, message: WorkerMessage): Promise<void> {
+    const worker = this.registry.heard(from.toString());
+    if (message.type === "hello") return this.register(from, message);
+    // Anything else only from a registered worker: told `unknown`, it says hello again (and
+    // keeps its results until they are acknowledged).
+    if (!worker) {
+      if (message.type !== "bye") this.link.send(from, { type: "unknown" });
+      return;
     }
-  }
-
-  private dropFrame(routingId: Buffer | undefined, error: Error): void {
-    this.droppedFrames++;
-    if (this.droppedFrames <= 10 || this.droppedFrames % 1000 === 0) {
-      this.log.warn({ from: routingId?.toString("hex").slice(0, 40), err: error.message, dropped: this.droppedFrames }, "message dropped");
-    }
-  }
-
-  /** A peer whose handshake failed (not ZeroMQ, the wrong mechanism or server key, a broken connection): it never got in. */
-  private handshakeFailed(event: EventOfType<"handshake:error:protocol" | "handshake:error:other">): void {
-    this.failedHandshakes++;
-    const code = (event.error as Error & { code?: string }).code;
-    // Counted per kind, so that one noisy peer does not hide a different problem.
-    const ofThisKind = (this.failedHandshakesByCode.get(code ?? "") ?? 0) + 1;
-    this.failedHandshakesByCode.set(code ?? "", ofThisKind);
-    if (ofThisKind <= 10 || ofThisKind % 1000 === 0) {
-      const hint = code === "ERR_ZMTP_MECHANISM_MISMATCH" ? (this.options.curve ? "the peer does not use CURVE" : "the peer uses CURVE and this dispatcher does not")
-        : code === "ERR_ZMTP_CRYPTOGRAPHIC" ? "the peer's CURVE handshake does not decrypt (does it use this dispatcher's public key?)" : undefined;
-      this.log.warn({ err: event.error.message, code, hint, failed: this.failedHandshakes }, "handshake with a peer failed");
-    }
-  }
-
-  private async handle(routingId: Buffer, message: WorkerMessage): Promise<void> {
-    const workerId = routingId.toString();
-    const worker = this.workers.get(workerId);
-    if (worker) worker.lastSeen = Date.now();
     switch (message.type) {
-      case "hello":
-        return this.register(routingId, message);
       case "result":
-        // Only from a registered worker (it keeps the result until acked, and says hello again when told `unknown`).
-        if (!worker) return this.sendTo(routingId, { type: "unknown" });
-        await this.recordResult(message, worker);
-        this.sendTo(routingId, { type: "ack", taskId: message.taskId });
+        await this.recordResult(worker, message);
+        this.link.send(from, { type: "ack", taskId: message.taskId });
         return;
       case "started":
-        if (!worker) return this.sendTo(routingId, { type: "unknown" });
-        return this.markStarted(worker, message.taskId, message.entryId);
-      case "request": {
-        if (!worker) return this.sendTo(routingId, { type: "unknown" });
-        // What it may still be sent: its idle executors, less the tasks already on their way to it.
-        let unstarted = worker.reserved;
-        for (const assignment of worker.assignments.values()) if (!assignment.started) unstarted++;
-        worker.credits = Math.max(0, message.idle - unstarted);
+        return this.markStarted(worker, message.taskId);
+      case "request":
+        this.registry.requested(worker, message.idle);
         this.feeder.wake();
         return;
-      }
       case "rejected":
-        if (!worker) return this.sendTo(routingId, { type: "unknown" });
         return this.rejected(worker, message);
       case "heartbeat":
-        if (!worker) return this.sendTo(routingId, { type: "unknown" });
-        return this.reconcile(worker, message.running);
+        this.dispatchAgain(this.registry.reconcile(worker, message.running), "its worker never received them");
+        // Its free executors may have changed: the read loop waits for exactly this.
+        this.feeder.wake();
+        return;
       case "bye":
-        if (!worker) return;
-        worker.leaving = true;
-        this.requeue([...worker.assignments.values()].filter((a) => !a.started), "its worker is leaving");
+        this.dispatchAgain(this.registry.leaving(worker), "its worker is leaving");
         return;
     }
   }
 
-  private register(routingId: Buffer, hello: Extract<WorkerMessage, { type: "hello" }>): void {
+  private register(from: Buffer, hello: Message<"hello">): void {
     const refusal = this.refusal(hello);
     if (refusal) {
       this.log.warn({ workerId: hello.workerId, reason: refusal }, "worker refused");
-      return this.sendTo(routingId, { type: "refused", reason: refusal });
+      return this.link.send(from, { type: "refused", reason: refusal });
     }
-    let worker = this.workers.get(routingId.toString());
-    const rejoined = worker !== undefined;
-    if (!worker) {
-      worker = newWorker(routingId, hello.capacity);
-      this.workers.set(worker.id, worker);
-    }
-    worker.capacity = hello.capacity;
-    worker.credits = 0; // a pull worker asks again after its welcome
-    worker.leaving = false;
-    const running = new Set(hello.running.map((held) => held.taskId));
-    // What this dispatcher gave the worker a while ago and the worker no longer has goes elsewhere
-    // (a task sent just now may still be on its way)...
-    const before = Date.now() - this.silenceMs;
-    this.requeue([...worker.assignments.values()].filter((a) => !running.has(a.taskId) && a.sentAt < before), "its worker re-registered without them");
-    for (const taskId of worker.shadows) if (!running.has(taskId)) worker.shadows.delete(taskId);
-    // ...and what the worker still runs (given by a previous dispatcher) is adopted.
-    for (const held of hello.running) this.adopt(worker, held);
-    this.log.info({ workerId: worker.id, capacity: worker.capacity, running: hello.running.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
-    this.sendTo(routingId, {
+    const { worker, rejoined, recalled } = this.registry.register(from.toString(), from, hello.capacity, hello.held);
+    this.dispatchAgain(recalled, "its worker re-registered without them");
+    this.log.info({ workerId: worker.id, capacity: worker.capacity, held: hello.held.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
+    this.link.send(from, {
       type: "welcome", dispatcherId: this.id, heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
       maxMessageBytes: this.maxMessageBytes,
     });
     this.feeder.wake();
   }
 
-  private refusal(hello: Extract<WorkerMessage, { type: "hello" }>): string | undefined {
+  private refusal(hello: Message<"hello">): string | undefined {
     if (hello.mode !== this.options.mode) return `this dispatcher runs in ${this.options.mode} mode, not ${hello.mode}: start a ${this.options.mode}-worker`;
     const expected = this.options.token;
     if (expected === undefined) return undefined;
@@ -416,106 +252,35 @@ export class RemoteDispatcher {
     return undefined;
   }
 
-  private adopt(worker: ConnectedWorker, held: HeldTask): void {
-    const existing = this.assignments.get(held.taskId);
-    if (existing) {
-      // It runs elsewhere too (the first result will win), and meanwhile it occupies an executor here.
-      if (existing.workerId !== worker.id) worker.shadows.add(held.taskId);
-      return;
-    }
-    this.feeder.take(held.taskId);
-    const assignment: Assignment = { ...held, workerId: worker.id, functionId: "", sentAt: Date.now(), started: true };
-    this.assignments.set(held.taskId, assignment);
-    worker.assignments.set(held.taskId, assignment);
-  }
-
   /** The worker cannot run a task it was sent: it goes elsewhere, or back with its function's source. */
-  private rejected(worker: ConnectedWorker, rejection: Extract<WorkerMessage, { type: "rejected" }>): void {
-    const assignment = worker.assignments.get(rejection.taskId);
-    if (!assignment) return;
-    if (rejection.reason === "no-source") worker.functions.delete(assignment.functionId);
+  private rejected(worker: ConnectedWorker, rejection: Message<"rejected">): void {
     // A busy or leaving worker was sent a task it cannot take: wait a beat rather than spin on it.
-    const delay = rejection.reason === "no-source" ? 0 : this.options.heartbeatMs;
-    this.requeue([assignment], `its worker rejected it (${rejection.reason})`, rejection.reason === "no-source", delay);
+    const delayMs = rejection.reason === "no-source" ? 0 : this.options.heartbeatMs;
+    this.dispatchAgain(this.registry.rejected(worker, rejection.taskId, rejection.reason), `its worker rejected it (${rejection.reason})`, delayMs);
   }
 
-  private async markStarted(worker: ConnectedWorker, taskId: string, entryId: string): Promise<void> {
-    const assignment = worker.assignments.get(taskId);
-    if (assignment) {
-      assignment.started = true;
-    } else {
-      // A task it was not given here (sent before it was presumed lost, or by an earlier
-      // dispatcher): it occupies an executor all the same. If it runs elsewhere too, that
-      // run is the one that counts, so it is not claimed again.
-      const elsewhere = this.assignments.has(taskId);
-      this.adopt(worker, { taskId, entryId });
-      if (elsewhere) return;
-    }
-    const claim = await this.store.claimTask(entryId, taskId, worker.id, this.options.maxAttempts, workerLostError(this.options.maxAttempts));
-    if (claim.claimed) {
-      this.metrics.attempted();
-      this.log.debug({ taskId, workerId: worker.id }, "task started");
-    } else if (claim.reason === "attempts-exhausted") {
-      this.metrics.failedWithout("WorkerLost");
-      this.log.warn({ taskId, workerId: worker.id }, "task failed with WorkerLost");
-    }
+  private async markStarted(worker: ConnectedWorker, taskId: string): Promise<void> {
+    const { claim, assignment } = this.registry.started(worker, taskId);
+    if (claim) await this.lifecycle.claim(assignment ?? { taskId }, worker.id);
   }
 
-  private async recordResult(result: Extract<WorkerMessage, { type: "result" }>, worker: ConnectedWorker): Promise<void> {
+  private async recordResult(worker: ConnectedWorker, result: Message<"result">): Promise<void> {
     // The executor is free now: its slot goes to the next task while the result is written.
-    // (Only the reporting worker's slot: if the task was re-run elsewhere, that run holds its own.)
     // Should the write fail, the worker, never acknowledged, sends the result again.
-    worker.shadows.delete(result.taskId);
-    const assignment = this.assignments.get(result.taskId);
-    if (assignment && assignment.workerId === worker.id) this.unassign(assignment);
+    const assignment = this.registry.finished(worker, result.taskId);
     this.feeder.wake();
-    const recorded = await this.store.recordResult({
-      entryId: result.entryId, taskId: result.taskId, status: result.status, result: result.result, executor: result.executor,
-    });
-    if (recorded) {
-      this.metrics.finished(result.status, result.result, recorded, assignment?.sentAt);
-      this.log.debug({ taskId: result.taskId, workerId: worker.id, status: result.status }, "task finished");
-    } else {
-      this.log.info({ taskId: result.taskId, workerId: worker.id }, "late result discarded: the task already had one");
-    }
-  }
-
-  /**
-   * Squares what the dispatcher thinks a worker holds with what the worker says it holds:
-   * tasks sent a while ago that it does not list were lost on the way; tasks it lists that it
-   * was not given here still occupy its executors.
-   */
-  private reconcile(worker: ConnectedWorker, running: string[]): void {
-    const held = new Set(running);
-    const before = Date.now() - this.silenceMs;
-    this.requeue([...worker.assignments.values()].filter((a) => !held.has(a.taskId) && a.sentAt < before), "its worker never received them", true);
-    for (const taskId of worker.shadows) if (!held.has(taskId)) worker.shadows.delete(taskId);
-    for (const taskId of held) if (!worker.assignments.has(taskId)) worker.shadows.add(taskId);
-    // Its free executors may have changed: the read loop waits for exactly this.
-    this.feeder.wake();
+    await this.lifecycle.recordResult(result.taskId, { status: result.status, result: result.result, executor: result.executor }, worker.id, assignment?.sentAt);
   }
 
   // --- heartbeats --------------------------------------------------------------------
 
+  /** Once a heartbeat: silent workers are lost (their tasks dispatched again), the others are sent a heartbeat. */
   private beat(): void {
-    const deadline = Date.now() - this.silenceMs;
-    for (const worker of [...this.workers.values()]) {
-      if (worker.lastSeen < deadline) {
-        this.workers.delete(worker.id);
-        this.metrics.heartbeatMissed();
-        this.log.warn({ workerId: worker.id, silentMs: Date.now() - worker.lastSeen }, "worker lost");
-        this.requeue([...worker.assignments.values()], "their worker was lost");
-      } else {
-        this.send(worker, { type: "heartbeat" });
-      }
+    for (const { worker, silentMs, recalled } of this.registry.removeSilent()) {
+      this.metrics.heartbeatMissed();
+      this.log.warn({ workerId: worker.id, silentMs }, "worker lost");
+      this.dispatchAgain(recalled, "their worker was lost");
     }
-  }
-
-  private send(worker: ConnectedWorker, message: DispatcherMessage): void {
-    this.sendTo(worker.routingId, message);
-  }
-
-  private sendTo(routingId: Buffer, message: DispatcherMessage): void {
-    this.sender.send([routingId, encode(message)]);
+    for (const worker of this.registry.connected()) this.link.send(worker.address, { type: "heartbeat" });
   }
 }

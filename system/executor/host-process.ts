@@ -7,9 +7,9 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { serializedTaskError } from "../task.js";
-import type { FromHost, HostOptions, ThreadOutcome, ToHost } from "./host-protocol.js";
+import type { ExecutorOutcome, ExecutorTask } from "./contract.js";
+import type { FromHost, HostOptions, ToHost } from "./host-protocol.js";
 import { HOST_FILE, hostExecArgv } from "./permissions.js";
-import type { ExecutorTask } from "./thread.js";
 
 /** How long a new host may take to load its modules and start its threads. */
 export const HOST_READY_TIMEOUT_MS = 10_000;
@@ -30,7 +30,7 @@ export interface HostEvents {
 
 export class HostProcess {
   private readonly child: ChildProcess;
-  private readonly pending = new Map<number, (outcome: ThreadOutcome) => void>();
+  private readonly pending = new Map<number, (outcome: ExecutorOutcome) => void>();
   private nextId = 1;
   private isReady = false;
   private markReady!: (failure: string | undefined) => void;
@@ -44,7 +44,11 @@ export class HostProcess {
   private markExited!: () => void;
   private readonly exited = new Promise<void>((resolve) => (this.markExited = resolve));
 
+  /** The pool's name: the executor of the outcomes no thread gave (the host died, or never started). */
+  private readonly name: string;
+
   constructor(options: HostOptions, private readonly events: HostEvents) {
+    this.name = options.name;
     this.child = fork(HOST_FILE, [JSON.stringify(options)], {
       execArgv: hostExecArgv(),
       env: {}, // nothing of the parent's environment (tokens, keys) is in reach of user code
@@ -80,15 +84,15 @@ export class HostProcess {
   }
 
   /** Runs one task in the host; never rejects. */
-  async run(task: ExecutorTask, deadlineMs: number): Promise<ThreadOutcome> {
+  async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutorOutcome> {
     const notStarted = await this.ready;
-    if (notStarted !== undefined) return crashed(`the executor host process could not start: ${notStarted}`);
-    if (this.deathMessage !== undefined) return crashed(this.deathMessage);
+    if (notStarted !== undefined) return this.crashed(`the executor host process could not start: ${notStarted}`);
+    if (this.deathMessage !== undefined) return this.crashed(this.deathMessage);
     const id = this.nextId++;
-    const answered = new Promise<ThreadOutcome>((resolve) => this.pending.set(id, resolve));
+    const answered = new Promise<ExecutorOutcome>((resolve) => this.pending.set(id, resolve));
     const message: ToHost = { type: "run", id, task, deadlineMs };
     this.child.send(message, (error) => {
-      if (error) this.answer(id, { status: "FAILED", result: serializedTaskError("ExecutorCrashed", `the task could not be sent to the executor host process: ${error.message}`) });
+      if (error) this.answer(id, this.crashed(`the task could not be sent to the executor host process: ${error.message}`));
     });
     const backstop = setTimeout(() => {
       this.end("ExecutorCrashed", `the executor host process did not answer within ${ANSWER_GRACE_MS} ms of the task's deadline and was replaced`);
@@ -131,7 +135,7 @@ export class HostProcess {
         this.markReady(undefined);
         break;
       case "outcome":
-        this.answer(message.id, { status: message.status, result: message.result, threadId: message.threadId });
+        this.answer(message.id, { status: message.status, result: message.result, executor: message.executor });
         break;
       case "over-budget":
         this.events.overBudget(this, message.rssMb);
@@ -139,11 +143,15 @@ export class HostProcess {
     }
   }
 
-  private answer(id: number, outcome: ThreadOutcome): void {
+  private answer(id: number, outcome: ExecutorOutcome): void {
     const resolve = this.pending.get(id);
     if (!resolve) return;
     this.pending.delete(id);
     resolve(outcome);
+  }
+
+  private crashed(message: string): ExecutorOutcome {
+    return { status: "FAILED", result: serializedTaskError("ExecutorCrashed", message), executor: this.name };
   }
 
   private died(how: string): void {
@@ -152,7 +160,7 @@ export class HostProcess {
     const reason = this.endReason ?? { name: "ExecutorCrashed" as const, message: `the executor host process died (${how}) while running the task` };
     this.deathMessage = reason.message;
     this.markReady(this.isReady ? undefined : this.endReason?.message ?? `it exited (${how}) before it was ready; its stderr says why`);
-    for (const id of [...this.pending.keys()]) this.answer(id, { status: "FAILED", result: serializedTaskError(reason.name, reason.message) });
+    for (const id of [...this.pending.keys()]) this.answer(id, { status: "FAILED", result: serializedTaskError(reason.name, reason.message), executor: this.name });
     this.markExited();
     this.events.exited(this, this.isReady);
   }
@@ -163,6 +171,4 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal ? `signal ${signal}` : `exit code ${code}`;
 }
 
-function crashed(message: string): ThreadOutcome {
-  return { status: "FAILED", result: serializedTaskError("ExecutorCrashed", message) };
-}
+

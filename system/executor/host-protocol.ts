@@ -11,13 +11,11 @@
  * The host's options travel as its single command-line argument (JSON), so it needs no
  * environment at all.
  */
-import type { TerminalStatus } from "../task.js";
-import type { ExecutorTask } from "./thread.js";
-
-/** The longest serialized result (or thrown error) of a task, unless set otherwise. */
-export const DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024;
+import type { ExecutorOutcome, ExecutorTask } from "./contract.js";
 
 export interface HostOptions {
+  /** The pool's name, which the executors' names start with. */
+  name: string;
   executors: number;
   /** Heap limit of each executor thread, in MiB. */
   memoryMb: number;
@@ -36,14 +34,7 @@ export interface RunMessage {
 
 export type ToHost = RunMessage;
 
-/** What one executor thread produced (threadId is absent when the thread did not answer). */
-export interface ThreadOutcome {
-  status: TerminalStatus;
-  result: string;
-  threadId?: number;
-}
-
 export type FromHost =
   | { type: "ready" }
-  | ({ type: "outcome"; id: number } & ThreadOutcome)
+  | ({ type: "outcome"; id: number } & ExecutorOutcome)
   | { type: "over-budget"; rssMb: number };

@@ -9,11 +9,11 @@
  * With `isolation: "thread"` the threads run in this process instead: no second wall, and
  * no hop to the host (about a third more no-op throughput); for trusted functions only.
  */
-import { serializedTaskError, type TerminalStatus } from "../task.js";
-import { DEFAULT_MAX_RESULT_BYTES, type HostOptions } from "./host-protocol.js";
+import { serializedTaskError } from "../task.js";
+import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
+import type { HostOptions } from "./host-protocol.js";
 import { HostProcess } from "./host-process.js";
 import { ThreadPool } from "./threads.js";
-import type { ExecutorTask } from "./thread.js";
 
 export { DEFAULT_MAX_RESULT_BYTES };
 
@@ -39,13 +39,6 @@ export interface ExecutorPoolOptions {
   isolation?: Isolation;
 }
 
-export interface ExecutionOutcome {
-  status: TerminalStatus;
-  result: string;
-  /** Which executor produced the outcome. */
-  executor: string;
-}
-
 export class ExecutorPool {
   private readonly hostOptions: HostOptions;
   /** The live (or starting) host; undefined after one failed to start, until the next task. */
@@ -56,13 +49,14 @@ export class ExecutorPool {
 
   constructor(private readonly options: ExecutorPoolOptions) {
     this.hostOptions = {
+      name: options.name,
       executors: options.executors,
       memoryMb: options.memoryMb,
       maxResultBytes: options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
       memoryBudgetMb: options.hostMemoryMb ?? 256 + 2 * options.memoryMb * options.executors,
     };
     if (options.isolation === "thread") {
-      this.threads = new ThreadPool({ executors: options.executors, memoryMb: options.memoryMb, maxResultBytes: this.hostOptions.maxResultBytes });
+      this.threads = new ThreadPool({ executors: options.executors, memoryMb: options.memoryMb, maxResultBytes: this.hostOptions.maxResultBytes, name: options.name });
       return;
     }
     // Started now, so that the first task does not wait for it.
@@ -79,17 +73,11 @@ export class ExecutorPool {
   }
 
   /** Runs one task to a terminal outcome; never rejects. */
-  async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutionOutcome> {
+  async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutorOutcome> {
     if (this.closed) return { status: "FAILED", result: serializedTaskError("ExecutorCrashed", "the executor pool is closed"), executor: this.options.name };
-    let outcome;
-    if (this.threads) {
-      outcome = await this.threads.run(task, deadlineMs);
-    } else {
-      if (!this.host?.accepting) this.host = this.startHost();
-      outcome = await this.host.run(task, deadlineMs);
-    }
-    const { status, result, threadId } = outcome;
-    return { status, result, executor: threadId === undefined ? this.options.name : `${this.options.name}/thread-${threadId}` };
+    if (this.threads) return this.threads.run(task, deadlineMs);
+    if (!this.host?.accepting) this.host = this.startHost();
+    return this.host.run(task, deadlineMs);
   }
 
   async close(): Promise<void> {

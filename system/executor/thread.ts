@@ -7,37 +7,28 @@
 import { threadId, workerData } from "node:worker_threads";
 import { deserialize, serialize } from "../codec/index.js";
 import { serializedTaskError, type TerminalStatus } from "../task.js";
-import { DEFAULT_MAX_RESULT_BYTES } from "./host-protocol.js";
+import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
 import { SerializationError } from "./realm.js";
 import { Sandbox, type CallOutcome } from "./sandbox.js";
-
-export interface ExecutorTask {
-  functionId: string;
-  source: string;
-  /** The serialized argument array. */
-  args: string;
-}
 
 /** What every executor thread is started with (piscina's workerData). */
 export interface ThreadSettings {
   /** The longest serialized result (or thrown error) a task may produce, in UTF-8 bytes. */
   maxResultBytes: number;
-}
-
-export interface ExecutorResult {
-  status: TerminalStatus;
-  result: string;
-  threadId: number;
+  /** The pool's name: this thread is `<name>/thread-<threadId>` in the outcomes it gives. */
+  name: string;
 }
 
 const SANDBOX_CACHE_SIZE = 64;
-const maxResultBytes = (workerData as Partial<ThreadSettings> | null)?.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+const settings = (workerData as Partial<ThreadSettings> | null) ?? {};
+const maxResultBytes = settings.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+const executor = `${settings.name ?? "executor"}/thread-${threadId}`;
 const sandboxes = new Map<string, Sandbox>();
 
 // A floating rejection in user code must not bring the executor down.
 process.on("unhandledRejection", () => {});
 
-export default async function execute(task: ExecutorTask): Promise<ExecutorResult> {
+export default async function execute(task: ExecutorTask): Promise<ExecutorOutcome> {
   let outcome: CallOutcome;
   try {
     const args = deserialize(task.args);
@@ -46,7 +37,7 @@ export default async function execute(task: ExecutorTask): Promise<ExecutorResul
   } catch (error) {
     outcome = { ok: false, error };
   }
-  return { ...limitSize(encode(outcome)), threadId };
+  return { ...limitSize(encode(outcome)), executor };
 }
 
 function sandboxFor(task: ExecutorTask): Sandbox {

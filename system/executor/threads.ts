@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { serializedTaskError } from "../task.js";
-import type { ThreadOutcome } from "./host-protocol.js";
-import type { ExecutorResult, ExecutorTask, ThreadSettings } from "./thread.js";
+import type { ExecutorOutcome, ExecutorTask } from "./contract.js";
+import type { ThreadSettings } from "./thread.js";
 
 export interface ThreadPoolOptions extends ThreadSettings {
   executors: number;
@@ -23,10 +23,10 @@ const here = fileURLToPath(import.meta.url);
 const THREAD_FILE = here.endsWith(".ts") ? join(dirname(here), "..", "..", "dist", "system", "executor", "thread.js") : join(dirname(here), "thread.js");
 
 export class ThreadPool {
-  private readonly pool: Piscina<ExecutorTask, ExecutorResult>;
+  private readonly pool: Piscina<ExecutorTask, ExecutorOutcome>;
 
   constructor(private readonly options: ThreadPoolOptions) {
-    const settings: ThreadSettings = { maxResultBytes: options.maxResultBytes };
+    const settings: ThreadSettings = { maxResultBytes: options.maxResultBytes, name: options.name };
     this.pool = new Piscina({
       filename: THREAD_FILE,
       minThreads: options.executors,
@@ -46,13 +46,14 @@ export class ThreadPool {
   }
 
   /** Runs one task to a terminal outcome; never rejects. */
-  async run(task: ExecutorTask, deadlineMs: number): Promise<ThreadOutcome> {
+  async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutorOutcome> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), deadlineMs);
     try {
       return await this.pool.run(task, { signal: controller.signal });
     } catch (error) {
-      return { status: "FAILED", result: this.describeFailure(error, controller.signal.aborted, deadlineMs) };
+      // No thread answered: the outcome is the pool's.
+      return { status: "FAILED", result: this.describeFailure(error, controller.signal.aborted, deadlineMs), executor: this.options.name };
     } finally {
       clearTimeout(timer);
     }

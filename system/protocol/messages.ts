@@ -1,12 +1,12 @@
 /**
- * The wire protocol between a dispatcher (ROUTER) and its workers (DEALER), version 1.
+ * The wire protocol between a dispatcher (ROUTER) and its workers (DEALER), version 2.
  * Every message is one ZeroMQ frame holding one JSON object with `v` (the protocol version)
  * and `type`; the ROUTER adds the worker's routing id in front. This module is the only
  * place messages are defined: both sides encode and decode through it, and anything that does
  * not match (wrong version, unknown type, malformed JSON, extra frames) is dropped and logged.
  *
  * Worker -> dispatcher                       Dispatcher -> worker
- *   hello     register (capacity, token)       welcome   registered; the heartbeat to keep,
+ *   hello     register (capacity, token, held) welcome   registered; the heartbeat to keep,
  *                                                        the largest message it accepts
  *   request   pull mode: I have N idle executors refused   not registered, and why (then exit)
  *   started   an executor began a task          task      run this
@@ -15,26 +15,30 @@
  *   result    a task's outcome                  unknown   I do not know you: say hello again
  *   heartbeat I am alive, and what I am running
  *   bye       I am leaving
+ *
+ * Tasks are named by their task id alone: where a task sits in Redis (its queue entry) is
+ * the store's business, found from the task (version 1 carried the entry id on the wire).
  */
 import { z } from "zod";
 import { MAX_DEADLINE_MS } from "../task.js";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const id = z.string().min(1).max(200);
 const count = z.number().int().min(0).max(1_000_000);
 const mode = z.enum(["pull", "push"]);
 const status = z.enum(["COMPLETED", "FAILED"]);
-/** What a worker still holds for a task: running, or finished and waiting for its ack. */
-const heldTask = z.object({ taskId: id, entryId: id });
-
 const workerMessages = [
-  z.object({ type: z.literal("hello"), workerId: id, mode, capacity: count.min(1), token: z.string().max(1000).optional(), running: z.array(heldTask).max(100_000) }),
+  z.object({
+    type: z.literal("hello"), workerId: id, mode, capacity: count.min(1), token: z.string().max(1000).optional(),
+    /** The tasks it holds: on an executor, or finished with a result waiting for its ack. */
+    held: z.array(id).max(100_000),
+  }),
   /** Absolute, not an increment: the dispatcher subtracts what it sent that has not started yet. */
   z.object({ type: z.literal("request"), idle: count }),
-  z.object({ type: z.literal("started"), taskId: id, entryId: id }),
-  z.object({ type: z.literal("rejected"), taskId: id, entryId: id, reason: z.enum(["no-source", "busy", "leaving"]) }),
-  z.object({ type: z.literal("result"), taskId: id, entryId: id, status, result: z.string(), executor: z.string().max(500) }),
+  z.object({ type: z.literal("started"), taskId: id }),
+  z.object({ type: z.literal("rejected"), taskId: id, reason: z.enum(["no-source", "busy", "leaving"]) }),
+  z.object({ type: z.literal("result"), taskId: id, status, result: z.string(), executor: z.string().max(500) }),
   /** `running`: the ids of the tasks on the worker's executors now (finished ones awaiting their ack are not listed). */
   z.object({ type: z.literal("heartbeat"), running: z.array(id).max(100_000) }),
   z.object({ type: z.literal("bye") }),
@@ -48,7 +52,7 @@ const dispatcherMessages = [
   }),
   z.object({ type: z.literal("refused"), reason: z.string() }),
   z.object({
-    type: z.literal("task"), taskId: id, entryId: id, functionId: id,
+    type: z.literal("task"), taskId: id, functionId: id,
     /** Sent the first time this worker is given the function; it caches it after. */
     source: z.string().optional(),
     args: z.string(), deadlineMs: z.number().int().min(1).max(MAX_DEADLINE_MS),
@@ -64,7 +68,6 @@ const DispatcherMessageSchema = z.discriminatedUnion("type", dispatcherMessages)
 
 export type WorkerMessage = z.infer<(typeof workerMessages)[number]>;
 export type DispatcherMessage = z.infer<(typeof dispatcherMessages)[number]>;
-export type HeldTask = z.infer<typeof heldTask>;
 export type WorkerMode = z.infer<typeof mode>;
 export type TaskMessage = Extract<DispatcherMessage, { type: "task" }>;
 export type RejectReason = Extract<WorkerMessage, { type: "rejected" }>["reason"];

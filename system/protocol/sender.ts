@@ -5,6 +5,7 @@
  * assignments are reconciled with heartbeats).
  */
 import type { Logger } from "../log.js";
+import { LogThrottle } from "../log-throttle.js";
 
 interface Sendable {
   send(message: Buffer[]): Promise<void>;
@@ -12,7 +13,8 @@ interface Sendable {
 
 export class SerialSender {
   private tail: Promise<void> = Promise.resolve();
-  private dropped = 0;
+  /** A closed socket or a vanished peer would otherwise flood the log: the first drop, then every thousandth. */
+  private readonly dropped = new LogThrottle({ first: 1 });
 
   constructor(private readonly socket: Sendable, private readonly log: Logger) {}
 
@@ -28,8 +30,6 @@ export class SerialSender {
   }
 
   private drop(error: Error): void {
-    this.dropped++;
-    // Once per 1000 drops: a closed socket or a vanished peer would otherwise flood the log.
-    if (this.dropped % 1000 === 1) this.log.debug({ err: error.message, dropped: this.dropped }, "message dropped");
+    if (this.dropped.count()) this.log.debug({ err: error.message, dropped: this.dropped.total }, "message dropped");
   }
 }

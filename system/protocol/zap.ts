@@ -10,6 +10,7 @@
  */
 import { Router } from "zeromq";
 import type { Logger } from "../log.js";
+import { LogThrottle } from "../log-throttle.js";
 import { encodeKey, type Allowlist } from "./curve.js";
 
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
@@ -17,7 +18,7 @@ export const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 export const ZAP_DOMAIN = "faaslab";
 
 /** What a ZAP request asks, once its frames are read. */
-export interface ZapRequest {
+interface ZapRequest {
   version: string;
   domain: string;
   /** The peer's IP address. */
@@ -27,27 +28,13 @@ export interface ZapRequest {
   credentials: Buffer[];
 }
 
-export type ZapVerdict = { allowed: true; key: string; label: string } | { allowed: false; key?: string; reason: string };
-
-/** The decision alone, apart from the socket. */
-export function judge(request: ZapRequest, allowlist: Allowlist): ZapVerdict {
-  if (request.version !== "1.0") return { allowed: false, reason: `ZAP version ${request.version}` };
-  if (request.mechanism !== "CURVE") return { allowed: false, reason: `mechanism ${request.mechanism}, CURVE required` };
-  const [credential] = request.credentials;
-  if (request.credentials.length !== 1 || credential.length !== 32) return { allowed: false, reason: "no CURVE public key" };
-  const key = encodeKey(credential);
-  const label = allowlist.lookup(key);
-  return label === undefined ? { allowed: false, key, reason: "its CURVE public key is not in the allowlist" } : { allowed: true, key, label };
-}
-
-/** Refused keys remembered, so that each is logged once; beyond this many, every 1000th refusal is. */
-const REMEMBERED_REFUSALS = 10_000;
+type ZapVerdict = { allowed: true; key: string; label: string } | { allowed: false; key?: string; reason: string };
 
 export class ZapHandler {
   private readonly socket = new Router({ linger: 0 });
   private serving: Promise<void> | undefined;
-  private readonly refusedKeys = new Set<string>();
-  private refusals = 0;
+  /** Each refused key (or reason, without a key) is logged the first time, then every thousandth time. */
+  private readonly refusals = new LogThrottle({ first: 1 });
 
   constructor(private readonly allowlist: Allowlist, private readonly log: Logger) {}
 
@@ -73,7 +60,7 @@ export class ZapHandler {
       const [routingId, delimiter, version, requestId, domain, address, , mechanism, ...credentials] = frames;
       if (mechanism === undefined) continue; // only libzmq talks on this endpoint; a short request is not one
       const request = { version: version.toString(), domain: domain.toString(), address: address.toString(), mechanism: mechanism.toString(), credentials };
-      const verdict = judge(request, this.allowlist);
+      const verdict = this.judge(request);
       if (verdict.allowed) {
         this.log.debug({ key: verdict.key, label: verdict.label, address: request.address }, "CURVE key allowed");
       } else {
@@ -84,13 +71,19 @@ export class ZapHandler {
     }
   }
 
+  /** Allows mechanism CURVE with a client public key in the allowlist, and nothing else. */
+  private judge(request: ZapRequest): ZapVerdict {
+    if (request.version !== "1.0") return { allowed: false, reason: `ZAP version ${request.version}` };
+    if (request.mechanism !== "CURVE") return { allowed: false, reason: `mechanism ${request.mechanism}, CURVE required` };
+    const [credential] = request.credentials;
+    if (request.credentials.length !== 1 || credential.length !== 32) return { allowed: false, reason: "no CURVE public key" };
+    const key = encodeKey(credential);
+    const label = this.allowlist.lookup(key);
+    return label === undefined ? { allowed: false, key, reason: "its CURVE public key is not in the allowlist" } : { allowed: true, key, label };
+  }
+
   private logRefusal(verdict: Extract<ZapVerdict, { allowed: false }>, address: string): void {
-    this.refusals++;
-    const key = verdict.key ?? verdict.reason;
-    const firstTime = !this.refusedKeys.has(key) && this.refusedKeys.size < REMEMBERED_REFUSALS;
-    if (firstTime) this.refusedKeys.add(key);
-    if (firstTime || this.refusals % 1000 === 0) {
-      this.log.warn({ key: verdict.key, address, reason: verdict.reason, refusals: this.refusals }, `worker refused: ${verdict.reason}`);
-    }
+    if (!this.refusals.count(verdict.key ?? verdict.reason)) return;
+    this.log.warn({ key: verdict.key, address, reason: verdict.reason, refusals: this.refusals.total }, `worker refused: ${verdict.reason}`);
   }
 }

@@ -5,31 +5,9 @@
  * entries behind; another one takes them over once the dead one's liveness key expires.
  */
 import type { Redis } from "ioredis";
-import type { TaskStatus } from "../task.js";
 import type { Keys } from "./keys.js";
-import type { DispatchInfo } from "./store.js";
+import { movedEntries, streamEntries, takenEntries, type QueueEntry, type StreamReply } from "./replies.js";
 import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
-
-export interface QueueEntry {
-  entryId: string;
-  taskId: string;
-  /** The task as it was when the entry was read, if it was read with it (`take`). */
-  task?: DispatchInfo | null;
-}
-
-type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][] | null;
-
-function entriesOf(reply: StreamReply): QueueEntry[] {
-  if (!reply) return [];
-  const entries: QueueEntry[] = [];
-  for (const [, items] of reply) {
-    for (const [entryId, fields] of items) {
-      const taskIndex = fields ? fields.indexOf("task") : -1;
-      if (taskIndex >= 0) entries.push({ entryId, taskId: fields[taskIndex + 1] });
-    }
-  }
-  return entries;
-}
 
 export class TaskQueue {
   private readonly scripts: Record<ScriptName, ScriptRunner>;
@@ -62,7 +40,7 @@ export class TaskQueue {
       const reply = (await this.blocking.xreadgroup(
         "GROUP", this.keys.group, this.consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", this.keys.queue, ">",
       )) as StreamReply;
-      return entriesOf(reply);
+      return streamEntries(reply);
     } catch (error) {
       // The group is gone when Redis restarted without persistence: make it again.
       if (String((error as Error).message).includes("NOGROUP")) {
@@ -77,24 +55,13 @@ export class TaskQueue {
    * takeTasks: up to `count` new entries with their tasks, in one round trip and without
    * blocking; when there is nothing new, waits up to `blockMs` for entries, then reads their tasks.
    */
-  async take(count: number, blockMs: number, taskPrefix: string): Promise<QueueEntry[]> {
-    const flat = (await this.scripts.takeTasks(this.keys.queue, this.keys.group, this.consumer, count, taskPrefix).catch(async (error: Error) => {
+  async take(count: number, blockMs: number): Promise<QueueEntry[]> {
+    const flat = (await this.scripts.takeTasks(this.keys.queue, this.keys.group, this.consumer, count, this.keys.taskPrefix).catch(async (error: Error) => {
       if (!String(error.message).includes("NOGROUP")) throw error;
       await this.ensureGroup();
       return [];
     })) as string[];
-    if (flat.length > 0) {
-      const entries: QueueEntry[] = [];
-      for (let i = 0; i + 6 < flat.length; i += 7) {
-        const [entryId, taskId, status, functionId, args, deadline, attempts] = flat.slice(i, i + 7);
-        entries.push({
-          entryId, taskId,
-          task: status === "" ? null : { status: status as TaskStatus, functionId, args, deadlineMs: deadline === "" ? null : Number(deadline), attempts: Number(attempts || 0) },
-        });
-      }
-      return entries;
-    }
-    return this.read(count, blockMs);
+    return flat.length > 0 ? takenEntries(flat) : this.read(count, blockMs);
   }
 
   /**
@@ -116,7 +83,7 @@ export class TaskQueue {
         return entries;
       }
       const page = reply?.[0]?.[1] ?? [];
-      for (const entry of entriesOf(reply)) entries.push(entry);
+      for (const entry of streamEntries(reply)) entries.push(entry);
       if (page.length < pageSize) return entries;
       after = page[page.length - 1][0];
     }
@@ -149,9 +116,6 @@ export class TaskQueue {
    * to this one (one Lua step; see scripts/takeOverTasks.lua). Returns the entries moved.
    */
   async reclaimFromDeadConsumers(limit = 1000): Promise<QueueEntry[]> {
-    const flat = (await this.scripts.takeOverTasks(this.keys.queue, this.keys.group, this.consumer, this.keys.dispatcher(""), limit)) as string[];
-    const entries: QueueEntry[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ entryId: flat[i], taskId: flat[i + 1] });
-    return entries;
+    return movedEntries((await this.scripts.takeOverTasks(this.keys.queue, this.keys.group, this.consumer, this.keys.dispatcher(""), limit)) as string[]);
   }
 }

@@ -5,38 +5,21 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { isTerminal, TASK_STATUSES, type TaskRecord, type TaskStatus, type TerminalStatus } from "../task.js";
+import { TASK_STATUSES, type TaskRecord, type TaskStatus, type TerminalStatus } from "../task.js";
 import { keysFor, RECENT_FAILURES, type Keys } from "./keys.js";
+import { claimResult, DISPATCH_FIELDS, dispatchInfo, finishTimes, submitted, taskOutcome, taskRecord, type ClaimResult, type DispatchInfo, type FinishTimes, type TaskOutcome } from "./replies.js";
 import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
+
+export { FunctionBusyError } from "./codes.js";
 
 const SOURCE_CACHE_SIZE = 1000;
 
-export type ClaimResult =
-  | { claimed: true; functionId: string; args: string; deadlineMs: number | null; attempts: number }
-  | { claimed: false; reason: "terminal" | "missing" | "attempts-exhausted" };
-
-export interface DispatchInfo {
-  status: TaskStatus;
-  functionId: string;
-  args: string;
-  deadlineMs: number | null;
-  attempts: number;
-}
-
 /** A task is finished in Redis with the outcome of its (last) attempt. */
 export interface Finish {
-  entryId: string;
   taskId: string;
   status: TerminalStatus;
   result: string;
   executor: string;
-}
-
-/** When a task whose result was just recorded was created, started and finished (ms, Redis's clock). */
-export interface FinishTimes {
-  createdAt: number | null;
-  startedAt: number | null;
-  finishedAt: number;
 }
 
 export interface StoreOptions {
@@ -45,14 +28,6 @@ export interface StoreOptions {
   resultTtlSeconds?: number;
   /** Most accepted, unfinished tasks of one function; a submission past it is refused (0: no bound). */
   maxUnfinishedPerFunction?: number;
-}
-
-/** A submission was refused: the function has its most unfinished tasks. */
-export class FunctionBusyError extends Error {
-  override name = "FunctionBusyError";
-  constructor(readonly functionId: string, readonly bound: number) {
-    super(`function ${functionId} already has ${bound} unfinished tasks, its bound; try again when some have finished`);
-  }
 }
 
 export class TaskStore {
@@ -94,29 +69,22 @@ export class TaskStore {
    */
   async submitTask(functionId: string, args: string, deadlineMs?: number): Promise<string | null> {
     const taskId = randomUUID();
-    const created = await this.scripts.submitTask(
+    const reply = await this.scripts.submitTask(
       this.keys.function(functionId), this.keys.task(taskId), this.keys.queue, this.keys.unfinished(functionId), this.keys.counts,
       taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished,
     );
-    if (created === -2) throw new FunctionBusyError(functionId, this.maxUnfinished);
-    return created === -1 ? null : taskId;
+    return submitted(reply, { script: "submitTask", functionId, bound: this.maxUnfinished }) ? taskId : null;
   }
 
   /** submitTasks: a batch of tasks, all stored and queued, or none (null: the function is unknown; FunctionBusyError: past its bound). */
   async submitTasks(functionId: string, argsList: readonly string[], deadlineMs?: number): Promise<string[] | null> {
     const taskIds = argsList.map(() => randomUUID());
     const pairs = taskIds.flatMap((taskId, i) => [taskId, argsList[i]]);
-    const created = await this.scripts.submitTasks(
+    const reply = await this.scripts.submitTasks(
       this.keys.function(functionId), this.keys.queue, this.keys.unfinished(functionId), this.keys.counts,
       this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished, ...pairs,
     );
-    if (created === -2) throw new FunctionBusyError(functionId, this.maxUnfinished);
-    return created === -1 ? null : taskIds;
-  }
-
-  /** How many tasks of a function are accepted and not yet finished. */
-  async unfinishedTasks(functionId: string): Promise<number> {
-    return Number((await this.redis.get(this.keys.unfinished(functionId))) ?? 0);
+    return submitted(reply, { script: "submitTasks", functionId, bound: this.maxUnfinished }) ? taskIds : null;
   }
 
   /** Tasks accepted and not yet started, in the whole cluster (the QUEUED count the transition scripts keep). */
@@ -148,15 +116,14 @@ export class TaskStore {
   }
 
   /** Status and result of many tasks in one round trip (null for an unknown task). */
-  async getOutcomes(taskIds: readonly string[]): Promise<({ status: TaskStatus; result: string | null } | null)[]> {
+  async getOutcomes(taskIds: readonly string[]): Promise<(TaskOutcome | null)[]> {
     if (taskIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const taskId of taskIds) pipeline.hmget(this.keys.task(taskId), "status", "result");
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([error, value]) => {
       if (error) throw error;
-      const [status, result] = value as [string | null, string | null];
-      return status === null ? null : { status: status as TaskStatus, result: isTerminal(status) ? result : null };
+      return taskOutcome(value as (string | null)[]);
     });
   }
 
@@ -165,88 +132,47 @@ export class TaskStore {
   }
 
   /** Status and result in one read: what GET /result needs. */
-  async getOutcome(taskId: string): Promise<{ status: TaskStatus; result: string | null } | null> {
-    const [status, result] = await this.redis.hmget(this.keys.task(taskId), "status", "result");
-    if (status === null) return null;
-    return { status: status as TaskStatus, result: isTerminal(status) ? result : null };
+  async getOutcome(taskId: string): Promise<TaskOutcome | null> {
+    return taskOutcome(await this.redis.hmget(this.keys.task(taskId), "status", "result"));
   }
 
   async getTask(taskId: string): Promise<TaskRecord | null> {
-    const hash = await this.redis.hgetall(this.keys.task(taskId));
-    if (!hash.status) return null;
-    const numberOrNull = (value: string | undefined) => (value === undefined || value === "" ? null : Number(value));
-    return {
-      task_id: taskId,
-      function_id: hash.function_id,
-      status: hash.status as TaskStatus,
-      result: hash.result ?? null,
-      created_at: Number(hash.created_at),
-      started_at: numberOrNull(hash.started_at),
-      finished_at: numberOrNull(hash.finished_at),
-      attempts: Number(hash.attempts ?? 0),
-      deadline_ms: numberOrNull(hash.deadline_ms),
-      worker: hash.worker ?? null,
-      executor: hash.executor ?? null,
-    };
+    return taskRecord(taskId, await this.redis.hgetall(this.keys.task(taskId)));
   }
 
   /** What a dispatcher needs to hand a task to a worker (a read: the state does not change). */
   async readForDispatch(taskId: string): Promise<DispatchInfo | null> {
-    const [status, functionId, args, deadline, attempts] = await this.redis.hmget(
-      this.keys.task(taskId), "status", "function_id", "args", "deadline_ms", "attempts",
-    );
-    if (status === null || functionId === null || args === null) return null;
-    return {
-      status: status as TaskStatus, functionId, args,
-      deadlineMs: deadline === null || deadline === "" ? null : Number(deadline),
-      attempts: Number(attempts ?? 0),
-    };
+    return dispatchInfo(await this.redis.hmget(this.keys.task(taskId), ...DISPATCH_FIELDS));
   }
 
-  /** Removes a queue entry whose task needs no more work (finished, or gone). */
+  /**
+   * Removes a queue entry whose task needs no more work, by the id its dispatcher read: for a
+   * task that is gone (the transitions drop the entries of the tasks they find).
+   */
   async dropEntry(entryId: string): Promise<void> {
     await this.redis.multi().xack(this.keys.queue, this.keys.group, entryId).xdel(this.keys.queue, entryId).exec();
   }
 
-  /** claimTask: QUEUED | RUNNING -> RUNNING, or WorkerLost once attempts are used up. */
-  async claimTask(entryId: string, taskId: string, worker: string, maxAttempts: number, workerLostError: string): Promise<ClaimResult> {
-    const reply = (await this.scripts.claimTask(
+  /** claimTask: QUEUED | RUNNING -> RUNNING, or FAILED with `workerLostError` once attempts are used up. */
+  async claimTask(taskId: string, worker: string, maxAttempts: number, workerLostError: string): Promise<ClaimResult> {
+    const reply = await this.scripts.claimTask(...this.endingKeysAndArgs(taskId), worker, maxAttempts, workerLostError);
+    return claimResult(reply, { script: "claimTask", taskId });
+  }
+
+  /**
+   * finishTask: RUNNING -> COMPLETED | FAILED (the first result wins). The task's times when
+   * this result was the one recorded; null when the task already had one, or is gone.
+   */
+  async finishTask(finish: Finish): Promise<FinishTimes | null> {
+    const reply = await this.scripts.finishTask(...this.endingKeysAndArgs(finish.taskId), finish.status, finish.result, finish.executor);
+    return finishTimes(reply, { script: "finishTask", taskId: finish.taskId });
+  }
+
+  /** The keys and first arguments of the scripts that can end a task (see scripts/includes/finish.lua). */
+  private endingKeysAndArgs(taskId: string): (string | number)[] {
+    return [
       this.keys.task(taskId), this.keys.queue, this.keys.counts, this.keys.failures,
-      this.keys.group, entryId, worker, maxAttempts, workerLostError, this.keys.finishedChannel, taskId, this.resultTtl, this.keys.unfinishedPrefix, RECENT_FAILURES,
-    )) as [number, ...string[]];
-    switch (reply[0]) {
-      case 1: {
-        const [, functionId, args, deadline, attempts] = reply;
-        return { claimed: true, functionId, args, deadlineMs: deadline === "" ? null : Number(deadline), attempts: Number(attempts) };
-      }
-      case 0: return { claimed: false, reason: "terminal" };
-      case -1: return { claimed: false, reason: "missing" };
-      default: return { claimed: false, reason: "attempts-exhausted" };
-    }
-  }
-
-  /** completeTask / failTask: RUNNING -> COMPLETED | FAILED. False when a result was already recorded. */
-  async finishTask(finish: Finish): Promise<boolean> {
-    return (await this.recordResult(finish)) !== null;
-  }
-
-  /** finishTask, giving the task's times when this result was the one recorded (null when one already was). */
-  async recordResult(finish: Finish): Promise<FinishTimes | null> {
-    const reply = (await this.scripts.finishTask(
-      this.keys.task(finish.taskId), this.keys.queue, this.keys.counts, this.keys.failures,
-      this.keys.group, finish.entryId, finish.status, finish.result, finish.executor, this.keys.finishedChannel, finish.taskId, this.resultTtl, this.keys.unfinishedPrefix,
-      RECENT_FAILURES,
-    )) as 0 | [1, string, string, number];
-    if (reply === 0) return null;
-    const time = (text: string) => (text === "" ? null : Number(text));
-    return { createdAt: time(reply[1]), startedAt: time(reply[2]), finishedAt: Number(reply[3]) };
-  }
-
-  completeTask(finish: Omit<Finish, "status">): Promise<boolean> {
-    return this.finishTask({ ...finish, status: "COMPLETED" });
-  }
-
-  failTask(finish: Omit<Finish, "status">): Promise<boolean> {
-    return this.finishTask({ ...finish, status: "FAILED" });
+      this.keys.group, this.keys.finishedChannel, taskId, this.resultTtl, this.keys.unfinishedPrefix, RECENT_FAILURES,
+    ];
   }
 }

@@ -1,5 +1,5 @@
 /**
- * A worker process: N executors, one DEALER socket to the dispatcher. It registers with a
+ * A worker process: N executors, one link to the dispatcher (link.ts). It registers with a
  * hello, runs the tasks it is sent, says when each one starts, and keeps every result until
  * the dispatcher acknowledges it, sending it again after a reconnection. A dispatcher silent
  * for heartbeat × tolerance is presumed gone: the worker says hello again (ZeroMQ reconnects
@@ -7,16 +7,14 @@
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import { Dealer, type EventOfType } from "zeromq";
 import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import { logLifecycle, type Logger } from "../log.js";
-import { decodeDispatcherMessage, encode, ProtocolError, type DispatcherMessage, type RejectReason, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
+import { DISPATCHER_DEFAULTS, presumedLostAfterMs, type Heartbeat } from "../dispatcher/options.js";
+import { encode, type DispatcherMessage, type RejectReason, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import type { CurveKeyPair } from "../protocol/curve.js";
-import { SerialSender } from "../protocol/sender.js";
 import { serializedTaskError } from "../task.js";
-import type { Demand } from "./demand.js";
-import { pullDemand } from "./pull.js";
-import { pushDemand } from "./push.js";
+import { demandFor, type Demand } from "./demand.js";
+import { DispatcherLink } from "./link.js";
 
 export interface WorkerOptions {
   mode: WorkerMode;
@@ -41,8 +39,8 @@ export class WorkerRefused extends Error {
   override name = "WorkerRefused";
 }
 
-interface Held {
-  entryId: string;
+/** A task this worker holds until the dispatcher acknowledges its result: running, or finished. */
+interface HeldTask {
   /** The result message, once the task has finished. */
   result?: Extract<WorkerMessage, { type: "result" }>;
   sentAt?: number;
@@ -52,28 +50,23 @@ const SOURCE_CACHE_SIZE = 1000;
 
 export class Worker {
   readonly id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 4)}`;
-  private readonly dealer: Dealer;
-  private readonly sender: SerialSender;
+  private readonly link: DispatcherLink;
   private readonly pool: ExecutorPool;
   private readonly demand: Demand;
   private readonly sources = new Map<string, string>();
   /** Tasks received and not yet acknowledged: running, or finished with a result to deliver. */
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Map<string, HeldTask>();
   private running = 0;
-  private heartbeatMs: number;
-  private heartbeatTolerance: number;
+  /** Ours until the dispatcher's welcome gives its own. */
+  private heartbeat: Heartbeat;
   private registered = false;
   private lastHeard = 0;
   private lastHello = 0;
   private helloBackoffMs: number;
   private timer: NodeJS.Timeout | undefined;
-  private receiving: Promise<void> | undefined;
   private draining = false;
-  private droppedFrames = 0;
   /** From the dispatcher's welcome: a result message larger than this would be cut off at its socket. */
   private maxMessageBytes: number | undefined;
-  /** A handshake failed since the last one that succeeded (said once, not at every retry). */
-  private handshakeFailing = false;
   private refusedWith: ((error: WorkerRefused) => void) | undefined;
   /** Rejects when the dispatcher refuses this worker. */
   readonly refused: Promise<never>;
@@ -83,29 +76,20 @@ export class Worker {
   constructor(private readonly options: WorkerOptions, log: Logger) {
     // Every line of this worker says which worker it is.
     this.log = log.child({ workerId: this.id });
-    this.heartbeatMs = options.heartbeatMs ?? 500;
-    this.heartbeatTolerance = options.heartbeatTolerance ?? 3;
-    this.helloBackoffMs = this.heartbeatMs;
-    this.dealer = new Dealer({
-      routingId: this.id, linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000,
-      reconnectInterval: 100, reconnectMaxInterval: 2000,
-      ...(options.curve ? { curveServerKey: options.curve.serverKey, curvePublicKey: options.curve.keyPair.publicKey, curveSecretKey: options.curve.keyPair.secretKey } : {}),
-    });
-    this.watchHandshakes();
-    this.sender = new SerialSender(this.dealer, this.log);
+    this.heartbeat = {
+      heartbeatMs: options.heartbeatMs ?? DISPATCHER_DEFAULTS.heartbeatMs,
+      heartbeatTolerance: options.heartbeatTolerance ?? DISPATCHER_DEFAULTS.heartbeatTolerance,
+    };
+    this.helloBackoffMs = this.heartbeat.heartbeatMs;
+    this.link = new DispatcherLink(this.id, options.curve, this.log, { received: (message) => this.handle(message), refused: (reason) => this.refuse(reason) });
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
-    this.demand = options.mode === "pull" ? pullDemand((idle) => this.send({ type: "request", idle })) : pushDemand;
+    this.demand = demandFor(options.mode, (idle) => this.send({ type: "request", idle }));
     this.refused = new Promise<never>((_, reject) => (this.refusedWith = reject));
     this.refused.catch(() => {});
   }
 
-  get isRegistered(): boolean {
-    return this.registered;
-  }
-
   start(): void {
-    this.dealer.connect(this.options.dispatcherUrl);
-    this.receiving = this.receive();
+    this.link.connect(this.options.dispatcherUrl);
     this.hello();
     this.scheduleTick();
   }
@@ -122,42 +106,11 @@ export class Worker {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     clearTimeout(this.timer);
-    await Promise.race([this.sender.flushed(), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
-    this.dealer.close();
-    await this.receiving?.catch(() => {});
+    await this.link.stop();
     await this.pool.close();
   }
 
   // --- talking to the dispatcher -------------------------------------------------------
-
-  /**
-   * A refused CURVE key or a mechanism mismatch (one side uses CURVE, the other not) fails the
-   * handshake, and libzmq does not retry it: the worker is refused as by a wrong token. Other
-   * failures (a wrong dispatcher public key looks like a dropped connection) are retried by
-   * libzmq, and said once.
-   */
-  private watchHandshakes(): void {
-    const events = this.dealer.events;
-    events.on("handshake:error:auth", () => {
-      this.refuse(`its CURVE allowlist does not hold this worker's public key ${this.options.curve?.keyPair.publicKey ?? "(none)"}: add it there (--curve-allow)`);
-    });
-    events.on("handshake:error:protocol", (event: EventOfType<"handshake:error:protocol">) => {
-      if (event.error.code === "ERR_ZMTP_MECHANISM_MISMATCH") {
-        this.refuse(this.options.curve
-          ? "the dispatcher does not use CURVE, and this worker does (drop --curve-server-key, or enable CURVE on the dispatcher)"
-          : "the dispatcher requires CURVE: give this worker --curve-server-key <dispatcher public key> and --curve-secret-key-file <its key pair>");
-      } else {
-        this.refuse(`the handshake with the dispatcher failed: ${event.error.message} (${event.error.code})`);
-      }
-    });
-    events.on("handshake:error:other", (event: EventOfType<"handshake:error:other">) => {
-      if (this.handshakeFailing) return;
-      this.handshakeFailing = true;
-      const hint = this.options.curve ? "; if it keeps failing, check that --curve-server-key is the dispatcher's public key" : "";
-      this.log.warn({ err: event.error.message }, `the handshake with the dispatcher failed; retrying${hint}`);
-    });
-    events.on("handshake", () => (this.handshakeFailing = false));
-  }
 
   private refuse(reason: string): void {
     this.log.error({ reason }, "the dispatcher refused this worker");
@@ -169,7 +122,7 @@ export class Worker {
     this.send({
       type: "hello", workerId: this.id, mode: this.options.mode, capacity: this.options.executors,
       ...(this.options.token === undefined ? {} : { token: this.options.token }),
-      running: [...this.held].map(([taskId, held]) => ({ taskId, entryId: held.entryId })),
+      held: [...this.held.keys()],
     });
   }
 
@@ -177,14 +130,15 @@ export class Worker {
     this.timer = setTimeout(() => {
       this.tick();
       this.scheduleTick();
-    }, this.heartbeatMs);
+    }, this.heartbeat.heartbeatMs);
   }
 
   private tick(): void {
     const now = Date.now();
-    if (this.registered && now - this.lastHeard > this.heartbeatMs * this.heartbeatTolerance) {
+    const silenceMs = presumedLostAfterMs(this.heartbeat);
+    if (this.registered && now - this.lastHeard > silenceMs) {
       this.registered = false;
-      this.helloBackoffMs = this.heartbeatMs;
+      this.helloBackoffMs = this.heartbeat.heartbeatMs;
       this.log.warn({ silentMs: now - this.lastHeard }, "dispatcher lost; reconnecting (finished results are kept)");
     }
     if (!this.registered) {
@@ -197,27 +151,7 @@ export class Worker {
     this.send({ type: "heartbeat", running: this.executing() });
     // A result not acknowledged within the silence bound was lost on the way: send it again.
     for (const held of this.held.values()) {
-      if (held.result && now - (held.sentAt ?? 0) > this.heartbeatMs * this.heartbeatTolerance) this.deliver(held);
-    }
-  }
-
-  private async receive(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await this.dealer.receive();
-      } catch {
-        return; // the socket was closed
-      }
-      try {
-        if (frames.length !== 1) throw new ProtocolError(`expected one frame, got ${frames.length}`);
-        this.handle(decodeDispatcherMessage(frames[0]));
-      } catch (error) {
-        this.droppedFrames++;
-        if (this.droppedFrames <= 10 || this.droppedFrames % 1000 === 0) {
-          this.log.warn({ err: (error as Error).message, dropped: this.droppedFrames }, "message dropped");
-        }
-      }
+      if (held.result && now - (held.sentAt ?? 0) > silenceMs) this.deliver(held);
     }
   }
 
@@ -245,9 +179,8 @@ export class Worker {
 
   private welcomed(welcome: Extract<DispatcherMessage, { type: "welcome" }>): void {
     this.registered = true;
-    const intervalChanged = this.heartbeatMs !== welcome.heartbeatMs;
-    this.heartbeatMs = welcome.heartbeatMs;
-    this.heartbeatTolerance = welcome.heartbeatTolerance;
+    const intervalChanged = this.heartbeat.heartbeatMs !== welcome.heartbeatMs;
+    this.heartbeat = { heartbeatMs: welcome.heartbeatMs, heartbeatTolerance: welcome.heartbeatTolerance };
     this.maxMessageBytes = welcome.maxMessageBytes;
     if (intervalChanged) {
       // Beat at the dispatcher's pace from now on, not after the old interval runs out.
@@ -271,17 +204,17 @@ export class Worker {
     // Never more tasks than executors: a task that would wait would run down its deadline waiting.
     const refusal: RejectReason | undefined = this.draining ? "leaving" : this.running >= this.options.executors ? "busy" : source === undefined ? "no-source" : undefined;
     if (refusal) {
-      this.send({ type: "rejected", taskId: task.taskId, entryId: task.entryId, reason: refusal });
+      this.send({ type: "rejected", taskId: task.taskId, reason: refusal });
       return;
     }
-    const held: Held = { entryId: task.entryId };
+    const held: HeldTask = {};
     this.held.set(task.taskId, held);
     this.running++;
-    this.send({ type: "started", taskId: task.taskId, entryId: task.entryId });
+    this.send({ type: "started", taskId: task.taskId });
     this.log.debug({ taskId: task.taskId }, "task started");
     void this.pool.run({ functionId: task.functionId, source: source!, args: task.args }, task.deadlineMs).then(({ status, result, executor }) => {
       this.running--;
-      held.result = { type: "result", taskId: task.taskId, entryId: task.entryId, status, result, executor };
+      held.result = { type: "result", taskId: task.taskId, status, result, executor };
       this.log.debug({ taskId: task.taskId, status, executor }, "task finished");
       this.deliver(held);
       if (!this.draining) this.demand.finished(this.options.executors - this.running);
@@ -295,7 +228,7 @@ export class Worker {
     return running;
   }
 
-  private deliver(held: Held): void {
+  private deliver(held: HeldTask): void {
     if (!held.result) return;
     held.sentAt = Date.now();
     let frame = encode(held.result);
@@ -307,10 +240,10 @@ export class Worker {
       };
       frame = encode(held.result);
     }
-    this.sender.send([frame]);
+    this.link.sendEncoded(frame);
   }
 
   private send(message: WorkerMessage): void {
-    this.sender.send([encode(message)]);
+    this.link.send(message);
   }
 }

@@ -15,6 +15,11 @@ const workerLost = serializedTaskError("WorkerLost", "lost");
 /** What GET /cluster shows, read by a new reader (which remembers nothing of earlier reads). */
 const snapshotOf = (store: TaskStore) => new ClusterReader(store.redis, store.keys).read();
 
+/** What finishTask answers when its result is the one recorded. */
+const recorded = { createdAt: expect.any(Number), startedAt: expect.any(Number), finishedAt: expect.any(Number) };
+/** How many tasks of a function are accepted and not yet finished, as the transition scripts count them. */
+const unfinishedOf = async (store: TaskStore, functionId: string) => Number((await store.redis.get(store.keys.unfinished(functionId))) ?? 0);
+
 /** A store and queue under a prefix of their own, so the tests do not see each other's tasks. */
 async function setup(consumer = "d1") {
   const prefix = `t-${randomUUID().slice(0, 8)}:`;
@@ -49,19 +54,19 @@ describe("task store", () => {
   it("claimTask: QUEUED -> RUNNING, counting attempts and naming the worker", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
-    const [entry] = await queue.read(1, 100);
-    const claim = await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
+    await queue.read(1, 100);
+    const claim = await store.claimTask(taskId, "d1", 3, workerLost);
     expect(claim).toEqual({ claimed: true, functionId, args: serialize([1, 2]), deadlineMs: null, attempts: 1 });
     expect(await store.getTask(taskId)).toMatchObject({ status: "RUNNING", attempts: 1, worker: "d1" });
   });
 
-  it("completeTask records the result once; a second (late) result is discarded", async () => {
+  it("finishTask records the result once; a second (late) result is discarded", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
-    const [entry] = await queue.read(1, 100);
-    await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
-    expect(await store.completeTask({ entryId: entry.entryId, taskId, result: serialize(3), executor: "d1/thread-1" })).toBe(true);
-    expect(await store.failTask({ entryId: entry.entryId, taskId, result: serialize(new Error("late")), executor: "d2/thread-1" })).toBe(false);
+    await queue.read(1, 100);
+    await store.claimTask(taskId, "d1", 3, workerLost);
+    expect(await store.finishTask({ taskId, status: "COMPLETED", result: serialize(3), executor: "d1/thread-1" })).toEqual(recorded);
+    expect(await store.finishTask({ taskId, status: "FAILED", result: serialize(new Error("late")), executor: "d2/thread-1" })).toBeNull();
     const task = await store.getTask(taskId);
     expect(task).toMatchObject({ status: "COMPLETED", result: serialize(3), executor: "d1/thread-1" });
     expect(task!.finished_at).toBeGreaterThanOrEqual(task!.started_at!);
@@ -71,21 +76,45 @@ describe("task store", () => {
   it("a finished task leaves the queue: nothing is pending afterwards", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.read(1, 100);
-    await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
-    await store.failTask({ entryId: entry.entryId, taskId, result: serialize(new Error("x")), executor: "d1" });
+    await queue.read(1, 100);
+    await store.claimTask(taskId, "d1", 3, workerLost);
+    await store.finishTask({ taskId, status: "FAILED", result: serialize(new Error("x")), executor: "d1" });
     expect(await store.redis.xlen(store.keys.queue)).toBe(0);
     const [, , , pending] = (await store.redis.xpending(store.keys.queue, store.keys.group)) as unknown[];
     expect(pending).toBeNull();
   });
 
-  it("claimTask of a terminal task drops the entry and leaves the task as it was", async () => {
+  it("a task keeps its queue entry's id: claims and results name the task alone, and a finished task's entry is gone", async () => {
+    const { store, queue, functionId } = await setup();
+    const [taskId] = (await store.submitTasks(functionId, [serialize([1, 2])]))!;
+    const [entry] = await queue.read(1, 100);
+    expect(await store.redis.hget(store.keys.task(taskId), "entry_id")).toBe(entry.entryId);
+    // The record the API shows does not carry it: it is the store's business.
+    expect(await store.getTask(taskId)).not.toHaveProperty("entry_id");
+    await store.claimTask(taskId, "d1", 3, workerLost);
+    await store.finishTask({ taskId, status: "COMPLETED", result: serialize(3), executor: "d1" });
+    expect(await store.redis.xlen(store.keys.queue)).toBe(0);
+  });
+
+  it("claimTask of a task that is gone says so; its entry is dropped by the id its dispatcher read", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
     const [entry] = await queue.read(1, 100);
-    await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
-    await store.completeTask({ entryId: entry.entryId, taskId, result: serialize(1), executor: "d1" });
-    expect(await store.claimTask(entry.entryId, taskId, "d2", 3, workerLost)).toEqual({ claimed: false, reason: "terminal" });
+    await store.redis.del(store.keys.task(taskId));
+    expect(await store.claimTask(taskId, "d1", 3, workerLost)).toEqual({ claimed: false, reason: "missing" });
+    expect(await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" })).toBeNull();
+    await store.dropEntry(entry.entryId!);
+    expect(await store.redis.xlen(store.keys.queue)).toBe(0);
+    expect(await queue.readOwnPending()).toEqual([]);
+  });
+
+  it("claimTask of a terminal task drops the entry and leaves the task as it was", async () => {
+    const { store, queue, functionId } = await setup();
+    const taskId = (await store.submitTask(functionId, serialize([])))!;
+    await queue.read(1, 100);
+    await store.claimTask(taskId, "d1", 3, workerLost);
+    await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" });
+    expect(await store.claimTask(taskId, "d2", 3, workerLost)).toEqual({ claimed: false, reason: "terminal" });
     expect(await store.getTask(taskId)).toMatchObject({ status: "COMPLETED", attempts: 1, worker: "d1" });
   });
 
@@ -93,12 +122,12 @@ describe("task store", () => {
     const { store, queue, functionId } = await setup("dead");
     const taskId = (await store.submitTask(functionId, serialize([])))!;
     const [entry] = await queue.read(1, 100);
-    await store.claimTask(entry.entryId, taskId, "dead", 3, workerLost);
+    await store.claimTask(taskId, "dead", 3, workerLost);
     // "dead" never refreshed a liveness key; "alive" has one.
     const alive = new TaskQueue(store.keys, redis.connect(), store.redis, "alive");
     await alive.heartbeat(10_000);
     expect(await alive.reclaimFromDeadConsumers()).toEqual([{ entryId: entry.entryId, taskId }]);
-    expect(await store.claimTask(entry.entryId, taskId, "alive", 3, workerLost)).toMatchObject({ claimed: true, attempts: 2 });
+    expect(await store.claimTask(taskId, "alive", 3, workerLost)).toMatchObject({ claimed: true, attempts: 2 });
     expect(await store.getTask(taskId)).toMatchObject({ status: "RUNNING", attempts: 2, worker: "alive" });
   });
 
@@ -106,8 +135,8 @@ describe("task store", () => {
     const { store, queue, functionId } = await setup("busy");
     await queue.heartbeat(10_000);
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.read(1, 100);
-    await store.claimTask(entry.entryId, taskId, "busy", 3, workerLost);
+    await queue.read(1, 100);
+    await store.claimTask(taskId, "busy", 3, workerLost);
     const other = new TaskQueue(store.keys, redis.connect(), store.redis, "other");
     expect(await other.reclaimFromDeadConsumers()).toEqual([]);
   });
@@ -115,11 +144,11 @@ describe("task store", () => {
   it("claimTask fails a task with WorkerLost once it was started max-attempts times", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.read(1, 100);
+    await queue.read(1, 100);
     for (let attempt = 1; attempt <= 2; attempt++) {
-      expect(await store.claimTask(entry.entryId, taskId, "d1", 2, workerLost)).toMatchObject({ claimed: true, attempts: attempt });
+      expect(await store.claimTask(taskId, "d1", 2, workerLost)).toMatchObject({ claimed: true, attempts: attempt });
     }
-    expect(await store.claimTask(entry.entryId, taskId, "d1", 2, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
+    expect(await store.claimTask(taskId, "d1", 2, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
     expect(await store.getTask(taskId)).toMatchObject({ status: "FAILED", result: workerLost, attempts: 2 });
   });
 
@@ -131,23 +160,21 @@ describe("task store", () => {
     const functionId = await store.registerFunction("add", "(a, b) => a + b");
     const [first, second] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4])]))!;
     await store.submitTask(functionId, serialize([5, 6]));
-    expect(await store.unfinishedTasks(functionId)).toBe(3);
+    expect(await unfinishedOf(store, functionId)).toBe(3);
     await expect(store.submitTask(functionId, serialize([7, 8]))).rejects.toBeInstanceOf(FunctionBusyError);
     await expect(store.submitTasks(functionId, [serialize([9, 9])])).rejects.toBeInstanceOf(FunctionBusyError);
     expect(await queue.read(10, 100)).toHaveLength(3);
 
     const entries = await queue.read(10, 50);
     expect(entries).toEqual([]);
-    const pending = await store.redis.xpending(store.keys.queue, store.keys.group, "-", "+", 10) as [string, string, number, number][];
-    const entryOf = (taskId: string) => pending.map(([entryId]) => entryId)[[first, second].indexOf(taskId)];
-    await store.claimTask(entryOf(first), first, "d1", 3, workerLost);
-    expect(await store.completeTask({ entryId: entryOf(first), taskId: first, result: serialize(3), executor: "d1" })).toBe(true);
+    await store.claimTask(first, "d1", 3, workerLost);
+    expect(await store.finishTask({ taskId: first, status: "COMPLETED", result: serialize(3), executor: "d1" })).toEqual(recorded);
     // A late second result does not count down twice.
-    expect(await store.failTask({ entryId: entryOf(first), taskId: first, result: serialize(new Error("late")), executor: "d2" })).toBe(false);
-    expect(await store.unfinishedTasks(functionId)).toBe(2);
+    expect(await store.finishTask({ taskId: first, status: "FAILED", result: serialize(new Error("late")), executor: "d2" })).toBeNull();
+    expect(await unfinishedOf(store, functionId)).toBe(2);
     // claimTask's WorkerLost is a terminal transition too (max attempts 0: fails at once).
-    expect(await store.claimTask(entryOf(second), second, "d1", 0, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
-    expect(await store.unfinishedTasks(functionId)).toBe(1);
+    expect(await store.claimTask(second, "d1", 0, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
+    expect(await unfinishedOf(store, functionId)).toBe(1);
     expect(await store.submitTask(functionId, serialize([7, 8]))).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -160,7 +187,7 @@ describe("task store", () => {
     );
     const created = await run();
     expect(await run()).toBe(created);
-    expect(await store.unfinishedTasks(functionId)).toBe(1);
+    expect(await unfinishedOf(store, functionId)).toBe(1);
     expect(await store.redis.xlen(store.keys.queue)).toBe(1);
     expect((await snapshotOf(store)).tasks.QUEUED).toBe(1);
   });
@@ -171,21 +198,20 @@ describe("task store", () => {
     const [first, second] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4])]))!;
     const third = (await store.submitTask(functionId, serialize([5, 6])))!;
     expect(await counts()).toEqual({ QUEUED: 3, RUNNING: 0, COMPLETED: 0, FAILED: 0 });
-    const entries = await queue.read(10, 100);
-    const entryOf = (taskId: string) => entries.find((entry) => entry.taskId === taskId)!.entryId;
+    expect(await queue.read(10, 100)).toHaveLength(3);
 
-    await store.claimTask(entryOf(first), first, "d1", 3, workerLost);
+    await store.claimTask(first, "d1", 3, workerLost);
     expect(await counts()).toEqual({ QUEUED: 2, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
     // A re-run (claimed again after its worker was lost) stays one RUNNING task.
-    await store.claimTask(entryOf(first), first, "d2", 3, workerLost);
+    await store.claimTask(first, "d2", 3, workerLost);
     expect(await counts()).toEqual({ QUEUED: 2, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
-    await store.completeTask({ entryId: entryOf(first), taskId: first, result: serialize(3), executor: "d2" });
+    await store.finishTask({ taskId: first, status: "COMPLETED", result: serialize(3), executor: "d2" });
     // A late result changes nothing.
-    await store.failTask({ entryId: entryOf(first), taskId: first, result: serialize(new Error("late")), executor: "d1" });
+    await store.finishTask({ taskId: first, status: "FAILED", result: serialize(new Error("late")), executor: "d1" });
     expect(await counts()).toEqual({ QUEUED: 2, RUNNING: 0, COMPLETED: 1, FAILED: 0 });
     // WorkerLost straight from QUEUED (max attempts 0), and a failure recorded without a claim.
-    await store.claimTask(entryOf(second), second, "d1", 0, workerLost);
-    await store.failTask({ entryId: entryOf(third), taskId: third, result: serializedTaskError("ExecutorCrashed", "gone"), executor: "d1" });
+    await store.claimTask(second, "d1", 0, workerLost);
+    await store.finishTask({ taskId: third, status: "FAILED", result: serializedTaskError("ExecutorCrashed", "gone"), executor: "d1" });
     expect(await counts()).toEqual({ QUEUED: 0, RUNNING: 0, COMPLETED: 1, FAILED: 2 });
 
     const snapshot = await snapshotOf(store);
@@ -200,8 +226,8 @@ describe("task store", () => {
     const { store, queue, functionId } = await setup();
     const fail = async (message: string) => {
       const taskId = (await store.submitTask(functionId, serialize([])))!;
-      const [entry] = await queue.read(1, 100);
-      await store.failTask({ entryId: entry.entryId, taskId, result: serialize(new RangeError(message)), executor: "w" });
+      await queue.read(1, 100);
+      await store.finishTask({ taskId, status: "FAILED", result: serialize(new RangeError(message)), executor: "w" });
       return taskId;
     };
     for (let i = 0; i < RECENT_FAILURES + 5; i++) await fail(`failure ${i}`);
@@ -224,11 +250,11 @@ describe("task store", () => {
   it("WorkerLost from RUNNING (started max-attempts times, each time lost) moves the task from RUNNING to FAILED", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.read(1, 100);
-    await store.claimTask(entry.entryId, taskId, "w1", 2, workerLost);
-    await store.claimTask(entry.entryId, taskId, "w2", 2, workerLost);
+    await queue.read(1, 100);
+    await store.claimTask(taskId, "w1", 2, workerLost);
+    await store.claimTask(taskId, "w2", 2, workerLost);
     expect((await snapshotOf(store)).tasks).toEqual({ QUEUED: 0, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
-    expect(await store.claimTask(entry.entryId, taskId, "w3", 2, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
+    expect(await store.claimTask(taskId, "w3", 2, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
     const snapshot = await snapshotOf(store);
     expect(snapshot.tasks).toEqual({ QUEUED: 0, RUNNING: 0, COMPLETED: 0, FAILED: 1 });
     expect(snapshot.recentFailures[0]).toMatchObject({ taskId, worker: "w3", error: { name: "WorkerLost" } });
@@ -237,10 +263,10 @@ describe("task store", () => {
   it("recountTasks sets the counts from the tasks, repairing counts that drifted (tasks made without them)", async () => {
     const { store, queue, functionId } = await setup();
     const [a, b] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4]), serialize([5, 6])]))!;
-    const entries = await queue.read(10, 100);
-    await store.claimTask(entries[0].entryId, a, "d1", 3, workerLost);
-    await store.claimTask(entries[1].entryId, b, "d1", 3, workerLost);
-    await store.completeTask({ entryId: entries[1].entryId, taskId: b, result: serialize(7), executor: "d1" });
+    await queue.read(10, 100);
+    await store.claimTask(a, "d1", 3, workerLost);
+    await store.claimTask(b, "d1", 3, workerLost);
+    await store.finishTask({ taskId: b, status: "COMPLETED", result: serialize(7), executor: "d1" });
     await store.redis.hset(store.keys.counts, { QUEUED: 40, RUNNING: 0, COMPLETED: 2 }); // as an older faaslab would leave them
     expect(await store.recountTasks()).toEqual({ QUEUED: 1, RUNNING: 1, COMPLETED: 1, FAILED: 0 });
     expect((await snapshotOf(store)).tasks).toEqual({ QUEUED: 1, RUNNING: 1, COMPLETED: 1, FAILED: 0 });
@@ -292,9 +318,9 @@ describe("task store", () => {
     subscriber.on("message", (_channel: string, id: string) => heard.push(id));
     await subscriber.subscribe(store.keys.finishedChannel);
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.read(1, 100);
-    await store.claimTask(entry.entryId, taskId, "d1", 3, workerLost);
-    await store.completeTask({ entryId: entry.entryId, taskId, result: serialize(1), executor: "d1" });
+    await queue.read(1, 100);
+    await store.claimTask(taskId, "d1", 3, workerLost);
+    await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" });
     await store.redis.ping(); // the publish happened before this reply; the message may trail it on the other connection
     await subscriber.ping();
     // With its outcome, so that waiting requests need not read the task again.

@@ -21,7 +21,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../harness/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { deserialize, serialize } from "../../system/codec/index.js";
-import { ExecutorPool, type ExecutionOutcome } from "../../system/executor/pool.js";
+import type { ExecutorOutcome } from "../../system/executor/contract.js";
+import { ExecutorPool } from "../../system/executor/pool.js";
 import { HOST_FILE, hostExecArgv } from "../../system/executor/permissions.js";
 import { useCluster, waitForStatus } from "../support/cluster.js";
 
@@ -65,7 +66,7 @@ function globalsSnapshot(): string[] {
 }
 const globalsAtStart = globalsSnapshot();
 
-interface AttackOutcome extends ExecutionOutcome {
+interface AttackOutcome extends ExecutorOutcome {
   value: any;
 }
 

@@ -8,7 +8,7 @@ import { cliPath } from "../../harness/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { deserialize, serialize, TaskFailedError } from "../../system/client/index.js";
 import { addToAllowlist, generateKeyPair } from "../../system/protocol/curve.js";
-import { decodeWorkerMessage, encode, type WorkerMessage } from "../../system/protocol/messages.js";
+import { decodeWorkerMessage, encode, PROTOCOL_VERSION, type WorkerMessage } from "../../system/protocol/messages.js";
 import { findLogged } from "../support/logs.js";
 import { useCluster, type ClusterFixture } from "../support/cluster.js";
 
@@ -16,8 +16,8 @@ import { useCluster, type ClusterFixture } from "../support/cluster.js";
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 const validMessages: Buffer[] = [
-  encode({ type: "hello", workerId: "garbage-peer", mode: "push", capacity: 4, running: [{ taskId: "t1", entryId: "1-0" }] }),
-  encode({ type: "result", taskId: "t1", entryId: "1-0", status: "COMPLETED", result: serialize({ answer: 42 }), executor: "x/thread-1" }),
+  encode({ type: "hello", workerId: "garbage-peer", mode: "push", capacity: 4, held: ["t1"] }),
+  encode({ type: "result", taskId: "t1", status: "COMPLETED", result: serialize({ answer: 42 }), executor: "x/thread-1" }),
   encode({ type: "heartbeat", running: ["t1", "t2"] }),
   encode({ type: "request", idle: 3 }),
 ];
@@ -28,8 +28,10 @@ const junkFrames: Buffer[][] = [
   [randomBytes(1000)],
   [Buffer.from("{")],
   [Buffer.from('{"v":99,"type":"hello"}')],
-  [Buffer.from('{"v":1,"type":"result","taskId":"x"}')],
-  [Buffer.from('{"v":1,"type":"hello","workerId":"x","mode":"push","capacity":-5,"running":[]}')],
+  [Buffer.from(`{"v":${PROTOCOL_VERSION},"type":"result","taskId":"x"}`)],
+  [Buffer.from(`{"v":${PROTOCOL_VERSION},"type":"hello","workerId":"x","mode":"push","capacity":-5,"held":[]}`)],
+  // A version-1 message (it carried the queue entry's id), from a worker not upgraded.
+  [Buffer.from('{"v":1,"type":"started","taskId":"x","entryId":"1-0"}')],
   [Buffer.from("a"), Buffer.from("b"), Buffer.from("c")],
   [Buffer.alloc(0)],
   // Large, under the limit: it reaches the decoder, which drops it.
@@ -170,11 +172,10 @@ describe("garbage on the dispatcher's port", () => {
   it("a peer that never registered cannot record a result", async () => {
     const slow = await fx.client.register(async () => new Promise((resolve) => setTimeout(() => resolve("genuine"), 1000)));
     const taskId = await fx.client.execute(slow);
-    const entryId = "0-1"; // a forger would have to guess it; what matters is that it is not registered
     const forger = new Dealer({ linger: 0 });
     forger.connect(fx.cluster.dispatcherEndpoint);
     try {
-      await forger.send(encode({ type: "result", taskId, entryId, status: "COMPLETED", result: serialize("forged"), executor: "forger" }));
+      await forger.send(encode({ type: "result", taskId, status: "COMPLETED", result: serialize("forged"), executor: "forger" }));
       const [reply] = await forger.receive();
       expect(JSON.parse(reply.toString())).toMatchObject({ type: "unknown" });
       expect(await fx.client.valueOf(taskId)).toBe("genuine");
@@ -234,21 +235,21 @@ describe("a worker against a dispatcher that sends garbage", () => {
     };
     try {
       const [id, hello] = await next();
-      expect(hello).toMatchObject({ type: "hello", mode: "push", capacity: 1, running: [] });
-      for (const junk of [Buffer.from("not json"), Buffer.from('{"v":1,"type":"task"}'), Buffer.from('{"v":7,"type":"ack","taskId":"x"}')]) {
+      expect(hello).toMatchObject({ type: "hello", mode: "push", capacity: 1, held: [] });
+      for (const junk of [Buffer.from("not json"), Buffer.from(`{"v":${PROTOCOL_VERSION},"type":"task"}`), Buffer.from('{"v":7,"type":"ack","taskId":"x"}')]) {
         await router.send([id, junk]);
       }
       await router.send([id, encode({ type: "welcome", dispatcherId: "fake", heartbeatMs: 500, heartbeatTolerance: 3 })]);
-      await router.send([id, encode({ type: "task", taskId: "t1", entryId: "1-0", functionId: "f1", source: "(a, b) => a + b", args: serialize([20, 22]), deadlineMs: 5000 })]);
-      expect((await next())[1]).toEqual({ type: "started", taskId: "t1", entryId: "1-0" });
+      await router.send([id, encode({ type: "task", taskId: "t1", functionId: "f1", source: "(a, b) => a + b", args: serialize([20, 22]), deadlineMs: 5000 })]);
+      expect((await next())[1]).toEqual({ type: "started", taskId: "t1" });
       const [, result] = await next();
-      expect(result).toMatchObject({ type: "result", taskId: "t1", entryId: "1-0", status: "COMPLETED" });
+      expect(result).toMatchObject({ type: "result", taskId: "t1", status: "COMPLETED" });
       expect(deserialize((result as Extract<WorkerMessage, { type: "result" }>).result)).toBe(42);
       // Its one executor is busy with t2: t3 is handed back, as is a task whose source it was never sent.
-      await router.send([id, encode({ type: "task", taskId: "t2", entryId: "2-0", functionId: "f2", source: "async () => new Promise((r) => setTimeout(r, 5000))", args: serialize([]), deadlineMs: 10_000 })]);
+      await router.send([id, encode({ type: "task", taskId: "t2", functionId: "f2", source: "async () => new Promise((r) => setTimeout(r, 5000))", args: serialize([]), deadlineMs: 10_000 })]);
       expect((await next())[1]).toMatchObject({ type: "started", taskId: "t2" });
-      await router.send([id, encode({ type: "task", taskId: "t3", entryId: "3-0", functionId: "f1", args: serialize([1, 2]), deadlineMs: 5000 })]);
-      expect((await next())[1]).toEqual({ type: "rejected", taskId: "t3", entryId: "3-0", reason: "busy" });
+      await router.send([id, encode({ type: "task", taskId: "t3", functionId: "f1", args: serialize([1, 2]), deadlineMs: 5000 })]);
+      expect((await next())[1]).toEqual({ type: "rejected", taskId: "t3", reason: "busy" });
       await router.send([id, encode({ type: "ack", taskId: "t1" })]);
       // Once acknowledged, the worker no longer reports holding the task.
       await waitFor(async () => {

@@ -1,17 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { decodeDispatcherMessage, decodeWorkerMessage, encode, PROTOCOL_VERSION, ProtocolError, type DispatcherMessage, type WorkerMessage } from "../../system/protocol/messages.js";
-import type { WorkerSlot } from "../../system/dispatcher/policy.js";
-import { pullPolicy } from "../../system/dispatcher/pull.js";
-import { pushPolicy } from "../../system/dispatcher/push.js";
-import { pullDemand } from "../../system/worker/pull.js";
+import { pullPolicy, pushPolicy, type WorkerSlot } from "../../system/dispatcher/policy.js";
+import { pullDemand } from "../../system/worker/demand.js";
 
 const frame = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value));
 
 describe("wire messages", () => {
   it("round-trip through encode and decode on both sides", () => {
-    const hello: WorkerMessage = { type: "hello", workerId: "w1", mode: "push", capacity: 4, token: "t", running: [{ taskId: "a", entryId: "1-0" }] };
+    const hello: WorkerMessage = { type: "hello", workerId: "w1", mode: "push", capacity: 4, token: "t", held: ["a"] };
     expect(decodeWorkerMessage(encode(hello))).toEqual(hello);
-    const task: DispatcherMessage = { type: "task", taskId: "a", entryId: "1-0", functionId: "f", source: "x => x", args: "[[]]", deadlineMs: 100 };
+    const task: DispatcherMessage = { type: "task", taskId: "a", functionId: "f", source: "x => x", args: "[[]]", deadlineMs: 100 };
     expect(decodeDispatcherMessage(encode(task))).toEqual(task);
     expect(JSON.parse(encode({ type: "bye" }).toString())).toEqual({ v: PROTOCOL_VERSION, type: "bye" });
   });
@@ -19,13 +17,13 @@ describe("wire messages", () => {
   it.each([
     ["not JSON", frame("\u0000\u0001garbage"), /not JSON/],
     ["JSON that is not an object", frame("42"), /protocol version/],
-    ["another protocol version", frame({ v: 2, type: "bye" }), /protocol version 2, expected 1/],
+    ["another protocol version", frame({ v: 1, type: "bye" }), /protocol version 1, expected 2/],
     ["no version", frame({ type: "bye" }), /protocol version undefined/],
-    ["an unknown type", frame({ v: 1, type: "shutdown" }), /type/],
-    ["a missing field", frame({ v: 1, type: "started", taskId: "a" }), /entryId/],
-    ["a wrong field type", frame({ v: 1, type: "request", idle: "3" }), /idle/],
-    ["a negative count", frame({ v: 1, type: "request", idle: -1 }), /idle/],
-    ["a dispatcher message sent by a worker", frame({ v: 1, type: "ack", taskId: "a" }), /type/],
+    ["an unknown type", frame({ v: 2, type: "shutdown" }), /type/],
+    ["a missing field", frame({ v: 2, type: "started" }), /taskId/],
+    ["a wrong field type", frame({ v: 2, type: "request", idle: "3" }), /idle/],
+    ["a negative count", frame({ v: 2, type: "request", idle: -1 }), /idle/],
+    ["a dispatcher message sent by a worker", frame({ v: 2, type: "ack", taskId: "a" }), /type/],
     ["nothing", undefined, /empty/],
   ])("refuses %s with a ProtocolError saying what is wrong", (_case, bytes, message) => {
     expect(() => decodeWorkerMessage(bytes)).toThrow(ProtocolError);
@@ -33,7 +31,7 @@ describe("wire messages", () => {
   });
 
   it("ignores fields it does not know (a newer minor addition)", () => {
-    expect(decodeWorkerMessage(frame({ v: 1, type: "bye", extra: true }))).toEqual({ type: "bye" });
+    expect(decodeWorkerMessage(frame({ v: 2, type: "bye", extra: true }))).toEqual({ type: "bye" });
   });
 });
 

@@ -10,6 +10,7 @@
   ARGV[3] prefix of liveness keys (the consumer name follows it)   ARGV[4] most entries to move
 
   Returns: {entryId1, taskId1, entryId2, taskId2, ...}, the entries now owned by this dispatcher.
+  Publishes: nothing.
 ]]
 local moved = {}
 local limit = tonumber(ARGV[4])

@@ -8,6 +8,7 @@
 
   Returns: {entryId, taskId, status, functionId, args, deadlineMs, attempts, ...} (7 per
   entry; missing fields as ""), empty when the queue has nothing new.
+  Publishes: nothing.
 ]]
 local reply = redis.call("XREADGROUP", "GROUP", ARGV[1], ARGV[2], "COUNT", ARGV[3], "STREAMS", KEYS[1], ">")
 local out = {}
