@@ -12,6 +12,7 @@ import type { Logger } from "../log.js";
 import { LogThrottle } from "../log-throttle.js";
 import type { Allowlist, CurveKeyPair } from "../protocol/curve.js";
 import { decodeWorkerMessage, encode, ProtocolError, type DispatcherMessage, type WorkerMessage } from "../protocol/messages.js";
+import { receiveUntilClosed } from "../protocol/receive.js";
 import { SerialSender } from "../protocol/sender.js";
 import { ZAP_DOMAIN, ZapHandler } from "../protocol/zap.js";
 
@@ -69,7 +70,7 @@ export class WorkerLink {
     await this.zap?.start();
     await this.router.bind(`tcp://${this.options.host}:${this.options.port === 0 ? "*" : this.options.port}`);
     this.endpoint = this.router.lastEndpoint ?? "";
-    this.receiving = this.receive();
+    this.receiving = receiveUntilClosed(this.router, (frames) => this.receive(frames));
   }
 
   /** Queues a message to a peer (fire and forget: the protocol recovers from a lost one). */
@@ -85,25 +86,17 @@ export class WorkerLink {
     await this.zap?.stop();
   }
 
-  private async receive(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await this.router.receive();
-      } catch {
-        return; // the socket was closed
-      }
-      const [routingId, frame, ...extra] = frames;
-      let message: WorkerMessage;
-      try {
-        if (extra.length > 0) throw new ProtocolError(`expected one frame, got ${frames.length - 1}`);
-        message = decodeWorkerMessage(frame);
-      } catch (error) {
-        this.dropFrame(routingId, error as Error);
-        continue;
-      }
-      this.receiver(routingId, message);
+  private receive(frames: Buffer[]): void {
+    const [routingId, frame, ...extra] = frames;
+    let message: WorkerMessage;
+    try {
+      if (extra.length > 0) throw new ProtocolError(`expected one frame, got ${frames.length - 1}`);
+      message = decodeWorkerMessage(frame);
+    } catch (error) {
+      this.dropFrame(routingId, error as Error);
+      return;
     }
+    this.receiver(routingId, message);
   }
 
   private dropFrame(routingId: Buffer | undefined, error: Error): void {

@@ -12,6 +12,7 @@ import { Router } from "zeromq";
 import type { Logger } from "../log.js";
 import { LogThrottle } from "../log-throttle.js";
 import { encodeKey, type Allowlist } from "./curve.js";
+import { receiveUntilClosed } from "./receive.js";
 
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 /** Set as `zapDomain` on the server socket, so the handler is consulted and requests name it. */
@@ -40,7 +41,7 @@ export class ZapHandler {
 
   async start(): Promise<void> {
     await this.socket.bind(ZAP_ENDPOINT);
-    this.serving = this.serve();
+    this.serving = receiveUntilClosed(this.socket, (frames) => this.answer(frames));
   }
 
   async stop(): Promise<void> {
@@ -48,27 +49,20 @@ export class ZapHandler {
     await this.serving;
   }
 
-  private async serve(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await this.socket.receive();
-      } catch {
-        return; // the socket was closed
-      }
-      // [routing id, delimiter, version, request id, domain, address, identity, mechanism, ...credentials]
-      const [routingId, delimiter, version, requestId, domain, address, , mechanism, ...credentials] = frames;
-      if (mechanism === undefined) continue; // only libzmq talks on this endpoint; a short request is not one
-      const request = { version: version.toString(), domain: domain.toString(), address: address.toString(), mechanism: mechanism.toString(), credentials };
-      const verdict = this.judge(request);
-      if (verdict.allowed) {
-        this.log.debug({ key: verdict.key, label: verdict.label, address: request.address }, "CURVE key allowed");
-      } else {
-        this.logRefusal(verdict, request.address);
-      }
-      const [status, text, userId] = verdict.allowed ? ["200", "OK", verdict.label || verdict.key] : ["400", verdict.reason, ""];
-      await this.socket.send([routingId, delimiter, "1.0", requestId, status, text, userId, ""]).catch(() => {});
+  /** Answers one ZAP request. */
+  private async answer(frames: Buffer[]): Promise<void> {
+    // [routing id, delimiter, version, request id, domain, address, identity, mechanism, ...credentials]
+    const [routingId, delimiter, version, requestId, domain, address, , mechanism, ...credentials] = frames;
+    if (mechanism === undefined) return; // only libzmq talks on this endpoint; a short request is not one
+    const request = { version: version.toString(), domain: domain.toString(), address: address.toString(), mechanism: mechanism.toString(), credentials };
+    const verdict = this.judge(request);
+    if (verdict.allowed) {
+      this.log.debug({ key: verdict.key, label: verdict.label, address: request.address }, "CURVE key allowed");
+    } else {
+      this.logRefusal(verdict, request.address);
     }
+    const [status, text, userId] = verdict.allowed ? ["200", "OK", verdict.label || verdict.key] : ["400", verdict.reason, ""];
+    await this.socket.send([routingId, delimiter, "1.0", requestId, status, text, userId, ""]).catch(() => {});
   }
 
   /** Allows mechanism CURVE with a client public key in the allowlist, and nothing else. */

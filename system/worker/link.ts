@@ -10,6 +10,7 @@ import type { Logger } from "../log.js";
 import { LogThrottle } from "../log-throttle.js";
 import type { CurveKeyPair } from "../protocol/curve.js";
 import { decodeDispatcherMessage, encode, ProtocolError, type DispatcherMessage, type WorkerMessage } from "../protocol/messages.js";
+import { receiveUntilClosed } from "../protocol/receive.js";
 import { SerialSender } from "../protocol/sender.js";
 
 export interface DispatcherLinkEvents {
@@ -47,7 +48,7 @@ export class DispatcherLink {
 
   connect(url: string): void {
     this.dealer.connect(url);
-    this.receiving = this.receive();
+    this.receiving = receiveUntilClosed(this.dealer, (frames) => this.receive(frames));
   }
 
   send(message: WorkerMessage): void {
@@ -95,20 +96,12 @@ export class DispatcherLink {
     events.on("handshake", () => (this.handshakeFailing = false));
   }
 
-  private async receive(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await this.dealer.receive();
-      } catch {
-        return; // the socket was closed
-      }
-      try {
-        if (frames.length !== 1) throw new ProtocolError(`expected one frame, got ${frames.length}`);
-        this.events.received(decodeDispatcherMessage(frames[0]));
-      } catch (error) {
-        if (this.droppedFrames.count()) this.log.warn({ err: (error as Error).message, dropped: this.droppedFrames.total }, "message dropped");
-      }
+  private receive(frames: Buffer[]): void {
+    try {
+      if (frames.length !== 1) throw new ProtocolError(`expected one frame, got ${frames.length}`);
+      this.events.received(decodeDispatcherMessage(frames[0]));
+    } catch (error) {
+      if (this.droppedFrames.count()) this.log.warn({ err: (error as Error).message, dropped: this.droppedFrames.total }, "message dropped");
     }
   }
 }
