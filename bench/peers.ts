@@ -18,7 +18,7 @@ import { pathToFileURL } from "node:url";
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { execa, type ResultPromise } from "execa";
 import { Redis } from "ioredis";
-import { findExecutable } from "../harness/cluster/process.js";
+import { findExecutable } from "../system/launcher/process.js";
 import { mapConcurrent } from "../harness/random.js";
 
 export interface Percentiles { p50: number; p95: number; p99: number } // milliseconds

@@ -8,7 +8,8 @@
  * --workers is <count>x<executors> (local mode: 1x<executors>).
  */
 import { parseArgs } from "node:util";
-import { Cluster, type DispatcherMode, type WorkerShape } from "../harness/cluster/cluster.js";
+import { LaunchedCluster, type WorkerShape } from "../system/launcher/cluster.js";
+import { isDispatcherMode } from "../system/modes.js";
 import { parseWorkers, workersFor } from "../system/cli/up.js";
 import { closedLoop, sequential } from "./study/loads.js";
 import { FaaSClient } from "../system/client/index.js";
@@ -41,8 +42,8 @@ const count = (name: keyof typeof values) => {
   }
   return number;
 };
-const mode = values.mode as DispatcherMode;
-if (!["local", "pull", "push"].includes(mode)) {
+const mode = values.mode;
+if (!isDispatcherMode(mode)) {
   console.error("--mode must be local, pull or push");
   process.exit(2);
 }
@@ -63,7 +64,7 @@ if (values.curve && mode === "local") {
 }
 const metrics = !values["no-metrics"];
 // The dispatcher serves its metrics either way, so that the two runs differ only in what is counted.
-const cluster = await Cluster.start({
+const cluster = await LaunchedCluster.start({
   mode, executors: shape.executors, workers: shape, logLevel: "warn", curve: values.curve, metrics, dispatcher: { metricsPort: 0 },
   executorIsolation: values["executor-isolation"] === "thread" ? "thread" : "process",
 });

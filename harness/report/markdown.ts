@@ -8,7 +8,7 @@ import type { CheckResult } from "../checker/index.js";
 import { passed } from "../checker/index.js";
 import { recoveries } from "../checker/recovery.js";
 import { injected, type Analysis, type Summary } from "../history/analysis.js";
-import { packageRoot } from "../paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { SCENARIO_DIR } from "../scenario/load.js";
 import type { Schedule } from "../scenario/schedule.js";
 import type { Scenario } from "../scenario/schema.js";

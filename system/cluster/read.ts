@@ -8,11 +8,11 @@ import { deserialize } from "../codec/index.js";
 import type { Keys } from "../store/keys.js";
 import { RECENT_FAILURES } from "../store/keys.js";
 import { TASK_STATUSES } from "../task.js";
-import type { ClusterSnapshot, DispatcherMode, DispatcherSnapshot, FailureSnapshot, TaskCounts, WorkerSnapshot } from "./snapshot.js";
+import { isDispatcherMode } from "../modes.js";
+import type { ClusterSnapshot, DispatcherSnapshot, FailureSnapshot, TaskCounts, WorkerSnapshot } from "./snapshot.js";
 
 /** An error message is cut to this many characters (a snapshot is polled every second). */
 const MESSAGE_CHARS = 500;
-const MODES = new Set<string>(["local", "pull", "push"] satisfies DispatcherMode[]);
 
 interface StoredFailure {
   task_id: string;
@@ -104,7 +104,7 @@ function parseDispatcher(value: string | null): DispatcherSnapshot[] {
   if (value === null) return [];
   try {
     const snapshot = JSON.parse(value) as DispatcherSnapshot;
-    const valid = typeof snapshot === "object" && snapshot !== null && typeof snapshot.id === "string" && MODES.has(snapshot.mode) &&
+    const valid = typeof snapshot === "object" && snapshot !== null && typeof snapshot.id === "string" && isDispatcherMode(snapshot.mode) &&
       Array.isArray(snapshot.workers) && snapshot.workers.every(isWorker);
     return valid ? [snapshot] : [];
   } catch {

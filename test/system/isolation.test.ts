@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { deserialize, serialize } from "../../system/codec/index.js";
 import { ExecutorPool, type ExecutionOutcome } from "../../system/executor/pool.js";
