@@ -19,7 +19,7 @@ import { Queue, QueueEvents, Worker } from "bullmq";
 import { execa, type ResultPromise } from "execa";
 import { Redis } from "ioredis";
 import { findExecutable } from "../system/launcher/process.js";
-import { mapConcurrent } from "../harness/random.js";
+import { mapConcurrent } from "../harness/concurrent.js";
 
 export interface Percentiles { p50: number; p95: number; p99: number } // milliseconds
 

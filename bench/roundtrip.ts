@@ -9,10 +9,23 @@
  */
 import { parseArgs } from "node:util";
 import { LaunchedCluster, type WorkerShape } from "../system/launcher/cluster.js";
-import { isDispatcherMode } from "../system/modes.js";
-import { parseWorkers, workersFor } from "../system/cli/up.js";
+import { parseWorkers } from "../system/cli/options.js";
+import { isDispatcherMode, type DispatcherMode } from "../system/modes.js";
 import { closedLoop, sequential } from "./study/loads.js";
 import { FaaSClient } from "../system/client/index.js";
+
+/**
+ * This benchmark's own --workers: a bare number is the executors of the local pool, or the
+ * number of 2-executor workers.
+ */
+export function workersFor(mode: DispatcherMode, shape: WorkerShape | undefined): WorkerShape {
+  if (shape === undefined) return mode === "local" ? { count: 1, executors: 4 } : { count: 2, executors: 2 };
+  if (shape.executors === 0) return mode === "local" ? { count: 1, executors: shape.count } : { count: shape.count, executors: 2 };
+  if (mode === "local" && shape.count !== 1) {
+    throw new Error(`local mode runs one pool: give --workers as <executors> or 1x<executors>, not ${shape.count}x${shape.executors}`);
+  }
+  return shape;
+}
 
 const { values } = parseArgs({
   options: {

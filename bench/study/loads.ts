@@ -4,7 +4,7 @@
  * API, and an open loop at a fixed arrival rate. Latency is from sending the execute request
  * to seeing the result.
  */
-import { mapConcurrent } from "../../harness/random.js";
+import { mapConcurrent } from "../../harness/concurrent.js";
 import type { FaaSClient } from "../../system/client/index.js";
 
 export interface Percentiles {

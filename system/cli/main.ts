@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** `faas`: starts each faaslab component by hand, or a whole cluster with `faas up`. */
 import { Command, Option } from "commander";
-import { DEFAULT_MAX_UNFINISHED_PER_FUNCTION, startApi } from "../api/server.js";
-import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES } from "../api/app.js";
+import { startApi } from "../api/server.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_UNFINISHED_PER_FUNCTION } from "../api/limits.js";
 import { LocalDispatcher } from "../dispatcher/local.js";
 import { RemoteDispatcher } from "../dispatcher/remote.js";
 import { Worker } from "../worker/worker.js";
@@ -17,7 +17,8 @@ import { connectRedis, redisUrlFrom } from "../store/redis.js";
 import { TaskStore } from "../store/store.js";
 import { MAX_DEADLINE_MS } from "../task.js";
 import { DISPATCHER_MODES, WORKER_MODES } from "../modes.js";
-import { asOption, logLevelOption, nonNegativeInteger, portNumber, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
+import { runUntilStopped } from "./lifecycle.js";
+import { asOption, logLevelOption, nonNegativeInteger, portNumber, positiveInteger, InvalidOption, zmqEndpoint } from "./options.js";
 import { bindError, commandPath, configureCliOutput, exitQuietlyOnClosedPipe, packageVersion, retireOption } from "./output.js";
 import { registerStatus } from "./status.js";
 import { registerUp } from "./up.js";

@@ -6,30 +6,9 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { LaunchedCluster, type WorkerShape } from "../launcher/cluster.js";
 import { DISPATCHER_MODES, type DispatcherMode } from "../modes.js";
 import { createLogger } from "../log.js";
-import { asOption, logLevelOption, portNumber, positiveInteger, runUntilStopped } from "./lifecycle.js";
+import { runUntilStopped } from "./lifecycle.js";
+import { asOption, logLevelOption, parseWorkers, portNumber, positiveInteger } from "./options.js";
 import { retireOption } from "./output.js";
-
-/** "<count>" or "<count>x<executors>" (executors 0: not given). */
-export function parseWorkers(value: string): WorkerShape {
-  const match = /^(?:(\d+)x)?(\d+)$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError(`--workers must be a number of workers, or <count>x<executors> such as 2x4, got "${value}"`);
-  const shape = match[1] === undefined ? { count: Number(match[2]), executors: 0 } : { count: Number(match[1]), executors: Number(match[2]) };
-  if (shape.count < 1 || (match[1] !== undefined && shape.executors < 1)) throw new InvalidArgumentError(`--workers needs at least 1 worker of 1 executor, got "${value}"`);
-  return shape;
-}
-
-/**
- * bench/roundtrip's own --workers: a bare number is the executors of the local pool, or the
- * number of 2-executor workers.
- */
-export function workersFor(mode: DispatcherMode, shape: WorkerShape | undefined): WorkerShape {
-  if (shape === undefined) return mode === "local" ? { count: 1, executors: 4 } : { count: 2, executors: 2 };
-  if (shape.executors === 0) return mode === "local" ? { count: 1, executors: shape.count } : { count: shape.count, executors: 2 };
-  if (mode === "local" && shape.count !== 1) {
-    throw new InvalidArgumentError(`local mode runs one pool: give --workers as <executors> or 1x<executors>, not ${shape.count}x${shape.executors}`);
-  }
-  return shape;
-}
 
 /**
  * What `faas up` starts: --executors is the local pool's size (default 4) or each worker's

@@ -58,7 +58,7 @@ export class ClusterReader {
     const live = published.flatMap(parseDispatcher).sort((a, b) => a.id.localeCompare(b.id));
     const workers = live.flatMap((dispatcher) => dispatcher.workers.map((worker) => ({ ...worker, dispatcherId: dispatcher.id })));
     const modes = new Set(live.map((dispatcher) => dispatcher.mode));
-    const tasks = Object.fromEntries(TASK_STATUSES.map((status) => [status, Number(counts[status] ?? 0)])) as TaskCounts;
+    const tasks = taskCountsOf(counts);
     return {
       at: now,
       mode: modes.size === 0 ? null : modes.size === 1 ? [...modes][0] : "mixed",
@@ -70,6 +70,11 @@ export class ClusterReader {
       tasks,
       recentFailures,
     };
+  }
+
+  /** The task counts alone (one round trip): what the API's `faas_tasks` gauge shows. */
+  async taskCounts(): Promise<TaskCounts> {
+    return taskCountsOf(await this.redis.hgetall(this.keys.counts));
   }
 
   /** Reads the function name (and, when it was too large for the list, the error) of failures not seen before. */
@@ -97,6 +102,11 @@ export class ClusterReader {
       for (const taskId of this.described.keys()) if (!listed.has(taskId)) this.described.delete(taskId);
     }
   }
+}
+
+/** The counts hash, with 0 for a state it does not hold yet. */
+function taskCountsOf(hash: Record<string, string>): TaskCounts {
+  return Object.fromEntries(TASK_STATUSES.map((status) => [status, Number(hash[status] ?? 0)])) as TaskCounts;
 }
 
 /** A liveness key's value: a snapshot, or (from a dispatcher of an older version, or garbage) nothing to show. */
