@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { DISPATCHER_MODES, type DispatcherMode } from "../system/modes.js";
+import { percentile } from "../harness/percentile.js";
 import { recoveryTime } from "./study/study.js";
 
 const { values } = parseArgs({ options: { mode: { type: "string", multiple: true }, runs: { type: "string", default: "3" }, help: { type: "boolean", short: "h" } } });
@@ -22,5 +23,5 @@ for (const mode of modes) {
   const times: number[] = [];
   for (let run = 0; run < runs; run++) times.push(await recoveryTime(mode));
   times.sort((a, b) => a - b);
-  console.log(`${mode}: ${times.map((t) => `${t.toFixed(2)} s`).join(", ")} (median ${times[Math.floor(times.length / 2)].toFixed(2)} s)`);
+  console.log(`${mode}: ${times.map((t) => `${t.toFixed(2)} s`).join(", ")} (median ${percentile(times, 50).toFixed(2)} s)`);
 }

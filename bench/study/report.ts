@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { environmentLine } from "../../harness/report/environment.js";
 import { render } from "../../harness/report/charts.js";
+import { percentile } from "../../harness/percentile.js";
 import type { Measurements, ScalingCell } from "./study.js";
 import { DISPATCHER_MODES } from "../../system/modes.js";
 import { KINDS } from "./study.js";
@@ -14,7 +15,7 @@ const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "–");
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "–");
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) => percentile(values, 50);
 const COLORS: Record<string, string> = { local: "#1b9e77", pull: "#d95f02", push: "#7570b3" };
 const KIND_LABEL = { noop: "no-op", sleep: "sleep 100 ms (I/O-bound)", cpu: "CPU-bound (fibonacci)" } as const;
 
