@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { serialize } from "../system/codec/index.js";
 import { ExecutorPool } from "../system/executor/pool.js";
+import { percentileOfSorted } from "../harness/percentile.js";
 
 const { values } = parseArgs({
   options: {
@@ -49,7 +50,6 @@ function cpuMicros(): number {
   return own.user + own.system + host;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 try {
   for (let i = 0; i < 200; i++) await runOne(); // every thread warm, the function compiled
@@ -71,7 +71,7 @@ try {
   const cpuPerTask = (cpuMicros() - cpuBefore) / tasks;
 
   console.log(`executor pool, ${executors} executors, argument ${argBytes} bytes`);
-  console.log(`sequential over ${sequentialCount} tasks: p50 ${(quantile(latencies, 0.5) * 1000).toFixed(0)} µs, p99 ${(quantile(latencies, 0.99) * 1000).toFixed(0)} µs`);
+  console.log(`sequential over ${sequentialCount} tasks: p50 ${(percentileOfSorted(latencies, 50) * 1000).toFixed(0)} µs, p99 ${(percentileOfSorted(latencies, 99) * 1000).toFixed(0)} µs`);
   console.log(`concurrent: ${tasks} tasks, ${executors} in flight, in ${seconds.toFixed(2)} s = ${(tasks / seconds).toFixed(0)} tasks/s, CPU ${cpuPerTask.toFixed(0)} µs per task`);
 } finally {
   await pool.close();

@@ -18,10 +18,11 @@ import { pathToFileURL } from "node:url";
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { execa, type ResultPromise } from "execa";
 import { Redis } from "ioredis";
-import { findExecutable } from "../harness/cluster/process.js";
-import { mapConcurrent } from "../harness/random.js";
+import { findExecutable } from "../system/launcher/process.js";
+import { mapConcurrent } from "../harness/concurrent.js";
+// Nearest rank, as faaslab's own figures are reported; in milliseconds.
+import { percentiles, type Percentiles } from "../harness/percentile.js";
 
-export interface Percentiles { p50: number; p95: number; p99: number } // milliseconds
 
 export interface PeerResults {
   bullmq: {
@@ -195,13 +196,6 @@ function connectionFor(redisUrl: string): Connection {
   // No port means redis's default 6379, most likely someone's own redis: refuse rather than write there.
   if (!url.port) throw new Error(`redisUrl must name a port (got ${redisUrl})`);
   return { host: url.hostname, port: Number(url.port), ...(url.password ? { password: decodeURIComponent(url.password) } : {}) };
-}
-
-function percentiles(samples: number[]): Percentiles {
-  const sorted = [...samples].sort((a, b) => a - b);
-  // Nearest rank, as bench/roundtrip.ts reports faaslab's.
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-  return { p50: at(50), p95: at(95), p99: at(99) };
 }
 
 // ---------------------------------------------------------------- redis-benchmark

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
-import { packageRoot } from "../harness/paths.js";
+import { packageRoot } from "../system/paths.js";
 import { writePerformanceReport } from "./study/report.js";
 import { runStudy } from "./study/study.js";
 

@@ -8,10 +8,24 @@
  * --workers is <count>x<executors> (local mode: 1x<executors>).
  */
 import { parseArgs } from "node:util";
-import { Cluster, type DispatcherMode, type WorkerShape } from "../harness/cluster/cluster.js";
-import { parseWorkers, workersFor } from "../system/cli/up.js";
+import { LaunchedCluster, type WorkerShape } from "../system/launcher/cluster.js";
+import { parseWorkers } from "../system/cli/options.js";
+import { isDispatcherMode, type DispatcherMode } from "../system/modes.js";
 import { closedLoop, sequential } from "./study/loads.js";
 import { FaaSClient } from "../system/client/index.js";
+
+/**
+ * This benchmark's own --workers: a bare number is the executors of the local pool, or the
+ * number of 2-executor workers.
+ */
+export function workersFor(mode: DispatcherMode, shape: WorkerShape | undefined): WorkerShape {
+  if (shape === undefined) return mode === "local" ? { count: 1, executors: 4 } : { count: 2, executors: 2 };
+  if (shape.executors === 0) return mode === "local" ? { count: 1, executors: shape.count } : { count: shape.count, executors: 2 };
+  if (mode === "local" && shape.count !== 1) {
+    throw new Error(`local mode runs one pool: give --workers as <executors> or 1x<executors>, not ${shape.count}x${shape.executors}`);
+  }
+  return shape;
+}
 
 const { values } = parseArgs({
   options: {
@@ -41,8 +55,8 @@ const count = (name: keyof typeof values) => {
   }
   return number;
 };
-const mode = values.mode as DispatcherMode;
-if (!["local", "pull", "push"].includes(mode)) {
+const mode = values.mode;
+if (!isDispatcherMode(mode)) {
   console.error("--mode must be local, pull or push");
   process.exit(2);
 }
@@ -63,7 +77,7 @@ if (values.curve && mode === "local") {
 }
 const metrics = !values["no-metrics"];
 // The dispatcher serves its metrics either way, so that the two runs differ only in what is counted.
-const cluster = await Cluster.start({
+const cluster = await LaunchedCluster.start({
   mode, executors: shape.executors, workers: shape, logLevel: "warn", curve: values.curve, metrics, dispatcher: { metricsPort: 0 },
   executorIsolation: values["executor-isolation"] === "thread" ? "thread" : "process",
 });

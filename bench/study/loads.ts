@@ -4,20 +4,11 @@
  * API, and an open loop at a fixed arrival rate. Latency is from sending the execute request
  * to seeing the result.
  */
-import { mapConcurrent } from "../../harness/random.js";
+import { mapConcurrent } from "../../harness/concurrent.js";
+import { percentiles, type Percentiles } from "../../harness/percentile.js";
 import type { FaaSClient } from "../../system/client/index.js";
 
-export interface Percentiles {
-  p50: number;
-  p95: number;
-  p99: number;
-}
-
-export function percentiles(values: readonly number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : Number.NaN);
-  return { p50: at(50), p95: at(95), p99: at(99) };
-}
+export type { Percentiles };
 
 /** One task: execute, then wait for its result; returns the latency in ms and the task id. */
 export async function roundTrip(client: FaaSClient, functionId: string, args: unknown[] = []): Promise<{ ms: number; taskId: string }> {

@@ -6,14 +6,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { environmentLine } from "../../harness/report/environment.js";
 import { render } from "../../harness/report/charts.js";
+import { percentile } from "../../harness/percentile.js";
 import type { Measurements, ScalingCell } from "./study.js";
-import { KINDS, MODES } from "./study.js";
+import { DISPATCHER_MODES } from "../../system/modes.js";
+import { KINDS } from "./study.js";
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "–");
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "–");
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) => percentile(values, 50);
 const COLORS: Record<string, string> = { local: "#1b9e77", pull: "#d95f02", push: "#7570b3" };
 const KIND_LABEL = { noop: "no-op", sleep: "sleep 100 ms (I/O-bound)", cpu: "CPU-bound (fibonacci)" } as const;
 
@@ -38,7 +40,7 @@ function targets(m: Measurements): Verdict[] {
   for (const t of m.targets) {
     verdicts.push({ target: `bulk: ${f0(t.bulk.tasks)} no-ops through /execute_batch, ${t.mode}, ≥ BullMQ bulk (${f0(bull.bulk.jobsPerSecond)} jobs/s)`, measured: `${f0(t.bulk.tasksPerSecond)} tasks/s (${ratio(t.bulk.tasksPerSecond, bull.bulk.jobsPerSecond)})`, met: t.bulk.tasksPerSecond >= bull.bulk.jobsPerSecond });
   }
-  for (const mode of MODES) {
+  for (const mode of DISPATCHER_MODES) {
     const times = m.recovery[mode] ?? [];
     verdicts.push({ target: `worker loss to rerun elsewhere, ${mode}: ≤ 2 s`, measured: `median ${f2(median(times))} s (${times.map(f2).join(", ")})`, met: median(times) <= 2 });
   }
@@ -59,7 +61,7 @@ function charts(m: Measurements, dir: string): Record<string, string> {
   for (const kind of KINDS) {
     for (const [metric, label] of [["throughput", "tasks per second"], ["latency", "latency p95 (ms)"]] as const) {
       const file = join(dir, `scaling-${kind}-${metric}.png`);
-      const datasets = MODES.flatMap((mode) => (["strong", "weak"] as const).map((scaling) => ({
+      const datasets = DISPATCHER_MODES.flatMap((mode) => (["strong", "weak"] as const).map((scaling) => ({
         label: `${mode}, ${scaling}`,
         data: sizes.map((workers) => {
           const c = cell(m, mode, workers, kind, scaling);
@@ -82,7 +84,7 @@ function charts(m: Measurements, dir: string): Record<string, string> {
   render(curveFile, {
     type: "line",
     data: {
-      datasets: MODES.flatMap((mode) => [
+      datasets: DISPATCHER_MODES.flatMap((mode) => [
         { label: `${mode} p50`, data: (m.curves[mode] ?? []).map((s) => ({ x: s.achieved, y: s.latency.p50 })), borderColor: COLORS[mode], backgroundColor: COLORS[mode], pointRadius: 3 },
         { label: `${mode} p99`, data: (m.curves[mode] ?? []).map((s) => ({ x: s.achieved, y: s.latency.p99 })), borderColor: COLORS[mode], backgroundColor: COLORS[mode], borderDash: [6, 4], pointRadius: 3 },
       ]),
@@ -96,7 +98,7 @@ function charts(m: Measurements, dir: string): Record<string, string> {
   const recoveryFile = join(dir, "recovery.png");
   render(recoveryFile, {
     type: "bar",
-    data: { labels: MODES, datasets: [{ label: "median seconds from kill -9 to the tasks running elsewhere", data: MODES.map((mode) => median(m.recovery[mode] ?? [])), backgroundColor: MODES.map((mode) => COLORS[mode]) }] },
+    data: { labels: [...DISPATCHER_MODES], datasets: [{ label: "median seconds from kill -9 to the tasks running elsewhere", data: DISPATCHER_MODES.map((mode) => median(m.recovery[mode] ?? [])), backgroundColor: DISPATCHER_MODES.map((mode) => COLORS[mode]) }] },
     options: { plugins: { title: { display: true, text: "failure recovery (default heartbeats: 500 ms × 3)" } }, scales: { y: { beginAtZero: true, title: { display: true, text: "seconds" } } } },
   });
   files.recovery = recoveryFile;
@@ -109,10 +111,10 @@ function discussion(m: Measurements): string[] {
   const most = sizes[sizes.length - 1];
   const tps = (mode: string, workers: number, kind: string, scaling = "strong") => cell(m, mode, workers, kind, scaling)?.tasksPerSecond ?? Number.NaN;
   for (const kind of KINDS) {
-    const ranked = MODES.map((mode) => ({ mode, value: tps(mode, most, kind) })).sort((a, b) => b.value - a.value);
+    const ranked = DISPATCHER_MODES.map((mode) => ({ mode, value: tps(mode, most, kind) })).sort((a, b) => b.value - a.value);
     lines.push(`- ${KIND_LABEL[kind]}, strong scaling at ${most} workers: ${ranked.map((r) => `${r.mode} ${f0(r.value)} tasks/s`).join(", ")}; ${ranked[0].mode} is ${ratio(ranked[0].value, ranked[1].value)} ${ranked[1].mode} and ${ratio(ranked[0].value, ranked[2].value)} ${ranked[2].mode}.`);
   }
-  for (const mode of MODES) {
+  for (const mode of DISPATCHER_MODES) {
     const sleepGain = tps(mode, most, "sleep") / tps(mode, 1, "sleep");
     const cpuGain = tps(mode, most, "cpu") / tps(mode, 1, "cpu");
     lines.push(`- ${mode}: from 1 to ${most} workers, sleep-task throughput grows ${f1(sleepGain)}× and CPU-task throughput ${f1(cpuGain)}×.`);
@@ -163,10 +165,10 @@ export function writePerformanceReport(m: Measurements, reportsDir: string): str
   out.push("");
   out.push("## faaslab beside BullMQ", "", "| | BullMQ | faaslab local | faaslab pull | faaslab push |", "|---|---|---|---|---|");
   const byMode = (mode: string) => m.targets.find((t) => t.mode === mode)!;
-  out.push(`| closed loop, 50 clients (tasks/s) | ${f0(bull.closedLoop.jobsPerSecond)} | ${MODES.map((mode) => `${f0(byMode(mode).closedLoop.tasksPerSecond)} (${ratio(byMode(mode).closedLoop.tasksPerSecond, bull.closedLoop.jobsPerSecond)})`).join(" | ")} |`);
-  out.push(`| bulk (tasks/s) | ${f0(bull.bulk.jobsPerSecond)} | ${MODES.map((mode) => `${f0(byMode(mode).bulk.tasksPerSecond)} (${ratio(byMode(mode).bulk.tasksPerSecond, bull.bulk.jobsPerSecond)})`).join(" | ")} |`);
-  out.push(`| sequential round trip p50 (ms) | ${f2(bull.sequential.latency.p50)} | ${MODES.map((mode) => `${f2(byMode(mode).sequential.p50)} (${ratio(byMode(mode).sequential.p50, bull.sequential.latency.p50)})`).join(" | ")} |`);
-  out.push(`| sequential round trip p99 (ms) | ${f2(bull.sequential.latency.p99)} | ${MODES.map((mode) => f2(byMode(mode).sequential.p99)).join(" | ")} |`);
+  out.push(`| closed loop, 50 clients (tasks/s) | ${f0(bull.closedLoop.jobsPerSecond)} | ${DISPATCHER_MODES.map((mode) => `${f0(byMode(mode).closedLoop.tasksPerSecond)} (${ratio(byMode(mode).closedLoop.tasksPerSecond, bull.closedLoop.jobsPerSecond)})`).join(" | ")} |`);
+  out.push(`| bulk (tasks/s) | ${f0(bull.bulk.jobsPerSecond)} | ${DISPATCHER_MODES.map((mode) => `${f0(byMode(mode).bulk.tasksPerSecond)} (${ratio(byMode(mode).bulk.tasksPerSecond, bull.bulk.jobsPerSecond)})`).join(" | ")} |`);
+  out.push(`| sequential round trip p50 (ms) | ${f2(bull.sequential.latency.p50)} | ${DISPATCHER_MODES.map((mode) => `${f2(byMode(mode).sequential.p50)} (${ratio(byMode(mode).sequential.p50, bull.sequential.latency.p50)})`).join(" | ")} |`);
+  out.push(`| sequential round trip p99 (ms) | ${f2(bull.sequential.latency.p99)} | ${DISPATCHER_MODES.map((mode) => f2(byMode(mode).sequential.p99)).join(" | ")} |`);
   out.push("");
   out.push("### Where the CPU goes", "", "CPU time each process spent per task during the 50-client closed loop (µs, from /proc; the client is the benchmark process, Redis includes its own work for both the API and the dispatcher; a worker's figure includes its executor threads):", "");
   const processes = [...new Set(m.targets.flatMap((t) => Object.keys(t.cpuPerTaskUs ?? {})))];
@@ -185,7 +187,7 @@ export function writePerformanceReport(m: Measurements, reportsDir: string): str
   for (const kind of KINDS) {
     out.push(`### ${KIND_LABEL[kind]}`, "", "| workers | mode | strong: tasks/s | p50 / p95 / p99 ms | spread | weak: tasks | tasks/s | p50 / p95 / p99 ms | spread |", "|---|---|---|---|---|---|---|---|---|");
     for (const workers of sizes) {
-      for (const mode of MODES) {
+      for (const mode of DISPATCHER_MODES) {
         const s = cell(m, mode, workers, kind, "strong");
         const w = cell(m, mode, workers, kind, "weak");
         if (!s || !w) continue;
@@ -195,10 +197,10 @@ export function writePerformanceReport(m: Measurements, reportsDir: string): str
     out.push("", img(`${kind}-throughput`), "", img(`${kind}-latency`), "");
   }
   out.push("## Latency versus offered load", "", "| mode | offered (tasks/s) | achieved | p50 ms | p99 ms |", "|---|---|---|---|---|");
-  for (const mode of MODES) for (const step of m.curves[mode] ?? []) out.push(`| ${mode} | ${f0(step.offered)} | ${f0(step.achieved)} | ${f1(step.latency.p50)} | ${f1(step.latency.p99)} |`);
+  for (const mode of DISPATCHER_MODES) for (const step of m.curves[mode] ?? []) out.push(`| ${mode} | ${f0(step.offered)} | ${f0(step.achieved)} | ${f1(step.latency.p50)} | ${f1(step.latency.p99)} |`);
   out.push("", img("curve"), "");
   out.push("## Failure recovery", "", "| mode | runs (s) | median (s) |", "|---|---|---|");
-  for (const mode of MODES) out.push(`| ${mode} | ${(m.recovery[mode] ?? []).map(f2).join(", ")} | ${f2(median(m.recovery[mode] ?? []))} |`);
+  for (const mode of DISPATCHER_MODES) out.push(`| ${mode} | ${(m.recovery[mode] ?? []).map(f2).join(", ")} | ${f2(median(m.recovery[mode] ?? []))} |`);
   out.push("", "A lost worker is detected after 3 missed heartbeats of 500 ms, so 1.5 s is the floor of these figures with the defaults.", "", img("recovery"), "");
   out.push("## Micro-benchmarks (tinybench)", "", "| group | operation | ops/s | mean µs | p99 µs |", "|---|---|---|---|---|");
   for (const r of m.micro) out.push(`| ${r.group} | ${r.name} | ${f0(r.opsPerSecond)} | ${f1(r.meanUs)} | ${f1(r.p99Us)} |`);

@@ -6,8 +6,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { Cluster, type ClusterOptions, type DispatcherMode } from "../../harness/cluster/cluster.js";
-import { RedisServer } from "../../harness/cluster/redis.js";
+import { Cluster, type ClusterOptions } from "../../harness/cluster/cluster.js";
+import { RedisServer } from "../../system/launcher/redis.js";
+import { DISPATCHER_MODES, type DispatcherMode } from "../../system/modes.js";
 import { waitFor } from "../../harness/wait.js";
 import { describeEnvironment, type Environment } from "../../harness/report/environment.js";
 import { FaaSClient } from "../../system/client/index.js";
@@ -15,7 +16,6 @@ import { microBenchmarks, type MicroResult } from "../micro.js";
 import { measurePeers, type PeerResults } from "../peers.js";
 import { bulk, closedLoop, openLoop, sequential, type LoadResult, type OpenLoopResult, type Percentiles } from "./loads.js";
 
-export const MODES: DispatcherMode[] = ["local", "pull", "push"];
 export const KINDS = ["noop", "sleep", "cpu"] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -107,7 +107,7 @@ async function scaling(options: StudyOptions, fib: number): Promise<ScalingCell[
   const perWorker = options.quick ? 10 : 20;
   const fixed = options.quick ? 20 : 80;
   const cells: ScalingCell[] = [];
-  for (const mode of MODES) {
+  for (const mode of DISPATCHER_MODES) {
     for (const workers of sizes) {
       options.log(`scaling: ${mode} with ${workers} worker(s)`);
       await withCluster(shapeFor(mode, workers), async (_cluster, client) => {
@@ -145,7 +145,7 @@ async function curves(options: StudyOptions): Promise<Record<string, OpenLoopRes
   const rates = options.quick ? [100, 400, 1600] : [100, 200, 400, 800, 1200, 1600, 2400, 3200, 4800];
   const seconds = options.quick ? 1.5 : 3;
   const result: Record<string, OpenLoopResult[]> = {};
-  for (const mode of MODES) {
+  for (const mode of DISPATCHER_MODES) {
     options.log(`latency versus load: ${mode}`);
     result[mode] = await withCluster(shapeFor(mode, 2, 2), async (_cluster, client) => {
       const functionId = await client.registerSource(SOURCES.noop, "noop");
@@ -192,7 +192,7 @@ function cpuSeconds(pid: number): number {
 /** The targets' shapes: local with 2 executors, pull and push with 2 workers × 2 executors. */
 async function targets(options: StudyOptions): Promise<TargetRun[]> {
   const runs: TargetRun[] = [];
-  for (const mode of MODES) {
+  for (const mode of DISPATCHER_MODES) {
     options.log(`targets: ${mode}`);
     runs.push(await withCluster(shapeFor(mode, mode === "local" ? 1 : 2, 2), async (cluster, client) => {
       const noop = await client.registerSource(SOURCES.noop, "noop");
@@ -238,7 +238,7 @@ export async function runStudy(options: StudyOptions): Promise<Measurements> {
   options.log(`CPU task: fibonacci(${cpuTask.fib}) takes ${cpuTask.ms.toFixed(1)} ms here`);
   const targetRuns = await targets(options);
   const recovery: Record<string, number[]> = {};
-  for (const mode of MODES) {
+  for (const mode of DISPATCHER_MODES) {
     options.log(`recovery: ${mode}`);
     recovery[mode] = [];
     for (let run = 0; run < (options.quick ? 1 : 3); run++) recovery[mode].push(await recoveryTime(mode));

@@ -1,262 +1,36 @@
 /**
- * A whole faaslab cluster as real processes: its own redis-server (unless given a Redis
- * URL), the API, the dispatcher and, in pull and push mode, its workers, each on its own
- * ports, each awaited until ready, each with a log file in the cluster's directory. Any
- * component can be killed with any signal, paused, resumed and restarted; `stop()` ends
- * everything it started.
+ * The cluster under test: the product's launcher (system/launcher/) with what the nemesis
+ * needs on top. Any component can be killed with any signal, paused, resumed and restarted,
+ * and with `faultProxies` every link runs through a fault proxy that can delay, cut or
+ * blackhole it.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { addToAllowlist, ensureKeyPairFile } from "../../system/protocol/curve.js";
-import { cliPath } from "../paths.js";
-import { logEvent, ManagedProcess, readyEvent } from "./process.js";
+import { LaunchedCluster, type Component, type LaunchOptions, type LinkTarget } from "../../system/launcher/cluster.js";
+import { FaultableProcess } from "./process.js";
 import { FaultProxy } from "./proxy.js";
-import { RedisServer, type RedisPersistence } from "./redis.js";
 
-export type DispatcherMode = "local" | "pull" | "push";
-export type WorkerComponent = `worker-${number}`;
-export type Component = "redis" | "api" | "dispatcher" | WorkerComponent;
-
-/** A worker pool's shape: `count` worker processes of `executors` executors each. */
-export interface WorkerShape {
-  count: number;
-  executors: number;
-}
-
-export interface DispatcherSettings {
-  taskDeadlineMs?: number;
-  executorMemoryMb?: number;
-  maxAttempts?: number;
-  heartbeatMs?: number;
-  heartbeatTolerance?: number;
-  /** Pull and push mode: the largest message the dispatcher accepts from a worker. */
-  maxMessageBytes?: number;
-  /** Serve Prometheus metrics on this port (0: a free one); see `Cluster.dispatcherMetricsUrl`. */
-  metricsPort?: number;
-}
-
-/** A CURVE cluster's keys, in `<dir>/curve/`: each worker gets its own key pair, added to the allowlist. */
-export interface CurveFiles {
-  dir: string;
-  dispatcherPublicKey: string;
-  dispatcherKeyFile: string;
-  /** The worker public keys the dispatcher allows; it reads the file again when it changes, so a test may add keys. */
-  allowlistFile: string;
-}
-
-export interface ClusterOptions {
-  mode?: DispatcherMode;
-  /** Local mode: executors of the dispatcher's pool (default 2). */
-  executors?: number;
-  /** Pull and push mode: the workers started with the cluster (default 2 × 2). */
-  workers?: WorkerShape;
-  /** Pull and push mode: the token the dispatcher requires and the workers present. */
-  workerToken?: string;
-  /** Pull and push mode: encrypt and authenticate the worker links with CURVE. */
-  curve?: boolean;
-  /** Pull and push mode: the dispatcher's port (default: a free one). Lets workers start before it. */
-  dispatcherPort?: number;
+export interface ClusterOptions extends LaunchOptions {
   /**
    * Put a fault proxy on every link (each worker to the dispatcher; the API and the
    * dispatcher to Redis), so that network faults can be injected: see `link()`.
    */
   faultProxies?: boolean;
-  dispatcher?: DispatcherSettings;
-  /** Start the dispatcher with the cluster (default true); tests of QUEUED tasks start it later. */
-  startDispatcher?: boolean;
-  /** Use this Redis instead of starting one. */
-  redisUrl?: string;
-  redisPersistence?: RedisPersistence;
-  apiPort?: number;
-  bodyLimit?: number;
-  /** More flags for `faas api`, e.g. ["--max-args-bytes", "1000"]. */
-  apiArgs?: string[];
-  /** Where executor threads run (local dispatcher and workers): "process" (the executor host, default) or "thread". */
-  executorIsolation?: "process" | "thread";
-  /** The API requires this token (`Authorization: Bearer <token>`). */
-  apiToken?: string;
-  /** Where logs and Redis data go (default: a new temporary directory, removed by stop()). */
-  dir?: string;
-  logLevel?: string;
-  /** false: every component runs with FAAS_METRICS=off, counting nothing (to measure what metrics cost). */
-  metrics?: boolean;
 }
 
-/** Extra node flags for every component, e.g. FAAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
-const NODE_ARGS = (process.env.FAAS_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-
-export class Cluster {
-  readonly dir: string;
-  private readonly ownsDir: boolean;
-  private redis: RedisServer | undefined;
-  private api: ManagedProcess | undefined;
-  private dispatcher: ManagedProcess | undefined;
-  private readonly workerProcesses: ManagedProcess[] = [];
-  private nextWorkerIndex = 0;
+export class Cluster extends LaunchedCluster<FaultableProcess> {
+  private readonly faultProxies: boolean;
   private readonly proxies = new Map<string, FaultProxy>();
   private readonly restarting = new Map<Component, Promise<void>>();
-  apiUrl = "";
-  redisUrl = "";
-  /** Pull and push mode: where workers connect, e.g. tcp://127.0.0.1:41234. */
-  dispatcherEndpoint = "";
-  /** With `dispatcher.metricsPort`: where the dispatcher serves its metrics, e.g. http://127.0.0.1:41235/metrics. */
-  dispatcherMetricsUrl = "";
-  /** With `curve`: where the keys are. */
-  readonly curve: CurveFiles | undefined;
 
-  private constructor(readonly options: ClusterOptions) {
-    if (options.dispatcherPort) this.dispatcherEndpoint = `tcp://127.0.0.1:${options.dispatcherPort}`;
-    this.ownsDir = options.dir === undefined;
-    this.dir = options.dir ?? mkdtempSync(join(tmpdir(), "faaslab-"));
-    if (options.curve && this.mode !== "local") {
-      const dir = join(this.dir, "curve");
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const dispatcherKeyFile = join(dir, "dispatcher.key");
-      this.curve = { dir, dispatcherKeyFile, dispatcherPublicKey: ensureKeyPairFile(dispatcherKeyFile).publicKey, allowlistFile: join(dir, "allowed-workers") };
-      // Empty until workers start: each one's key is added as it is started.
-      if (!existsSync(this.curve.allowlistFile)) writeFileSync(this.curve.allowlistFile, "# worker public keys the dispatcher allows\n");
-    }
+  private constructor(options: ClusterOptions) {
+    super(options, (spec) => new FaultableProcess(spec));
+    this.faultProxies = options.faultProxies === true;
   }
 
   /** Starts every component and resolves once each is ready; on failure, stops what it started. */
-  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+  static override async start(options: ClusterOptions = {}): Promise<Cluster> {
     const cluster = new Cluster(options);
-    try {
-      if (options.redisUrl) {
-        cluster.redisUrl = options.redisUrl;
-      } else {
-        cluster.redis = new RedisServer({ dir: join(cluster.dir, "redis"), persistence: options.redisPersistence });
-        await cluster.redis.start();
-        cluster.redisUrl = cluster.redis.url;
-      }
-      if (options.faultProxies) {
-        const redisPort = Number(new URL(cluster.redisUrl).port);
-        for (const name of ["redis-api", "redis-dispatcher"] as const) await cluster.addProxy(name, redisPort);
-      }
-      await cluster.startApi();
-      if (options.startDispatcher !== false) {
-        await cluster.startDispatcher();
-        if (cluster.mode !== "local") {
-          const shape = options.workers ?? { count: 2, executors: 2 };
-          await Promise.all(Array.from({ length: shape.count }, () => cluster.startWorker({ executors: shape.executors })));
-        }
-      }
-      return cluster;
-    } catch (error) {
-      await cluster.stop();
-      throw error;
-    }
-  }
-
-  get mode(): DispatcherMode {
-    return this.options.mode ?? "local";
-  }
-
-  /** The process of a component, to signal it or read its pid. */
-  process(component: Component): ManagedProcess | undefined {
-    if (component === "redis") return this.redis?.managed;
-    if (component === "api") return this.api;
-    if (component === "dispatcher") return this.dispatcher;
-    return this.workerProcesses[Number(component.slice("worker-".length))];
-  }
-
-  /** Every worker started so far (also the ones killed since), as component names. */
-  get workers(): WorkerComponent[] {
-    const names: WorkerComponent[] = [];
-    this.workerProcesses.forEach((_, index) => names.push(`worker-${index}`));
-    return names;
-  }
-
-  /** The workers whose process runs. */
-  get runningWorkers(): WorkerComponent[] {
-    return this.workers.filter((worker) => this.process(worker)?.running);
-  }
-
-  logFile(component: Component): string {
-    return join(this.dir, component === "redis" ? "redis/redis.log" : `${component}.log`);
-  }
-
-  async startApi(): Promise<void> {
-    const port = this.options.apiPort ?? (this.apiUrl ? Number(new URL(this.apiUrl).port) : 0);
-    const args = ["api", "--host", "127.0.0.1", "--port", String(port), "--redis", this.redisUrlFor("api")];
-    if (this.options.bodyLimit) args.push("--body-limit", String(this.options.bodyLimit));
-    args.push(...(this.options.apiArgs ?? []));
-    // The token goes by environment, not on the command line where `ps` would show it.
-    this.api = this.component("api", args, this.options.apiToken ? { FAAS_API_TOKEN: this.options.apiToken } : {});
-    const ready = await this.api.start();
-    this.apiUrl = String(ready.url);
-  }
-
-  async startDispatcher(): Promise<void> {
-    if (this.dispatcher?.running) throw new Error("the dispatcher is already running");
-    const settings = this.options.dispatcher ?? {};
-    const args = ["dispatcher", "-m", this.mode, "--redis", this.redisUrlFor("dispatcher")];
-    if (this.mode === "local") {
-      args.push("--executors", String(this.options.executors ?? 2));
-      if (this.options.executorIsolation) args.push("--executor-isolation", this.options.executorIsolation);
-    } else {
-      // A restarted dispatcher binds the port it had, where its workers reconnect.
-      const port = this.dispatcherEndpoint ? new URL(this.dispatcherEndpoint.replace("tcp:", "http:")).port : "0";
-      args.push("-p", port, "--host", "127.0.0.1");
-      if (this.curve) args.push("--curve-secret-key-file", this.curve.dispatcherKeyFile, "--curve-allow", this.curve.allowlistFile);
-    }
-    const flags: [string, number | undefined][] = [
-      ["--task-deadline", settings.taskDeadlineMs],
-      ["--executor-memory-mb", settings.executorMemoryMb],
-      ["--max-attempts", settings.maxAttempts],
-      ["--heartbeat", settings.heartbeatMs],
-      ["--heartbeat-tolerance", settings.heartbeatTolerance],
-      ["--max-message-bytes", settings.maxMessageBytes],
-      ["--metrics-port", settings.metricsPort],
-    ];
-    for (const [flag, value] of flags) {
-      if (value === undefined || (flag === "--executor-memory-mb" && this.mode !== "local")) continue;
-      args.push(flag, String(value));
-    }
-    this.dispatcher = this.component("dispatcher", args, this.options.workerToken ? { FAAS_WORKER_TOKEN: this.options.workerToken } : {});
-    const ready = await this.dispatcher.start();
-    if (ready.endpoint) this.dispatcherEndpoint = String(ready.endpoint).replace("0.0.0.0", "127.0.0.1");
-    if (ready.metricsUrl) this.dispatcherMetricsUrl = String(ready.metricsUrl);
-  }
-
-  /**
-   * Starts one more worker (pull and push mode) and resolves once the dispatcher has
-   * registered it, or, with `waitForDispatcher: false`, once the process runs (to start a
-   * worker before its dispatcher).
-   */
-  async startWorker(options: { executors?: number; token?: string; waitForDispatcher?: boolean; index?: number } = {}): Promise<WorkerComponent> {
-    if (this.mode === "local") throw new Error("a local-mode cluster has no workers");
-    if (!this.dispatcherEndpoint) throw new Error("start the dispatcher first, or give the cluster a dispatcherPort: workers need its endpoint");
-    // The index is taken before any await, so workers started together get different ones.
-    const index = options.index ?? this.nextWorkerIndex++;
-    const name = `worker-${index}` as WorkerComponent;
-    const executors = options.executors ?? this.options.workers?.executors ?? 2;
-    let endpoint = this.dispatcherEndpoint;
-    if (this.options.faultProxies) {
-      const proxy = this.proxies.get(name) ?? (await this.addProxy(name, Number(endpoint.split(":").pop())));
-      endpoint = `tcp://${proxy.endpoint}`;
-    }
-    const args = [`${this.mode}-worker`, String(executors), endpoint];
-    const token = options.token ?? this.options.workerToken;
-    const memory = this.options.dispatcher?.executorMemoryMb;
-    if (memory !== undefined) args.push("--executor-memory-mb", String(memory));
-    if (this.options.executorIsolation) args.push("--executor-isolation", this.options.executorIsolation);
-    if (this.curve) {
-      // Key files, not keys, on the command line: `ps` shows it.
-      const keyFile = join(this.curve.dir, `${name}.key`);
-      addToAllowlist(this.curve.allowlistFile, ensureKeyPairFile(keyFile).publicKey, name);
-      args.push("--curve-server-key", this.curve.dispatcherPublicKey, "--curve-secret-key-file", keyFile);
-    }
-    const waitForDispatcher = options.waitForDispatcher ?? true;
-    // The token goes by environment, not on the command line where `ps` would show it.
-    const worker = this.component(name, args, token !== undefined ? { FAAS_WORKER_TOKEN: token } : {}, (line) => {
-      const event = logEvent(line);
-      return event?.event === (waitForDispatcher ? "registered" : "ready") ? event : undefined;
-    });
-    this.workerProcesses[index] = worker;
-    await worker.start();
-    return name;
+    await cluster.launch();
+    return cluster;
   }
 
   /** Kills a component with a signal (default SIGKILL) and waits until it has exited. */
@@ -288,18 +62,11 @@ export class Cluster {
   }
 
   private async restartNow(component: Component): Promise<void> {
-    const process = this.process(component);
-    await process?.stop();
-    if (component === "redis") {
-      if (!this.redis) throw new Error("this cluster uses an external Redis, which it cannot restart");
-      await this.redis.start();
-    } else if (component === "api") {
-      await this.startApi();
-    } else if (component === "dispatcher") {
-      await this.startDispatcher();
-    } else {
-      await this.startWorker({ index: Number(component.slice("worker-".length)) });
-    }
+    await this.process(component)?.stop();
+    if (component === "redis") await this.startRedis();
+    else if (component === "api") await this.startApi();
+    else if (component === "dispatcher") await this.startDispatcher();
+    else await this.startWorker({ index: Number(component.slice("worker-".length)) });
   }
 
   /**
@@ -315,14 +82,19 @@ export class Cluster {
     return this.proxies;
   }
 
-  /** Stops everything: workers first (they hand in their results), Redis last. */
-  async stop(): Promise<void> {
+  /** Stops everything, links healed first so that workers can hand in their results. */
+  override async stop(): Promise<void> {
     for (const proxy of this.proxies.values()) proxy.heal();
-    await Promise.allSettled(this.workerProcesses.filter(Boolean).map((worker) => worker.stop()));
-    await Promise.allSettled([this.dispatcher?.stop(), this.api?.stop()]);
-    await this.redis?.managed?.stop();
+    await super.stop();
     await Promise.allSettled([...this.proxies.values()].map((proxy) => proxy.close()));
-    if (this.ownsDir && !process.env.FAAS_KEEP_LOGS) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** With `faultProxies`, each link gets its proxy the first time it is used and keeps it across restarts. */
+  protected override async linkAddress(from: Component, to: LinkTarget, address: string): Promise<string> {
+    if (!this.faultProxies) return address;
+    const name = to === "redis" ? `redis-${from}` : from;
+    const proxy = this.proxies.get(name) ?? (await this.addProxy(name, Number(new URL(address.replace(/^tcp:/, "http:")).port)));
+    return `${to === "redis" ? "redis" : "tcp"}://${proxy.endpoint}`;
   }
 
   private async addProxy(name: string, upstreamPort: number): Promise<FaultProxy> {
@@ -330,26 +102,5 @@ export class Cluster {
     await proxy.start();
     this.proxies.set(name, proxy);
     return proxy;
-  }
-
-  private redisUrlFor(component: "api" | "dispatcher"): string {
-    const proxy = this.proxies.get(`redis-${component}`);
-    return proxy ? `redis://${proxy.endpoint}` : this.redisUrl;
-  }
-
-  /** A faaslab process of this cluster: the compiled CLI, its log file, and when it counts as ready. */
-  private component(name: string, args: string[], env: Record<string, string> = {}, readyWhen = readyEvent): ManagedProcess {
-    return new ManagedProcess({
-      name,
-      command: process.execPath,
-      args: [...NODE_ARGS, cliPath, ...args],
-      logFile: join(this.dir, `${name}.log`),
-      env: {
-        ...(this.options.logLevel ? { FAAS_LOG_LEVEL: this.options.logLevel } : {}),
-        ...(this.options.metrics === false ? { FAAS_METRICS: "off" } : {}),
-        ...env,
-      },
-      readyWhen,
-    });
   }
 }

@@ -1,156 +1,21 @@
 /**
- * One process the harness started: spawned with execa in a session of its own, its output
- * written to a log file, its readiness read from its output, and every one of them killed
- * when the harness exits.
+ * A launched process the nemesis can fault: any signal, a pause (SIGSTOP) that stops its
+ * children too, and a kill that waits for the exit. Stopping or killing a paused process
+ * first lets its stopped children run again, so that they see their parent gone and exit.
  */
-import { accessSync, constants, createWriteStream, type WriteStream } from "node:fs";
-import { once } from "node:events";
-import { delimiter, isAbsolute, join } from "node:path";
-import { execa, execaSync, type ResultPromise } from "execa";
+import { execaSync } from "execa";
+import { ManagedProcess } from "../../system/launcher/process.js";
 
-export interface ProcessSpec {
-  /** A name for logs and errors: "api", "redis", "dispatcher". */
-  name: string;
-  command: string;
-  args: string[];
-  logFile: string;
-  env?: Record<string, string>;
-  /** Returns what it learned from an output line once that line shows the process is ready. */
-  readyWhen: (line: string) => Record<string, unknown> | undefined;
-  /** A line that shows the process cannot start, e.g. "Address already in use". */
-  failsWhen?: (line: string) => string | undefined;
-}
-
-/** The path of an executable, looked up in PATH as a shell would; undefined when absent. */
-export function findExecutable(command: string): string | undefined {
-  const candidates = isAbsolute(command) || command.includes("/") ? [command] : (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, command));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
-
-/**
- * util-linux's setpriv sets the kernel's parent-death signal and then execs the command (the
- * pid stays the same), so a child dies with the harness even when the harness is killed -9.
- */
-const SETPRIV = findExecutable("setpriv");
-
-const live = new Set<ManagedProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort: whatever the harness still runs dies with it (also on an uncaught error).
-  process.on("exit", () => {
-    for (const child of live) child.killNow();
-  });
-}
-
-export class ProcessStartError extends Error {
-  override name = "ProcessStartError";
-}
-
-export class ManagedProcess {
-  private child: ResultPromise | undefined;
-  private log: WriteStream | undefined;
-  private exited: Promise<void> = Promise.resolve();
+export class FaultableProcess extends ManagedProcess {
   private paused = false;
-  /** What the ready line said (e.g. the URL the process listens on). */
-  readyInfo: Record<string, unknown> = {};
-  /** When it was last started (ms since the epoch): the nemesis picks the oldest or newest by it. */
-  startedAt = 0;
-
-  constructor(readonly spec: ProcessSpec) {}
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
 
   get isPaused(): boolean {
     return this.paused;
   }
 
-  /** The exit code once the process has exited (null if a signal ended it), else undefined. */
-  get exitCode(): number | null | undefined {
-    if (!this.child || this.running) return undefined;
-    return this.child.exitCode;
-  }
-
-  /** Starts the process and resolves once it is ready; rejects (after killing it) if it exits or fails first. */
-  async start(timeoutMs = 15_000): Promise<Record<string, unknown>> {
-    installExitHook();
-    this.startedAt = Date.now();
-    this.log = createWriteStream(this.spec.logFile, { flags: "a" });
-    const [command, args] = SETPRIV
-      ? [SETPRIV, ["--pdeathsig", "KILL", "--", this.spec.command, ...this.spec.args]]
-      : [this.spec.command, this.spec.args];
-    const child = execa(command, args, {
-      env: { ...this.spec.env, FAAS_PARENT_PID: String(process.pid) },
-      stdin: "ignore",
-      buffer: false,
-      reject: false,
-      // A session of its own: a terminal's Ctrl-C (sent to the whole foreground process group)
-      // reaches only the harness, which then stops the cluster in order. It still dies with
-      // the harness: the parent-death signal (setpriv), FAAS_PARENT_PID and the exit hook.
-      detached: true,
-      forceKillAfterDelay: 5000,
-    });
-    this.child = child;
+  override start(timeoutMs?: number): Promise<Record<string, unknown>> {
     this.paused = false;
-    live.add(this);
-    this.exited = child.then(() => undefined, () => undefined).finally(() => live.delete(this));
-    child.stdout?.pipe(this.log, { end: false });
-    child.stderr?.pipe(this.log, { end: false });
-
-    return new Promise((resolve, reject) => {
-      let buffered = "";
-      let settled = false;
-      const settle = (error?: Error, info?: Record<string, unknown>) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        child.stdout?.off("data", onData);
-        if (error) {
-          this.killNow();
-          reject(error);
-        } else {
-          this.readyInfo = info ?? {};
-          resolve(this.readyInfo);
-        }
-      };
-      const onData = (chunk: Buffer) => {
-        buffered += chunk.toString();
-        let newline;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          const failure = this.spec.failsWhen?.(line);
-          if (failure) return settle(new ProcessStartError(`${this.spec.name} could not start: ${failure}`));
-          const info = this.spec.readyWhen(line);
-          if (info) return settle(undefined, info);
-        }
-      };
-      const timer = setTimeout(
-        () => settle(new ProcessStartError(`${this.spec.name} was not ready within ${timeoutMs} ms (see ${this.spec.logFile})`)),
-        timeoutMs,
-      );
-      child.stdout?.on("data", onData);
-      child.on("error", (error) => settle(new ProcessStartError(`${this.spec.name} could not be started: ${error.message}`)));
-      void this.exited.then(() =>
-        settle(new ProcessStartError(`${this.spec.name} exited before it was ready (code ${child.exitCode ?? child.signalCode}; see ${this.spec.logFile})`)),
-      );
-    });
+    return super.start(timeoutMs);
   }
 
   /**
@@ -161,9 +26,9 @@ export class ManagedProcess {
     if (!this.running) return;
     const pause = signal === "SIGSTOP" || signal === "SIGCONT";
     // Stop the parent first and resume it last, so it never sees its children stopped while it runs.
-    if (pause && signal === "SIGCONT") for (const pid of descendantsOf(this.child!.pid!)) signalQuietly(pid, signal);
-    this.child!.kill(signal);
-    if (pause && signal === "SIGSTOP") for (const pid of descendantsOf(this.child!.pid!)) signalQuietly(pid, signal);
+    if (pause && signal === "SIGCONT") for (const pid of descendantsOf(this.pid!)) signalQuietly(pid, signal);
+    this.sendSignal(signal);
+    if (pause && signal === "SIGSTOP") for (const pid of descendantsOf(this.pid!)) signalQuietly(pid, signal);
     if (signal === "SIGSTOP") this.paused = true;
     if (signal === "SIGCONT") this.paused = false;
   }
@@ -172,60 +37,24 @@ export class ManagedProcess {
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     if (!this.running) return;
     if (this.paused && signal !== "SIGKILL") this.signal("SIGCONT");
-    const stoppedChildren = this.paused ? descendantsOf(this.child!.pid!) : [];
-    this.child!.kill(signal);
+    const stoppedChildren = this.paused ? descendantsOf(this.pid!) : [];
+    this.sendSignal(signal);
     // Children stopped with it must run again to see their parent gone, and exit.
     for (const pid of stoppedChildren) signalQuietly(pid, "SIGCONT");
-    await this.exited;
+    await this.waitForExit();
   }
 
-  /** Asks the process to stop (SIGTERM), and kills it if it is still there after `graceMs`. */
-  async stop(graceMs = 5000): Promise<void> {
-    if (!this.running) return this.closeLog();
-    if (this.paused) this.signal("SIGCONT");
-    this.child!.kill("SIGTERM");
-    const timer = setTimeout(() => this.killNow(), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-    await this.closeLog();
+  override stop(graceMs?: number): Promise<void> {
+    if (this.running && this.paused) this.signal("SIGCONT");
+    return super.stop(graceMs);
   }
 
-  /** Synchronous SIGKILL, for exit hooks. */
-  killNow(): void {
+  override killNow(): void {
     if (!this.running) return;
-    const stoppedChildren = this.paused ? descendantsOf(this.child!.pid!) : [];
-    this.child!.kill("SIGKILL");
+    const stoppedChildren = this.paused ? descendantsOf(this.pid!) : [];
+    super.killNow();
     for (const pid of stoppedChildren) signalQuietly(pid, "SIGCONT");
   }
-
-  async waitForExit(): Promise<void> {
-    await this.exited;
-  }
-
-  private async closeLog(): Promise<void> {
-    const log = this.log;
-    this.log = undefined;
-    if (log && !log.closed) {
-      log.end();
-      await once(log, "close").catch(() => {});
-    }
-  }
-}
-
-/** One of faaslab's JSON log lines, parsed; undefined for anything else. */
-export function logEvent(line: string): Record<string, unknown> | undefined {
-  if (!line.startsWith("{")) return undefined;
-  try {
-    return JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The ready event of a component. */
-export function readyEvent(line: string): Record<string, unknown> | undefined {
-  const event = logEvent(line);
-  return event?.event === "ready" ? event : undefined;
 }
 
 /** Every process below `pid` (children, their children…), from pgrep. */

@@ -1,6 +1,7 @@
 /** What a history says about each task and over time: the shared ground of checkers and reports. */
 import { isTerminal } from "../../system/task.js";
 import type { EventOf, Expected, HistoryEvent } from "./history.js";
+import { percentileOfSorted } from "../percentile.js";
 
 export interface TaskView {
   taskId: string;
@@ -153,17 +154,6 @@ export function terminalResults(task: TaskView): Set<string> {
 /** Latency of a finished task: from sending the execute request to first seeing its result. */
 export function latencyOf(task: TaskView): number | undefined {
   return task.terminal ? task.terminal.t - task.invokedAt : undefined;
-}
-
-/** The p-th percentile (nearest rank) of values; NaN when there are none. */
-export function percentile(values: readonly number[], p: number): number {
-  return percentileOfSorted([...values].sort((a, b) => a - b), p);
-}
-
-/** The p-th percentile (nearest rank) of values already sorted ascending; NaN when there are none. */
-export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 export interface Summary {

@@ -4,7 +4,8 @@
  * or when healed, whichever comes first. Ending a fault never throws: a process that does
  * not come back is reported to `onProblem` (the nemesis records it) and the fault still ends.
  */
-import type { Cluster, Component } from "../cluster/cluster.js";
+import type { Component } from "../../system/launcher/cluster.js";
+import type { Cluster } from "../cluster/cluster.js";
 import type { UntimedFault } from "../scenario/schema.js";
 import { linkTargets, processTargets } from "./targets.js";
 

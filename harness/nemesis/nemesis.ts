@@ -6,7 +6,8 @@
  * a process that does not come back is recorded as a problem, which fails the run's
  * `nemesis` check.
  */
-import type { Cluster, Component } from "../cluster/cluster.js";
+import type { Component } from "../../system/launcher/cluster.js";
+import type { Cluster } from "../cluster/cluster.js";
 import type { History } from "../history/history.js";
 import { injectFault, type ActiveFault } from "./faults.js";
 import type { PlannedFault } from "./plan.js";

@@ -3,7 +3,8 @@
  * choices were made when the faults were planned (plan.ts); a target that is not there now
  * (a worker still down from an earlier fault) makes the fault skipped, never aimed elsewhere.
  */
-import type { Cluster, Component, WorkerComponent } from "../cluster/cluster.js";
+import type { Component, WorkerComponent } from "../../system/launcher/cluster.js";
+import type { Cluster } from "../cluster/cluster.js";
 import type { FaultProxy } from "../cluster/proxy.js";
 import type { Link, ProcessTarget, WorkerSelector } from "../scenario/schema.js";
 

@@ -15,7 +15,8 @@
 import { writeFileSync } from "node:fs";
 import { createCanvas } from "@napi-rs/canvas";
 import { Chart, layouts, registerables, type ChartArea, type ChartConfiguration, type LayoutItem, type Plugin } from "chart.js";
-import { latencyOf, maximum, percentileOfSorted, type Analysis, type TaskView } from "../history/analysis.js";
+import { latencyOf, maximum, type Analysis, type TaskView } from "../history/analysis.js";
+import { percentileOfSorted } from "../percentile.js";
 import type { HistoryEvent } from "../history/history.js";
 
 Chart.register(...registerables);

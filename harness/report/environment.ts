@@ -3,8 +3,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { REDIS_SERVER } from "../cluster/redis.js";
-import { packageRoot } from "../paths.js";
+import { REDIS_SERVER } from "../../system/launcher/redis.js";
+import { packageRoot } from "../../system/paths.js";
 
 export interface Environment {
   cpu: string;

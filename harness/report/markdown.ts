@@ -8,7 +8,8 @@ import type { CheckResult } from "../checker/index.js";
 import { passed } from "../checker/index.js";
 import { recoveries } from "../checker/recovery.js";
 import { injected, type Analysis, type Summary } from "../history/analysis.js";
-import { packageRoot } from "../paths.js";
+import { DISPATCHER_DEFAULTS } from "../../system/dispatcher/options.js";
+import { packageRoot } from "../../system/paths.js";
 import { SCENARIO_DIR } from "../scenario/load.js";
 import type { Schedule } from "../scenario/schedule.js";
 import type { Scenario } from "../scenario/schema.js";
@@ -60,11 +61,12 @@ export function verdictOf(report: ScenarioReport): boolean {
 function describeCluster(scenario: Scenario, mode: string): string {
   const { workers, dispatcher, redis } = scenario.cluster;
   const shape = mode === "local" ? `local pool of ${workers.executors} executors` : `${workers.count} ${mode} workers × ${workers.executors} executors`;
+  // What the scenario leaves out, the dispatcher runs with its defaults.
   const settings = [
-    dispatcher.heartbeat !== undefined ? `heartbeat ${dispatcher.heartbeat} ms` : "heartbeat 500 ms",
-    `× ${dispatcher.heartbeatTolerance ?? 3}`,
-    `max attempts ${dispatcher.maxAttempts ?? 3}`,
-    `task deadline ${dispatcher.taskDeadline ?? 60_000} ms`,
+    `heartbeat ${dispatcher.heartbeat ?? DISPATCHER_DEFAULTS.heartbeatMs} ms`,
+    `× ${dispatcher.heartbeatTolerance ?? DISPATCHER_DEFAULTS.heartbeatTolerance}`,
+    `max attempts ${dispatcher.maxAttempts ?? DISPATCHER_DEFAULTS.maxAttempts}`,
+    `task deadline ${dispatcher.taskDeadline ?? DISPATCHER_DEFAULTS.taskDeadlineMs} ms`,
   ];
   return `${shape}; ${settings.join(", ")}; Redis persistence ${redis.persistence}`;
 }

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { isMap, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
-import { packageRoot } from "../paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { ScenarioSchema, shown, type Scenario } from "./schema.js";
 import { validateScenario, type IssuePath, type Problem } from "./validate.js";
 

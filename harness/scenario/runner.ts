@@ -12,7 +12,7 @@ import { runCheck, runChecks } from "../checker/index.js";
 import { analyse, maximum, summarize } from "../history/analysis.js";
 import { History, type HistoryEvent } from "../history/history.js";
 import { Nemesis } from "../nemesis/nemesis.js";
-import { packageRoot } from "../paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { Random } from "../random.js";
 import { latencyChart, percentilesChart, statesChart, throughputChart } from "../report/charts.js";
 import { describeEnvironment } from "../report/environment.js";
@@ -21,7 +21,8 @@ import { Workload } from "../workload/driver.js";
 import { templatesFor, type TaskTemplate } from "../workload/kinds.js";
 import type { Progress } from "./progress.js";
 import { drawSchedule, type Schedule } from "./schedule.js";
-import type { Mode, Scenario } from "./schema.js";
+import type { DispatcherMode } from "../../system/modes.js";
+import type { Scenario } from "./schema.js";
 
 export interface RunOptions {
   seed: number;
@@ -65,7 +66,7 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   const outDir = join(reportsDir, scenario.name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const modes = (Array.isArray(scenario.cluster.mode) ? scenario.cluster.mode : [scenario.cluster.mode]) as Mode[];
+  const modes = (Array.isArray(scenario.cluster.mode) ? scenario.cluster.mode : [scenario.cluster.mode]) as DispatcherMode[];
   const started = performance.now();
   const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile)));
   const runs: RunReport[] = [];
@@ -81,7 +82,7 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   return { passed: !options.signal?.aborted && verdictOf(report), reportFile, report };
 }
 
-function clusterOptions(scenario: Scenario, mode: Mode): ClusterOptions {
+function clusterOptions(scenario: Scenario, mode: DispatcherMode): ClusterOptions {
   const { workers, dispatcher, redis } = scenario.cluster;
   return {
     mode,
@@ -101,7 +102,7 @@ function clusterOptions(scenario: Scenario, mode: Mode): ClusterOptions {
   };
 }
 
-async function runOnce(scenario: Scenario, mode: Mode, phases: TaskTemplate[][], outDir: string, options: RunOptions): Promise<RunReport> {
+async function runOnce(scenario: Scenario, mode: DispatcherMode, phases: TaskTemplate[][], outDir: string, options: RunOptions): Promise<RunReport> {
   const progress = options.progress;
   const historyFile = join(outDir, `history-${mode}.jsonl`);
   const logsDir = join(outDir, "logs", mode);

@@ -10,7 +10,8 @@ import { planFaults, type PlannedFault } from "../nemesis/plan.js";
 import type { Random } from "../random.js";
 import { clientName, clientsOf, clientStream, drawTask, kindOf } from "../workload/driver.js";
 import type { TaskTemplate } from "../workload/kinds.js";
-import type { Mode, Scenario } from "./schema.js";
+import type { DispatcherMode } from "../../system/modes.js";
+import type { Scenario } from "./schema.js";
 import { plannedLength } from "./validate.js";
 
 /** How many tasks of each client the schedule lists (a client may submit more; they come from the same stream). */
@@ -25,7 +26,7 @@ export interface Schedule {
   digest: string;
 }
 
-export function drawSchedule(scenario: Scenario, mode: Mode, templates: readonly TaskTemplate[][], random: Random): Schedule {
+export function drawSchedule(scenario: Scenario, mode: DispatcherMode, templates: readonly TaskTemplate[][], random: Random): Schedule {
   const workers = mode === "local" ? 0 : scenario.cluster.workers.count;
   // Repeating faults without an `until` stop at the workload's end (validation makes them give one when it is not known).
   const faults = planFaults(scenario.nemesis, plannedLength(scenario) ?? 0, workers, random);

@@ -7,6 +7,7 @@
  * is checked by validate.ts.
  */
 import { z } from "zod";
+import { DISPATCHER_MODES } from "../../system/modes.js";
 
 /** The input as an error message shows it. */
 export const shown = (input: unknown): string => (typeof input === "bigint" ? `${input}n` : (JSON.stringify(input) ?? String(input)));
@@ -53,14 +54,13 @@ const range = z
   .meta({ label: "whole number, or [min, max]" })
   .describe("a whole number, or [min, max] to draw each task's value from");
 
-export const MODES = ["local", "pull", "push"] as const;
-const mode = z.enum(MODES);
+const mode = z.enum(DISPATCHER_MODES);
 
 const ClusterSchema = z
   .object({
     mode: z
       .union([mode, z.array(mode).min(1)], {
-        error: unlessMissing((input) => `mode must be one of ${MODES.join(", ")} (or a list of them), got ${shown(input)}`),
+        error: unlessMissing((input) => `mode must be one of ${DISPATCHER_MODES.join(", ")} (or a list of them), got ${shown(input)}`),
       })
       .describe("local (the dispatcher runs tasks on its own executors), pull or push (on worker processes); a list runs the scenario once per mode, in one report"),
     workers: z
@@ -319,4 +319,3 @@ export type ProcessTarget = z.output<typeof ProcessTargetSchema>;
 export type Link = z.output<typeof LinkSchema>;
 export type WorkerSelector = z.output<typeof workerSelector>;
 export type Check = Scenario["checks"][number];
-export type Mode = (typeof MODES)[number];

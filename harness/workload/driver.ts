@@ -11,7 +11,8 @@
  */
 import { FaaSClient, FaaSError, isTerminal, serialize } from "../../system/client/index.js";
 import type { Expected, History } from "../history/history.js";
-import { mapConcurrent, type Random } from "../random.js";
+import { mapConcurrent } from "../concurrent.js";
+import type { Random } from "../random.js";
 import type { Phase } from "../scenario/schema.js";
 import { pickWeighted, type TaskTemplate } from "./kinds.js";
 

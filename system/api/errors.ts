@@ -1,7 +1,14 @@
 /**
- * Every error the API answers with: a code, an HTTP status and a message. The body is
- * always `{ "error": message, "code": code }`.
+ * Every error the API answers with, and how any error becomes an answer: a code, an HTTP
+ * status and a message. The body is always `{ "error": message, "code": code }`.
+ *
+ * A 503 is decided from the error itself, never from the state of the connection at the
+ * time: a programming error (a TypeError in a handler) is a 500 with its log line even while
+ * Redis happens to be reconnecting, and only an error that says Redis could not be reached
+ * is a `503 REDIS_UNAVAILABLE`.
  */
+import type { FastifyError } from "fastify";
+
 export const API_ERRORS = {
   BAD_REQUEST: 400,
   INVALID_JSON: 400,
@@ -33,4 +40,64 @@ export class ApiError extends Error {
 export interface ErrorBody {
   error: string;
   code: string;
+}
+
+export function taskNotFound(taskId: string): ApiError {
+  return new ApiError("TASK_NOT_FOUND", `there is no task ${taskId}`);
+}
+
+/** Fastify's own errors that are the client's doing, in the API's codes. */
+const FASTIFY_CODES: Record<string, { statusCode: number; code: ApiErrorCode }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { statusCode: 400, code: "INVALID_JSON" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { statusCode: 400, code: "INVALID_JSON" },
+  FST_ERR_CTP_BODY_TOO_LARGE: { statusCode: 413, code: "BODY_TOO_LARGE" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { statusCode: 415, code: "UNSUPPORTED_MEDIA_TYPE" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, code: "BAD_REQUEST" },
+};
+
+/** How a request that failed is answered. */
+export function describeError(error: FastifyError): { statusCode: number; body: ErrorBody } {
+  if (error instanceof ApiError) return { statusCode: error.statusCode, body: { error: error.message, code: error.code } };
+  if (error.validation) return { statusCode: 400, body: { error: `invalid request: ${error.message}`, code: "BAD_REQUEST" } };
+  const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (known) return { statusCode: known.statusCode, body: { error: error.message, code: known.code } };
+  if (error instanceof SyntaxError) return { statusCode: 400, body: { error: `malformed JSON: ${error.message}`, code: "INVALID_JSON" } };
+  if (isRedisUnavailable(error)) return { statusCode: 503, body: { error: "Redis is unreachable; try again shortly", code: "REDIS_UNAVAILABLE" } };
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return { statusCode: error.statusCode, body: { error: error.message, code: error.code ?? "BAD_REQUEST" } };
+  }
+  return { statusCode: 500, body: { error: "internal error", code: "INTERNAL" } };
+}
+
+/** Socket errors of a link to Redis that broke or never came up. */
+const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTCONN", "EAI_AGAIN"]);
+
+/** What ioredis rejects a command with when Redis cannot answer it (ioredis gives these no class or code). */
+const UNAVAILABLE_MESSAGES = [
+  // The connection dropped with the command in flight, or had been closed.
+  /^Connection is closed\.?$/,
+  // A serving connection (no offline queue) while it reconnects: the command fails at once.
+  /^Stream isn't writeable and enableOfflineQueue options is false$/,
+  // commandTimeout: Redis did not answer in time.
+  /^Command timed out$/,
+  // Redis is reading its append-only file after a restart.
+  /^LOADING /,
+];
+
+/**
+ * Whether an error says that Redis could not be reached or could not answer yet, as opposed
+ * to a bug, or a command Redis refused. Causes are followed (an error wrapping a Redis one).
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    const { name, message, code } = current as NodeJS.ErrnoException;
+    // ioredis's MaxRetriesPerRequestError (not exported by its package entry): the connection
+    // was lost more often than a serving connection retries a command.
+    if (name === "MaxRetriesPerRequestError") return true;
+    if (code !== undefined && CONNECTION_ERROR_CODES.has(code)) return true;
+    if (UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
+    current = current.cause;
+  }
+  return false;
 }

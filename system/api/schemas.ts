@@ -1,13 +1,17 @@
-/** The REST contract: request and response schemas, used by fastify to validate and serialize. */
+/**
+ * The REST contract: request and response schemas, used by fastify to validate and serialize,
+ * and, through the json-schema-to-ts type provider, the types of every route's request and
+ * reply (so a handler cannot read a field the schema does not declare).
+ */
 import { MAX_DEADLINE_MS, TASK_STATUSES } from "../task.js";
+import { MAX_BATCH, MAX_WAIT_SECONDS } from "./limits.js";
 
 const uuid = { type: "string", format: "uuid" } as const;
-export const MAX_WAIT_SECONDS = 30;
-/** The most tasks one batch request may submit or wait for. */
-export const MAX_BATCH = 10_000;
 
+/** Response objects say `additionalProperties: false`: what fast-json-stringify does anyway (undeclared fields are left out), said so the derived types are exact. */
 const errorBody = {
   type: "object",
+  additionalProperties: false,
   properties: { error: { type: "string" }, code: { type: "string" } },
 } as const;
 
@@ -20,7 +24,7 @@ export const registerFunction = {
       payload: { type: "string", minLength: 1 },
     },
   },
-  response: { 201: { type: "object", properties: { function_id: { type: "string" } } }, "4xx": errorBody, "5xx": errorBody },
+  response: { 201: { type: "object", additionalProperties: false, properties: { function_id: { type: "string" } } }, "4xx": errorBody, "5xx": errorBody },
 } as const;
 
 export const executeFunction = {
@@ -33,7 +37,7 @@ export const executeFunction = {
       deadline_ms: { type: "integer", minimum: 1, maximum: MAX_DEADLINE_MS },
     },
   },
-  response: { 201: { type: "object", properties: { task_id: { type: "string" } } }, "4xx": errorBody, "5xx": errorBody },
+  response: { 201: { type: "object", additionalProperties: false, properties: { task_id: { type: "string" } } }, "4xx": errorBody, "5xx": errorBody },
 } as const;
 
 export const executeBatch = {
@@ -46,7 +50,7 @@ export const executeBatch = {
       deadline_ms: { type: "integer", minimum: 1, maximum: MAX_DEADLINE_MS },
     },
   },
-  response: { 201: { type: "object", properties: { task_ids: { type: "array", items: { type: "string" } } } }, "4xx": errorBody, "5xx": errorBody },
+  response: { 201: { type: "object", additionalProperties: false, properties: { task_ids: { type: "array", items: { type: "string" } } } }, "4xx": errorBody, "5xx": errorBody },
 } as const;
 
 export const getResults = {
@@ -61,10 +65,11 @@ export const getResults = {
   response: {
     200: {
       type: "object",
+      additionalProperties: false,
       properties: {
         results: {
           type: "array",
-          items: { type: "object", properties: { task_id: { type: "string" }, status: { type: "string" }, result: { type: ["string", "null"] } } },
+          items: { type: "object", additionalProperties: false, properties: { task_id: { type: "string" }, status: { type: "string" }, result: { type: ["string", "null"] } } },
         },
       },
     },
@@ -78,7 +83,7 @@ const status = { type: "string", enum: [...TASK_STATUSES] } as const;
 
 export const getStatus = {
   params: taskParams,
-  response: { 200: { type: "object", properties: { task_id: { type: "string" }, status } }, "4xx": errorBody, "5xx": errorBody },
+  response: { 200: { type: "object", additionalProperties: false, properties: { task_id: { type: "string" }, status } }, "4xx": errorBody, "5xx": errorBody },
 } as const;
 
 export const getResult = {
@@ -91,6 +96,7 @@ export const getResult = {
   response: {
     200: {
       type: "object",
+      additionalProperties: false,
       properties: { task_id: { type: "string" }, status, result: { type: ["string", "null"] } },
     },
     "4xx": errorBody,
@@ -103,6 +109,7 @@ export const getTask = {
   response: {
     200: {
       type: "object",
+      additionalProperties: false,
       properties: {
         task_id: { type: "string" },
         function_id: { type: "string" },

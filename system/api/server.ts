@@ -3,13 +3,11 @@ import type { FastifyInstance } from "fastify";
 import { createLogger, logReady, type Logger } from "../log.js";
 import { connectRedis } from "../store/redis.js";
 import { TaskStore } from "../store/store.js";
-import { buildApp, DEFAULT_BODY_LIMIT } from "./app.js";
-import { FinishedTasks } from "./finished-tasks.js";
 import { metricsEnabled, newRegistry } from "../metrics.js";
+import { buildApp } from "./app.js";
+import { FinishedTasks } from "./finished-tasks.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_UNFINISHED_PER_FUNCTION } from "./limits.js";
 import { createApiMetrics, noApiMetrics } from "./metrics.js";
-
-/** Backpressure: a function with this many accepted, unfinished tasks gets 429 until some finish. */
-export const DEFAULT_MAX_UNFINISHED_PER_FUNCTION = 100_000;
 
 export interface ApiOptions {
   host: string;

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** `faas`: starts each faaslab component by hand, or a whole cluster with `faas up`. */
 import { Command, Option } from "commander";
-import { DEFAULT_MAX_UNFINISHED_PER_FUNCTION, startApi } from "../api/server.js";
-import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES } from "../api/app.js";
+import { startApi } from "../api/server.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_UNFINISHED_PER_FUNCTION } from "../api/limits.js";
 import { LocalDispatcher } from "../dispatcher/local.js";
 import { RemoteDispatcher } from "../dispatcher/remote.js";
 import { Worker } from "../worker/worker.js";
@@ -16,7 +16,9 @@ import { dispatcherCurve, workerCurve } from "../protocol/curve-settings.js";
 import { connectRedis, redisUrlFrom } from "../store/redis.js";
 import { TaskStore } from "../store/store.js";
 import { MAX_DEADLINE_MS } from "../task.js";
-import { asOption, logLevelOption, nonNegativeInteger, portNumber, positiveInteger, runUntilStopped, InvalidOption, zmqEndpoint } from "./lifecycle.js";
+import { DISPATCHER_MODES, WORKER_MODES } from "../modes.js";
+import { runUntilStopped } from "./lifecycle.js";
+import { asOption, logLevelOption, nonNegativeInteger, portNumber, positiveInteger, InvalidOption, zmqEndpoint } from "./options.js";
 import { bindError, commandPath, configureCliOutput, exitQuietlyOnClosedPipe, packageVersion, retireOption } from "./output.js";
 import { registerStatus } from "./status.js";
 import { registerUp } from "./up.js";
@@ -77,7 +79,7 @@ const dispatcherCommand = program
   .command("dispatcher")
   .summary("run a task dispatcher (local, pull or push)")
   .description("run a task dispatcher: local runs tasks on its own executors; pull and push hand them to workers over ZeroMQ")
-  .addOption(new Option("-m, --mode <mode>", "how tasks are executed").choices(["local", "pull", "push"]).default("local"))
+  .addOption(new Option("-m, --mode <mode>", "how tasks are executed").choices(DISPATCHER_MODES).default("local"))
   .option("-w, --executors <n>", "local mode: executors of the pool (-w is the MPCSFaaS spelling: task_dispatcher.py -m local -w N)", asOption(positiveInteger("--executors")), 4)
   .option("-p, --port <port>", "pull/push mode: port workers connect to (0 picks a free one)", asOption(portNumber("--port")), 5555)
   .option("--host <host>", "pull/push mode: address to bind (0.0.0.0 for workers on other machines)", "127.0.0.1")
@@ -159,7 +161,7 @@ const dispatcherCommand = program
 retireOption(dispatcherCommand, "--workers", "--workers is now --executors (or -w, the MPCSFaaS spelling): the executors of the local pool");
 retireOption(dispatcherCommand, "--token", "--token is now --worker-token");
 
-for (const mode of ["pull", "push"] as const) {
+for (const mode of WORKER_MODES) {
   const workerCommand = program
     .command(`${mode}-worker`)
     .summary(`run a ${mode} worker`)

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from "commander";
 import { retireOption } from "./output.js";
-import type { ClusterSnapshot } from "../cluster/snapshot.js";
+import type { ClusterSnapshot } from "../status/snapshot.js";
 import { FaaSClient, FaaSError } from "../client/index.js";
 
 const DEFAULT_API_URL = "http://127.0.0.1:8000";

@@ -1,34 +1,14 @@
-/** `faas up`: a whole cluster for manual use, started by the harness launcher, stopped on Ctrl-C. */
+/** `faas up`: a whole cluster for manual use, started by the launcher, stopped on Ctrl-C. */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { Cluster, type DispatcherMode, type WorkerShape } from "../../harness/cluster/cluster.js";
+import { LaunchedCluster, type WorkerShape } from "../launcher/cluster.js";
+import { DISPATCHER_MODES, type DispatcherMode } from "../modes.js";
 import { createLogger } from "../log.js";
-import { asOption, logLevelOption, portNumber, positiveInteger, runUntilStopped } from "./lifecycle.js";
+import { runUntilStopped } from "./lifecycle.js";
+import { asOption, logLevelOption, parseWorkers, portNumber, positiveInteger } from "./options.js";
 import { retireOption } from "./output.js";
-
-/** "<count>" or "<count>x<executors>" (executors 0: not given). */
-export function parseWorkers(value: string): WorkerShape {
-  const match = /^(?:(\d+)x)?(\d+)$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError(`--workers must be a number of workers, or <count>x<executors> such as 2x4, got "${value}"`);
-  const shape = match[1] === undefined ? { count: Number(match[2]), executors: 0 } : { count: Number(match[1]), executors: Number(match[2]) };
-  if (shape.count < 1 || (match[1] !== undefined && shape.executors < 1)) throw new InvalidArgumentError(`--workers needs at least 1 worker of 1 executor, got "${value}"`);
-  return shape;
-}
-
-/**
- * bench/roundtrip's own --workers: a bare number is the executors of the local pool, or the
- * number of 2-executor workers.
- */
-export function workersFor(mode: DispatcherMode, shape: WorkerShape | undefined): WorkerShape {
-  if (shape === undefined) return mode === "local" ? { count: 1, executors: 4 } : { count: 2, executors: 2 };
-  if (shape.executors === 0) return mode === "local" ? { count: 1, executors: shape.count } : { count: shape.count, executors: 2 };
-  if (mode === "local" && shape.count !== 1) {
-    throw new InvalidArgumentError(`local mode runs one pool: give --workers as <executors> or 1x<executors>, not ${shape.count}x${shape.executors}`);
-  }
-  return shape;
-}
 
 /**
  * What `faas up` starts: --executors is the local pool's size (default 4) or each worker's
@@ -96,7 +76,7 @@ export function registerUp(program: Command): void {
     .command("up")
     .summary("start a whole cluster for manual use; Ctrl-C stops it")
     .description("start a whole cluster (its own redis-server unless --redis is given, the API, a dispatcher and its workers); Ctrl-C stops it")
-    .addOption(new Option("-m, --mode <mode>", "dispatcher mode").choices(["local", "pull", "push"]).default("local"))
+    .addOption(new Option("-m, --mode <mode>", "dispatcher mode").choices(DISPATCHER_MODES).default("local"))
     .option("--executors <n>", "executors of the local pool (default 4), or of each worker in pull and push mode (default 2)", asOption(positiveInteger("--executors")))
     .option("--workers <count>", "pull/push: worker processes (default 2); <count>x<executors>, e.g. 2x4, also sets --executors", parseWorkers)
     .option("--redis <url>", "use this Redis instead of starting one")
@@ -125,9 +105,9 @@ export function registerUp(program: Command): void {
       const removeDir = () => {
         if (options.dir === undefined && !process.env.FAAS_KEEP_LOGS) rmSync(dir, { recursive: true, force: true });
       };
-      let cluster: Cluster;
+      let cluster: LaunchedCluster;
       try {
-        cluster = await Cluster.start({
+        cluster = await LaunchedCluster.start({
           mode,
           executors: shape.executors,
           workers: shape,
@@ -174,13 +154,13 @@ export function registerUp(program: Command): void {
 }
 
 /**
- * Why the cluster did not start, told before its temporary directory goes: the harness's
+ * Why the cluster did not start, told before its temporary directory goes: the launcher's
  * error points at a log file, which is quoted instead when it is about to be removed.
  */
 function startFailure(error: unknown, dir: string, temporary: boolean, removeDir: () => void): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (!temporary || process.env.FAAS_KEEP_LOGS) return error instanceof Error ? error : new Error(message);
-  // The harness names the component first: "api exited before it was ready (code 1; see <dir>/api.log)".
+  // The launcher names the component first: "api exited before it was ready (code 1; see <dir>/api.log)".
   const component = /^(redis|api|dispatcher|worker-\d+) /.exec(message)?.[1];
   const lines = component ? usefulLogLines(dir, component) : [];
   removeDir();

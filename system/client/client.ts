@@ -5,7 +5,8 @@
 import { Pool } from "undici";
 import { deserialize, FunctionSource, serialize } from "../codec/index.js";
 import { isTerminal, type TaskRecord, type TaskStatus } from "../task.js";
-import type { ClusterSnapshot } from "../cluster/snapshot.js";
+import { MAX_WAIT_SECONDS } from "../api/limits.js";
+import type { ClusterSnapshot } from "../status/snapshot.js";
 import { FaaSError, TaskFailedError, TaskTimeoutError } from "./errors.js";
 
 export interface FaaSClientOptions {
@@ -27,9 +28,6 @@ export interface TaskResult {
   /** The deserialized return value (COMPLETED) or error (FAILED); undefined before. */
   value: unknown;
 }
-
-/** The API answers a long wait in slices of at most this many seconds. */
-const MAX_WAIT_SECONDS = 30;
 
 export class FaaSClient {
   private readonly baseUrl: string;

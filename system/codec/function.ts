@@ -11,6 +11,11 @@ export class InvalidFunctionError extends Error {
   override name = "InvalidFunctionError";
 }
 
+/** An argument payload that decodes to something other than an array of arguments. */
+export class InvalidArgumentsError extends Error {
+  override name = "InvalidArgumentsError";
+}
+
 /** The expression that evaluates to the function, ready for the sandbox to compile. */
 export function functionExpression(source: string): string {
   return `(${source}\n)`;
@@ -54,7 +59,7 @@ export function decodeFunctionPayload(payload: string): string {
 export function decodeArgumentsPayload(payload: string): unknown[] {
   const value = deserialize(payload);
   if (!Array.isArray(value)) {
-    throw new InvalidFunctionError(`the payload is a serialized ${describe(value)}, not a serialized array of arguments`);
+    throw new InvalidArgumentsError(`the payload is a serialized ${describe(value)}, not a serialized array of arguments`);
   }
   return value;
 }

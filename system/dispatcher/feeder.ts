@@ -5,7 +5,7 @@
  * in a backlog and go first.
  */
 import type { Redis } from "ioredis";
-import type { DispatcherSnapshot } from "../cluster/snapshot.js";
+import type { DispatcherSnapshot } from "../status/snapshot.js";
 import type { Logger } from "../log.js";
 import { TaskQueue } from "../store/queue.js";
 import { connectRedis } from "../store/redis.js";

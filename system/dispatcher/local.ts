@@ -3,7 +3,7 @@
  * never holding more tasks than it has free executors.
  */
 import { randomUUID } from "node:crypto";
-import type { DispatcherSnapshot } from "../cluster/snapshot.js";
+import type { DispatcherSnapshot } from "../status/snapshot.js";
 import type { ExecutorOutcome } from "../executor/contract.js";
 import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import type { Logger } from "../log.js";

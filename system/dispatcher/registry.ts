@@ -12,7 +12,7 @@
  * How a worker's executors are counted: `assigned` is derived (reserved + assignments +
  * shadows), never counted by hand; the policy (policy.ts) turns it into free slots.
  */
-import type { WorkerSnapshot } from "../cluster/snapshot.js";
+import type { WorkerSnapshot } from "../status/snapshot.js";
 import type { RejectReason } from "../protocol/messages.js";
 import type { QueueEntry } from "../store/replies.js";
 import type { SchedulingPolicy, WorkerSlot } from "./policy.js";

@@ -15,7 +15,7 @@
  * A worker silent for heartbeat × tolerance is lost: its tasks are dispatched again.
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
-import type { DispatcherSnapshot } from "../cluster/snapshot.js";
+import type { DispatcherSnapshot } from "../status/snapshot.js";
 import type { Logger } from "../log.js";
 import type { WorkerMessage, WorkerMode } from "../protocol/messages.js";
 import type { QueueEntry } from "../store/replies.js";

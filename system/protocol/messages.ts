@@ -20,13 +20,14 @@
  * the store's business, found from the task (version 1 carried the entry id on the wire).
  */
 import { z } from "zod";
+import { WORKER_MODES } from "../modes.js";
 import { MAX_DEADLINE_MS } from "../task.js";
 
 export const PROTOCOL_VERSION = 2;
 
 const id = z.string().min(1).max(200);
 const count = z.number().int().min(0).max(1_000_000);
-const mode = z.enum(["pull", "push"]);
+const mode = z.enum(WORKER_MODES);
 const status = z.enum(["COMPLETED", "FAILED"]);
 const workerMessages = [
   z.object({
@@ -68,7 +69,7 @@ const DispatcherMessageSchema = z.discriminatedUnion("type", dispatcherMessages)
 
 export type WorkerMessage = z.infer<(typeof workerMessages)[number]>;
 export type DispatcherMessage = z.infer<(typeof dispatcherMessages)[number]>;
-export type WorkerMode = z.infer<typeof mode>;
+export type { WorkerMode } from "../modes.js";
 export type TaskMessage = Extract<DispatcherMessage, { type: "task" }>;
 export type RejectReason = Extract<WorkerMessage, { type: "rejected" }>["reason"];
 

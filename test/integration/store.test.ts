@@ -7,7 +7,7 @@ import { FunctionBusyError, TaskStore } from "../../system/store/store.js";
 import { serializedTaskError } from "../../system/task.js";
 import { useRedis } from "../support/redis.js";
 import { waitFor } from "../../harness/wait.js";
-import { ClusterReader } from "../../system/cluster/read.js";
+import { ClusterReader } from "../../system/status/read.js";
 import { RECENT_FAILURES } from "../../system/store/keys.js";
 
 const redis = useRedis();

@@ -1,6 +1,6 @@
 /** Rebuilds dist/ before any test runs, so no test ever exercises a stale build. */
 import { execFileSync } from "node:child_process";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 
 export default function setup(): void {
   execFileSync(process.execPath, [`${packageRoot}/node_modules/typescript/bin/tsc`, "-p", "tsconfig.build.json"], {

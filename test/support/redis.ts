@@ -1,10 +1,10 @@
-/** A redis-server of the test file's own, started by the harness and always stopped. */
+/** A redis-server of the test file's own, started by faaslab's launcher and always stopped. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import type { Redis } from "ioredis";
-import { RedisServer } from "../../harness/cluster/redis.js";
+import { RedisServer } from "../../system/launcher/redis.js";
 import { connectRedis } from "../../system/store/redis.js";
 
 export interface RedisFixture {

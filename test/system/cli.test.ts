@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa, type ResultPromise } from "execa";
 import { Redis } from "ioredis";
-import { cliPath, packageRoot } from "../../harness/paths.js";
+import { cliPath, packageRoot } from "../../system/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { FaaSClient, FaaSError } from "../../system/client/index.js";
 import { useRedis } from "../support/redis.js";

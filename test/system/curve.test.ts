@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { execa, type ResultPromise } from "execa";
-import { cliPath } from "../../harness/paths.js";
+import { cliPath } from "../../system/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { addToAllowlist, generateKeyPair, parseKeyPairFile, publicKeyOf, writeKeyPairFile, Z85_KEY_LENGTH } from "../../system/protocol/curve.js";
 import { findLogged, logEvents } from "../support/logs.js";

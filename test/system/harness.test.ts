@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { isAlive } from "../support/processes.js";
 import { execa } from "execa";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { http, useCluster } from "../support/cluster.js";
 

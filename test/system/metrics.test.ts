@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Cluster } from "../../harness/cluster/cluster.js";
 import { waitFor } from "../../harness/wait.js";
 import type { FaaSClient } from "../../system/client/index.js";
+import { TASK_STATUSES } from "../../system/task.js";
 import { useCluster, waitForStatus, type ClusterFixture } from "../support/cluster.js";
 import { scrape, type Scrape } from "../support/metrics.js";
 
@@ -85,6 +86,20 @@ describe("metrics, local mode", () => {
   const fx = useCluster({ mode: "local", executors: 1, dispatcher: { metricsPort: 0 } });
 
   it("count tasks completed, failed by reason and attempted, with their latency and execution time", () => checkTaskCounters(fx));
+
+  it("the API's faas_tasks shows the cluster's tasks by state, the counts GET /cluster shows", async () => {
+    const { client } = fx;
+    const before = await apiMetrics(fx);
+    const inc = await client.register((x: number) => x + 1, "inc");
+    const thrown = await client.execute(await client.register(throwing, "throwing"));
+    const results = await client.results([...(await client.executeMany(inc, [[1], [2], [3]])), thrown], { wait: 20 });
+    expect(results.map((result) => result.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED", "FAILED"]);
+    const after = await apiMetrics(fx);
+    const moved = (state: string) => after.value("faas_tasks", { state }) - before.value("faas_tasks", { state });
+    expect([moved("COMPLETED"), moved("FAILED")]).toEqual([3, 1]);
+    const snapshot = await fx.client.cluster();
+    for (const state of TASK_STATUSES) expect(after.value("faas_tasks", { state }), state).toBe(snapshot.tasks[state]);
+  });
 
   it("the queue depth rises while the executor is busy and falls to 0 after", async () => {
     const { client, cluster } = fx;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 
 const reportsDir = mkdtempSync(join(tmpdir(), "faaslab-perf-report-"));
 afterAll(() => rmSync(reportsDir, { recursive: true, force: true }));

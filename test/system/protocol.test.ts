@@ -4,7 +4,7 @@ import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { Dealer, Router, type EventType } from "zeromq";
-import { cliPath } from "../../harness/paths.js";
+import { cliPath } from "../../system/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { deserialize, serialize, TaskFailedError } from "../../system/client/index.js";
 import { addToAllowlist, generateKeyPair } from "../../system/protocol/curve.js";

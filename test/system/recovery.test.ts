@@ -1,7 +1,7 @@
 /** What survives a crash: the dispatcher killed mid-task, and Redis going away and coming back. */
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { cliPath } from "../../harness/paths.js";
+import { cliPath } from "../../system/paths.js";
 import { waitFor } from "../../harness/wait.js";
 import { connectRedis } from "../../system/store/redis.js";
 import { http, useCluster, waitForStatus } from "../support/cluster.js";

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { CheckResult } from "../../harness/checker/index.js";
 import { runCheck } from "../../harness/checker/index.js";
 import type { HistoryEvent } from "../../harness/history/history.js";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 import type { RunReport } from "../../harness/report/markdown.js";
 import { Random } from "../../harness/random.js";
 import { loadScenario } from "../../harness/scenario/load.js";

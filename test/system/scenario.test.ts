@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isAlive } from "../support/processes.js";
 import { execa, execaSync } from "execa";
 import { waitFor } from "../../harness/wait.js";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { loadScenario } from "../../harness/scenario/load.js";
 import { runScenario } from "../../harness/scenario/runner.js";
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { useCluster } from "../support/cluster.js";
 
 const example = join(packageRoot, "examples", "sdk.mjs");

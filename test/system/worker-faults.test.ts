@@ -1,7 +1,7 @@
 /** Worker and dispatcher failures in pull and push mode: every task ends with the correct result, once. */
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { cliPath } from "../../harness/paths.js";
+import { cliPath } from "../../system/paths.js";
 import type { FaaSClient } from "../../system/client/index.js";
 import { waitFor } from "../../harness/wait.js";
 import { useCluster, waitForStatus } from "../support/cluster.js";

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyse, maximum, percentile, percentileOfSorted, type Analysis, type TaskView } from "../../harness/history/analysis.js";
+import { analyse, maximum, type Analysis, type TaskView } from "../../harness/history/analysis.js";
+import { percentile, percentileOfSorted } from "../../harness/percentile.js";
 import type { Expected, HistoryEvent } from "../../harness/history/history.js";
 import {
   countInSecond, countStates, formatCount, latencyChart, ordinal, outcomeOf, percentilesChart,

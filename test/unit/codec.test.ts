@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CodecError, deserialize, FunctionSource, serialize } from "../../system/codec/index.js";
-import { checkFunctionSource, decodeArgumentsPayload, decodeFunctionPayload, InvalidFunctionError } from "../../system/codec/function.js";
+import { checkFunctionSource, decodeArgumentsPayload, decodeFunctionPayload, InvalidArgumentsError, InvalidFunctionError } from "../../system/codec/function.js";
 
 const roundTrip = <T>(value: T): T => deserialize(serialize(value)) as T;
 
@@ -189,5 +189,8 @@ describe("function payloads", () => {
     expect(decodeArgumentsPayload(serialize([1, new Map()]))).toEqual([1, new Map()]);
     expect(() => decodeArgumentsPayload(serialize({ a: 1 }))).toThrow(/not a serialized array of arguments/);
     expect(() => decodeArgumentsPayload(serialize(5))).toThrow(/serialized number/);
+    // Its own error, not the function payload's (the API answers INVALID_ARGUMENTS for it).
+    expect(() => decodeArgumentsPayload(serialize("x"))).toThrow(InvalidArgumentsError);
+    expect(() => decodeArgumentsPayload(serialize("x"))).not.toThrow(InvalidFunctionError);
   });
 });

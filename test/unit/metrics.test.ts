@@ -36,6 +36,19 @@ describe("metrics registries", () => {
     expect(await value(first, "faas_http_request_duration_seconds_count")).toBe(1);
   });
 
+  it("the API's faas_tasks gauge reads the cluster's tasks by state at each scrape, and keeps its values while Redis cannot answer", async () => {
+    const registry = new Registry();
+    const metrics = createApiMetrics(registry);
+    let counts = { QUEUED: 2, RUNNING: 1, COMPLETED: 5, FAILED: 0 };
+    metrics.observe({ taskCounts: async () => counts });
+    const scraped = async () => Object.fromEntries(parseMetrics(await registry.metrics()).filter((s) => s.name === "faas_tasks").map((s) => [s.labels.state, s.value]));
+    expect(await scraped()).toEqual({ QUEUED: 2, RUNNING: 1, COMPLETED: 5, FAILED: 0 });
+    counts = { QUEUED: 0, RUNNING: 0, COMPLETED: 8, FAILED: 0 };
+    expect(await scraped()).toEqual(counts);
+    metrics.observe({ taskCounts: () => Promise.reject(new Error("Connection is closed.")) });
+    expect(await scraped()).toEqual(counts);
+  });
+
   it("a dispatcher's histograms take the task record's times, and its gauges are read at the scrape", async () => {
     const registry = new Registry();
     const metrics = createDispatcherMetrics(registry, { withWorkers: true });

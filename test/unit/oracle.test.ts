@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { Random } from "../../harness/random.js";
 import { loadScenario, parseScenario, ScenarioError, SCENARIO_DIR } from "../../harness/scenario/load.js";
 import { oracle, templatesFor } from "../../harness/workload/kinds.js";

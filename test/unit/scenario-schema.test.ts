@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../harness/paths.js";
+import { packageRoot } from "../../system/paths.js";
 import { formatPath, loadScenario, parseScenario, ScenarioError, SCENARIO_DIR, scenarioPath } from "../../harness/scenario/load.js";
 import { schemaReference } from "../../harness/scenario/reference.js";
 import { titleFromName } from "../../harness/scenario/schema.js";

@@ -1,16 +1,14 @@
 /**
- * What the API shows of the cluster: `GET /cluster`, the snapshot (read from Redis, where the
- * dispatchers publish it), and `GET /dashboard`, a page that polls it. The page and its
- * scripts are static files and hold no data, so they are served without the token; the page
+ * `GET /dashboard`: a page that polls `GET /cluster`. The page and its scripts are static
+ * files and hold no data, so they are served without the token (`config.public`); the page
  * asks for the token when `/cluster` answers 401.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { FastifyInstance } from "fastify";
-import { ClusterReader } from "../cluster/read.js";
-import type { TaskStore } from "../store/store.js";
+import type { FastifyPluginAsync } from "fastify";
+import type { ErrorBody } from "../errors.js";
 
 interface Asset {
   path: string;
@@ -19,11 +17,11 @@ interface Asset {
 
 /** The dashboard's files: its own, next to this module, and Chart.js's browser build from node_modules. */
 const ASSETS: Record<string, Asset> = {
-  "app.js": { path: fileURLToPathOf("./dashboard/app.js"), type: "text/javascript; charset=utf-8" },
-  "style.css": { path: fileURLToPathOf("./dashboard/style.css"), type: "text/css; charset=utf-8" },
+  "app.js": { path: fileURLToPathOf("../dashboard/app.js"), type: "text/javascript; charset=utf-8" },
+  "style.css": { path: fileURLToPathOf("../dashboard/style.css"), type: "text/css; charset=utf-8" },
   "chart.js": { path: join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.min.js"), type: "text/javascript; charset=utf-8" },
 };
-const PAGE = fileURLToPathOf("./dashboard/index.html");
+const PAGE = fileURLToPathOf("../dashboard/index.html");
 
 function fileURLToPathOf(relative: string): string {
   return fileURLToPath(new URL(relative, import.meta.url));
@@ -40,11 +38,6 @@ function read(path: string): Buffer {
   return content;
 }
 
-/** Routes with `config.public` are served without the API token. */
-export function isPublicRoute(config: unknown): boolean {
-  return (config as { public?: boolean } | undefined)?.public === true;
-}
-
 /**
  * The page may load only its own files and talk only to this API; it cannot be framed. (What
  * users put in names and errors is set as text, so this is the second wall, not the first.)
@@ -55,10 +48,7 @@ const DASHBOARD_HEADERS = {
   "cache-control": "no-cache",
 };
 
-export function registerClusterRoutes(app: FastifyInstance, store: TaskStore): void {
-  const reader = new ClusterReader(store.redis, store.keys);
-  app.get("/cluster", async () => reader.read());
-
+export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   app.get("/dashboard", { config: { public: true } }, async (_request, reply) =>
     reply.type("text/html; charset=utf-8").headers(DASHBOARD_HEADERS).send(read(PAGE)));
   // The page's links are relative to /dashboard: from /dashboard/ they would miss.
@@ -67,8 +57,8 @@ export function registerClusterRoutes(app: FastifyInstance, store: TaskStore): v
   app.get<{ Params: { file: string } }>("/dashboard/:file", { config: { public: true } }, async (request, reply) => {
     const asset = Object.hasOwn(ASSETS, request.params.file) ? ASSETS[request.params.file] : undefined;
     if (!asset) {
-      return reply.code(404).send({ error: `the dashboard has no file ${request.params.file}`, code: "ROUTE_NOT_FOUND" });
+      return reply.code(404).send({ error: `the dashboard has no file ${request.params.file}`, code: "ROUTE_NOT_FOUND" } satisfies ErrorBody);
     }
     return reply.type(asset.type).headers(DASHBOARD_HEADERS).send(read(asset.path));
   });
-}
+};

@@ -1,8 +1,8 @@
-/** A redis-server of the harness's own: a free port, a temporary directory, optional AOF. */
+/** A redis-server of faaslab's own (for `faas up`, the harness, tests): a free port, a directory of its own, optional AOF. */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import getPort from "get-port";
-import { findExecutable, ManagedProcess, ProcessStartError } from "./process.js";
+import { findExecutable, ManagedProcess, ProcessStartError, type ProcessFactory } from "./process.js";
 
 export type RedisPersistence = { kind: "none" } | { kind: "aof"; fsync: "always" | "everysec" };
 
@@ -18,17 +18,17 @@ export const MISSING_REDIS_MESSAGE =
   `redis-server was not found (looked for "${REDIS_SERVER}"). Install it with: apt-get install -y redis-server ` +
   "(or set FAAS_REDIS_SERVER to its path)";
 
-export class RedisServer {
-  private process: ManagedProcess | undefined;
+export class RedisServer<P extends ManagedProcess = ManagedProcess> {
+  private process: P | undefined;
   port = 0;
 
-  constructor(private readonly spec: RedisSpec) {}
+  constructor(private readonly spec: RedisSpec, private readonly createProcess: ProcessFactory<P> = (spec) => new ManagedProcess(spec) as P) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  get managed(): ManagedProcess | undefined {
+  get managed(): P | undefined {
     return this.process;
   }
 
@@ -40,7 +40,7 @@ export class RedisServer {
     for (let attempt = 1; ; attempt++) {
       this.port = this.spec.port ?? this.port;
       if (!this.port) this.port = await getPort({ host: "127.0.0.1" });
-      this.process = new ManagedProcess({
+      this.process = this.createProcess({
         name: "redis",
         command: executable,
         args: this.args(),

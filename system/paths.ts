@@ -1,4 +1,4 @@
-/** Where things are, whether the harness runs from dist/ or from source under vitest. */
+/** Where faaslab's files are, whether it runs from dist/ or from source (vitest), in a checkout or installed. */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -4,9 +4,10 @@
  * the API, which reads it with the task counts and recent failures (it never asks a worker).
  * Times are ms since the epoch; a dispatcher's times are by its own clock.
  */
+import type { DispatcherMode } from "../modes.js";
 import type { TaskStatus } from "../task.js";
 
-export type DispatcherMode = "local" | "pull" | "push";
+export type { DispatcherMode };
 
 /** A worker as its dispatcher sees it. In local mode the dispatcher's own pool is its one worker. */
 export interface WorkerSnapshot {

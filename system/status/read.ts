@@ -8,11 +8,11 @@ import { deserialize } from "../codec/index.js";
 import type { Keys } from "../store/keys.js";
 import { RECENT_FAILURES } from "../store/keys.js";
 import { TASK_STATUSES } from "../task.js";
-import type { ClusterSnapshot, DispatcherMode, DispatcherSnapshot, FailureSnapshot, TaskCounts, WorkerSnapshot } from "./snapshot.js";
+import { isDispatcherMode } from "../modes.js";
+import type { ClusterSnapshot, DispatcherSnapshot, FailureSnapshot, TaskCounts, WorkerSnapshot } from "./snapshot.js";
 
 /** An error message is cut to this many characters (a snapshot is polled every second). */
 const MESSAGE_CHARS = 500;
-const MODES = new Set<string>(["local", "pull", "push"] satisfies DispatcherMode[]);
 
 interface StoredFailure {
   task_id: string;
@@ -58,7 +58,7 @@ export class ClusterReader {
     const live = published.flatMap(parseDispatcher).sort((a, b) => a.id.localeCompare(b.id));
     const workers = live.flatMap((dispatcher) => dispatcher.workers.map((worker) => ({ ...worker, dispatcherId: dispatcher.id })));
     const modes = new Set(live.map((dispatcher) => dispatcher.mode));
-    const tasks = Object.fromEntries(TASK_STATUSES.map((status) => [status, Number(counts[status] ?? 0)])) as TaskCounts;
+    const tasks = taskCountsOf(counts);
     return {
       at: now,
       mode: modes.size === 0 ? null : modes.size === 1 ? [...modes][0] : "mixed",
@@ -70,6 +70,11 @@ export class ClusterReader {
       tasks,
       recentFailures,
     };
+  }
+
+  /** The task counts alone (one round trip): what the API's `faas_tasks` gauge shows. */
+  async taskCounts(): Promise<TaskCounts> {
+    return taskCountsOf(await this.redis.hgetall(this.keys.counts));
   }
 
   /** Reads the function name (and, when it was too large for the list, the error) of failures not seen before. */
@@ -99,12 +104,17 @@ export class ClusterReader {
   }
 }
 
+/** The counts hash, with 0 for a state it does not hold yet. */
+function taskCountsOf(hash: Record<string, string>): TaskCounts {
+  return Object.fromEntries(TASK_STATUSES.map((status) => [status, Number(hash[status] ?? 0)])) as TaskCounts;
+}
+
 /** A liveness key's value: a snapshot, or (from a dispatcher of an older version, or garbage) nothing to show. */
 function parseDispatcher(value: string | null): DispatcherSnapshot[] {
   if (value === null) return [];
   try {
     const snapshot = JSON.parse(value) as DispatcherSnapshot;
-    const valid = typeof snapshot === "object" && snapshot !== null && typeof snapshot.id === "string" && MODES.has(snapshot.mode) &&
+    const valid = typeof snapshot === "object" && snapshot !== null && typeof snapshot.id === "string" && isDispatcherMode(snapshot.mode) &&
       Array.isArray(snapshot.workers) && snapshot.workers.every(isWorker);
     return valid ? [snapshot] : [];
   } catch {

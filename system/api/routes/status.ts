@@ -1,0 +1,7 @@
+/** GET /cluster: the cluster's status snapshot, read from Redis, where the dispatchers publish their part. */
+import type { FastifyPluginAsync } from "fastify";
+import type { ClusterReader } from "../../status/read.js";
+
+export const statusRoutes: FastifyPluginAsync<{ reader: ClusterReader }> = async (app, { reader }) => {
+  app.get("/cluster", async () => reader.read());
+};

@@ -1,0 +1,71 @@
+/**
+ * Tasks: POST /execute_function and /execute_batch submit them (stored and queued in one
+ * step), GET /status/:task_id and /tasks/:task_id read them.
+ */
+import type { FastifyPluginAsyncJsonSchemaToTs } from "@fastify/type-provider-json-schema-to-ts";
+import { FunctionBusyError, type TaskStore } from "../../store/store.js";
+import { ApiError, taskNotFound } from "../errors.js";
+import type { ApiMetrics } from "../metrics.js";
+import { checkArguments, checkArgumentsSize } from "../payloads.js";
+import * as schemas from "../schemas.js";
+
+export interface TaskRoutesOptions {
+  store: TaskStore;
+  /** Largest serialized arguments of one task, in bytes. */
+  maxArgsBytes: number;
+  metrics: ApiMetrics;
+}
+
+export const taskRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: TaskRoutesOptions }> = async (app, { store, maxArgsBytes, metrics }) => {
+  app.post("/execute_function", { schema: schemas.executeFunction }, async (request, reply) => {
+    const { function_id: functionId, payload, deadline_ms: deadlineMs } = request.body;
+    checkArgumentsSize(payload, maxArgsBytes);
+    checkArguments(payload);
+    const taskId = await submitting(() => store.submitTask(functionId.toLowerCase(), payload, deadlineMs));
+    if (taskId === null) throw functionNotFound(functionId);
+    metrics.tasksSubmitted(1);
+    return reply.code(201).send({ task_id: taskId });
+  });
+
+  app.post("/execute_batch", { schema: schemas.executeBatch }, async (request, reply) => {
+    const { function_id: functionId, payloads, deadline_ms: deadlineMs } = request.body;
+    if (store.maxUnfinished > 0 && payloads.length > store.maxUnfinished) {
+      throw new ApiError("BAD_REQUEST", `a batch of ${payloads.length} tasks is more than one function may have unfinished (${store.maxUnfinished}, --max-unfinished-per-function): split it`);
+    }
+    // Every size first: a batch too large is refused before any payload is decoded.
+    payloads.forEach((payload, index) => checkArgumentsSize(payload, maxArgsBytes, `payloads[${index}]`));
+    payloads.forEach((payload, index) => checkArguments(payload, `payloads[${index}]`));
+    const taskIds = await submitting(() => store.submitTasks(functionId.toLowerCase(), payloads, deadlineMs));
+    if (taskIds === null) throw functionNotFound(functionId);
+    metrics.tasksSubmitted(taskIds.length);
+    return reply.code(201).send({ task_ids: taskIds });
+  });
+
+  app.get("/status/:task_id", { schema: schemas.getStatus }, async (request) => {
+    const taskId = request.params.task_id.toLowerCase();
+    const status = await store.getStatus(taskId);
+    if (status === null) throw taskNotFound(taskId);
+    return { task_id: taskId, status };
+  });
+
+  app.get("/tasks/:task_id", { schema: schemas.getTask }, async (request) => {
+    const taskId = request.params.task_id.toLowerCase();
+    const task = await store.getTask(taskId);
+    if (task === null) throw taskNotFound(taskId);
+    return task;
+  });
+};
+
+function functionNotFound(functionId: string): ApiError {
+  return new ApiError("FUNCTION_NOT_FOUND", `there is no function ${functionId}`);
+}
+
+/** Runs a submission, turning the function's backpressure bound into 429 with Retry-After. */
+async function submitting<T>(submit: () => Promise<T>): Promise<T> {
+  try {
+    return await submit();
+  } catch (error) {
+    if (error instanceof FunctionBusyError) throw new ApiError("FUNCTION_BUSY", error.message, 1);
+    throw error;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The second wall itself: code run with the executor host's own flags cannot write, start
+ * processes, read outside its code, or see an environment; a killed host is replaced, and a
+ * host whose parent died exits.
+ */
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { packageRoot } from "../../system/paths.js";
+import { waitFor } from "../../harness/wait.js";
+import { deserialize, serialize } from "../../system/codec/index.js";
+import { ExecutorPool } from "../../system/executor/pool.js";
+import { HOST_FILE, hostExecArgv } from "../../system/executor/permissions.js";
+import { SECRET_NAME, SECRET, scratch, expectServing, cpuMs, isGone, childrenOf, startEnvironment, cmdlineOf, useIsolationScratch } from "../support/isolation.js";
+
+useIsolationScratch();
+
+describe("the second wall: the executor host process", () => {
+  it("the host runs with the permission model, no write/child/addon permission, no code generation and an empty environment", async () => {
+    const pool = new ExecutorPool({ executors: 1, memoryMb: 64, name: "flags" });
+    try {
+      await expectServing(pool);
+      const pid = pool.hostPid!;
+      expect(startEnvironment(pid)).toEqual([]);
+      expect(process.env[SECRET_NAME]).toBe(SECRET);
+      const flags = cmdlineOf(pid);
+      expect(flags).toContain("--experimental-permission");
+      expect(flags).toContain("--disallow-code-generation-from-strings");
+      expect(flags.filter((flag) => /--allow-(fs-write|child-process|addons|wasi)/.test(flag))).toEqual([]);
+      expect(flags.filter((flag) => flag.startsWith("--allow-fs-read=")).every((flag) => flag.includes(`${packageRoot}/dist/system/`) || flag.includes("/node_modules/"))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  // Code that escaped every sandbox would run as this probe does: in a process with the host's flags.
+  it("code run with the host's flags cannot write, start processes, load addons, read outside its code, generate code or see an environment", async () => {
+    const probeFile = join(scratch, "probe.mjs");
+    const marker = join(scratch, "second-wall.marker");
+    writeFileSync(probeFile, `
+      import { Worker } from "node:worker_threads";
+      const fs = process.getBuiltinModule("fs");
+      const attempt = async (f) => { try { await f(); return "ALLOWED" } catch (error) { return error.code ?? error.name } };
+      const report = {
+        env: Object.keys(process.env),
+        write: await attempt(() => fs.writeFileSync(${JSON.stringify(marker)}, "escaped")),
+        childProcess: await attempt(() => process.getBuiltinModule("child_process").execFileSync("/bin/true")),
+        readPackageJson: await attempt(() => fs.readFileSync(${JSON.stringify(join(packageRoot, "package.json"))})),
+        readParentEnviron: await attempt(() => fs.readFileSync("/proc/" + process.ppid + "/environ")),
+        addon: await attempt(() => process.dlopen({ exports: {} }, ${JSON.stringify(join(scratch, "addon.node"))})),
+        inspector: await attempt(() => process.getBuiltinModule("inspector").open(0)),
+        evalCode: await attempt(() => eval("1")),
+        newFunction: await attempt(() => new Function("return 1")),
+        writeFromWorker: await new Promise((resolve) => {
+          const worker = new Worker("require('fs').writeFileSync(" + JSON.stringify(${JSON.stringify(marker)}) + ", 'escaped')", { eval: true });
+          worker.on("error", (error) => resolve(error.code ?? error.name));
+          worker.on("exit", () => resolve("exited"));
+        }),
+      };
+      process.send(report, () => process.disconnect());
+    `);
+    const probe = fork(probeFile, [], { execArgv: hostExecArgv([probeFile]), env: {}, serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    try {
+      const report = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        probe.once("message", resolve);
+        probe.once("exit", (code) => reject(new Error(`the probe exited (${code}) without a report`)));
+      });
+      expect(report).toEqual({
+        env: [],
+        write: "ERR_ACCESS_DENIED",
+        childProcess: "ERR_ACCESS_DENIED",
+        readPackageJson: "ERR_ACCESS_DENIED",
+        readParentEnviron: "ERR_ACCESS_DENIED",
+        addon: "ERR_DLOPEN_DISABLED",
+        inspector: "ERR_ACCESS_DENIED",
+        evalCode: "EvalError",
+        newFunction: "EvalError",
+        writeFromWorker: "ERR_ACCESS_DENIED",
+      });
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      probe.kill("SIGKILL");
+    }
+  });
+
+  it("a killed host fails its running tasks with ExecutorCrashed and is replaced for the next ones", async () => {
+    const pool = new ExecutorPool({ executors: 2, memoryMb: 64, name: "killed" });
+    try {
+      await expectServing(pool);
+      const pid = pool.hostPid!;
+      const cpuBefore = cpuMs(pid);
+      const spinning = [0, 1].map((n) => pool.run({ functionId: `spin-${n}`, source: "() => { for (;;) {} }", args: serialize([]) }, 60_000));
+      // Both threads are spinning once the host has used some CPU time beyond what it had.
+      await waitFor(() => cpuMs(pid) > cpuBefore + 300, { what: "the host to run the spinning tasks" });
+      process.kill(pid, "SIGKILL");
+      for (const outcome of await Promise.all(spinning)) {
+        expect(outcome.status).toBe("FAILED");
+        const error = deserialize(outcome.result) as Error;
+        expect([error.name, error.message]).toEqual(["ExecutorCrashed", "the executor host process died (signal SIGKILL) while running the task"]);
+      }
+      await expectServing(pool);
+      expect(pool.hostPid).not.toBe(pid);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("close() ends the host, and a closed pool fails tasks instead of hanging", async () => {
+    const pool = new ExecutorPool({ executors: 1, memoryMb: 64, name: "closed" });
+    await expectServing(pool);
+    const pid = pool.hostPid!;
+    await pool.close();
+    await waitFor(() => isGone(pid), { what: `host ${pid} to exit` });
+    const outcome = await pool.run({ functionId: "late", source: "() => 1", args: serialize([]) }, 1000);
+    expect(outcome.status).toBe("FAILED");
+    expect((deserialize(outcome.result) as Error).name).toBe("ExecutorCrashed");
+  });
+
+  it("a host whose parent died exits by itself", async () => {
+    const parentFile = join(scratch, "parent.mjs");
+    writeFileSync(parentFile, `
+      import { ExecutorPool } from ${JSON.stringify(HOST_FILE.replace(/host\.js$/, "pool.js"))};
+      const pool = new ExecutorPool({ executors: 1, memoryMb: 64, name: "orphan" });
+      const outcome = await pool.run({ functionId: "f", source: "() => 1", args: '[[1],1]' }, 10000);
+      process.stdout.write(JSON.stringify({ host: pool.hostPid, status: outcome.status }) + "\\n");
+      setInterval(() => {}, 1000);
+    `);
+    const parent: ChildProcess = spawn(process.execPath, [parentFile], { stdio: ["ignore", "pipe", "inherit"] });
+    let host: number | undefined;
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        parent.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString()));
+        parent.once("exit", (code) => reject(new Error(`the parent exited (${code}) before its host was ready`)));
+      });
+      const started = JSON.parse(line) as { host: number; status: string };
+      host = started.host;
+      expect(started.status).toBe("COMPLETED");
+      expect(childrenOf(parent.pid!)).toContain(host);
+      parent.kill("SIGKILL");
+      await waitFor(() => isGone(host!), { what: `the orphaned host ${host} to exit` });
+    } finally {
+      parent.kill("SIGKILL");
+      if (host !== undefined && !isGone(host)) process.kill(host, "SIGKILL");
+    }
+  });
+});
