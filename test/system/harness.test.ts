@@ -1,5 +1,8 @@
 /** The harness launcher itself: what it starts can be signalled, restarted, and never outlives it. */
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { isAlive } from "../support/processes.js";
 import { execa } from "execa";
 import { packageRoot } from "../../system/paths.js";
@@ -25,9 +28,12 @@ describe("harness launcher", () => {
   });
 
   it("nothing it started outlives a harness killed with -9", async () => {
+    // A harness killed with -9 cannot remove its cluster's directory: this test gives it one and removes it.
+    const dir = mkdtempSync(join(tmpdir(), "faaslab-killed-harness-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const script = `
       const { Cluster } = await import(${JSON.stringify(`${packageRoot}/dist/harness/cluster/cluster.js`)});
-      const cluster = await Cluster.start({ executors: 1 });
+      const cluster = await Cluster.start({ executors: 1, dir: ${JSON.stringify(dir)} });
       console.log(JSON.stringify(["redis", "api", "dispatcher"].map((c) => cluster.process(c).pid)));
       setInterval(() => {}, 1000);
     `;
