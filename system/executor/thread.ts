@@ -37,7 +37,17 @@ export default async function execute(task: ExecutorTask): Promise<ExecutorOutco
   } catch (error) {
     outcome = { ok: false, error };
   }
+  await drained();
   return { ...limitSize(encode(outcome)), executor };
+}
+
+/**
+ * Resolves once the thread's microtask queue is empty, so the promise jobs a call left behind
+ * run in its own time (and under its deadline): piscina takes the next task synchronously,
+ * which would otherwise run them inside that task.
+ */
+function drained(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sandboxFor(task: ExecutorTask): Sandbox {
