@@ -12,7 +12,7 @@ import type { TaskStore } from "../store/store.js";
 import { requireToken } from "./auth.js";
 import { ApiError, describeError, type ErrorBody } from "./errors.js";
 import type { FinishedTasks } from "./finished-tasks.js";
-import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES } from "./limits.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from "./limits.js";
 import { noApiMetrics, type ApiMetrics } from "./metrics.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { functionRoutes } from "./routes/functions.js";
@@ -31,6 +31,8 @@ export interface AppDependencies {
   bodyLimit?: number;
   /** Largest serialized arguments of one task, in bytes. */
   maxArgsBytes?: number;
+  /** Most bytes of results one answer of GET /result or POST /results may carry. */
+  maxResponseBytes?: number;
   /** When set, every endpoint but /healthz and the dashboard's static files requires `Authorization: Bearer <token>`. */
   apiToken?: string;
   /** What the app counts (default: nothing), and the registry `GET /metrics` serves (default: none, 404). */
@@ -39,7 +41,7 @@ export interface AppDependencies {
 }
 
 export function buildApp({
-  store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT, maxArgsBytes = DEFAULT_MAX_ARGS_BYTES, apiToken, metrics = noApiMetrics, registry,
+  store, finished, logger, bodyLimit = DEFAULT_BODY_LIMIT, maxArgsBytes = DEFAULT_MAX_ARGS_BYTES, maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES, apiToken, metrics = noApiMetrics, registry,
 }: AppDependencies): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -81,7 +83,7 @@ export function buildApp({
 
   void app.register(functionRoutes, { store });
   void app.register(taskRoutes, { store, maxArgsBytes, metrics });
-  void app.register(resultRoutes, { store, finished });
+  void app.register(resultRoutes, { store, finished, maxResponseBytes });
   void app.register(statusRoutes, { reader });
   void app.register(dashboardRoutes);
   if (registry) void app.register(metricsRoutes, { registry });

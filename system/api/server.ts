@@ -18,6 +18,8 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** Largest serialized arguments of one task, in bytes. */
   maxArgsBytes?: number;
+  /** Most bytes of results one answer may carry. */
+  maxResponseBytes?: number;
   /** Most accepted, unfinished tasks of one function before submissions get 429 (0: no bound). */
   maxUnfinishedPerFunction?: number;
   /** How long a Redis command may take before the request is answered 503, in ms. */
@@ -64,7 +66,7 @@ export async function startApi(options: ApiOptions, log: Logger = createLogger("
   ]);
   if (!inTime) log.warn("Redis is not reachable yet; serving anyway (503 until it is)");
   const app = buildApp({
-    store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, maxArgsBytes: options.maxArgsBytes, apiToken: options.apiToken,
+    store, finished, logger: log, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, maxArgsBytes: options.maxArgsBytes, maxResponseBytes: options.maxResponseBytes, apiToken: options.apiToken,
     metrics, registry,
   });
   const address = await app.listen({ host: options.host, port: options.port });

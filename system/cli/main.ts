@@ -2,7 +2,7 @@
 /** `faas`: starts each faaslab component by hand, or a whole cluster with `faas up`. */
 import { Command, Option } from "commander";
 import { startApi } from "../api/server.js";
-import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_UNFINISHED_PER_FUNCTION } from "../api/limits.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_UNFINISHED_PER_FUNCTION } from "../api/limits.js";
 import { LocalDispatcher } from "../dispatcher/local.js";
 import { RemoteDispatcher } from "../dispatcher/remote.js";
 import { Worker } from "../worker/worker.js";
@@ -54,6 +54,10 @@ program
   .option("--body-limit <bytes>", "largest accepted request body", asOption(positiveInteger("--body-limit")), DEFAULT_BODY_LIMIT)
   .option("--max-args-bytes <bytes>", "largest serialized arguments of one task (413 past it)", asOption(positiveInteger("--max-args-bytes")), DEFAULT_MAX_ARGS_BYTES)
   .option(
+    "--max-response-bytes <bytes>", "most bytes of results one answer of GET /result or POST /results may carry (413 past it)",
+    asOption(positiveInteger("--max-response-bytes")), DEFAULT_MAX_RESPONSE_BYTES,
+  )
+  .option(
     "--max-unfinished-per-function <n>", "accepted, unfinished tasks of one function before submissions get 429 (0: no bound)",
     asOption(nonNegativeInteger("--max-unfinished-per-function")), DEFAULT_MAX_UNFINISHED_PER_FUNCTION,
   )
@@ -68,7 +72,7 @@ program
     }
     const api = await startApi({
       host: options.host, port: options.port, redisUrl: redisUrlFrom(options.redis), bodyLimit: options.bodyLimit, prefix: options.prefix, apiToken,
-      maxArgsBytes: options.maxArgsBytes, maxUnfinishedPerFunction: options.maxUnfinishedPerFunction,
+      maxArgsBytes: options.maxArgsBytes, maxResponseBytes: options.maxResponseBytes, maxUnfinishedPerFunction: options.maxUnfinishedPerFunction,
     }, log).catch((error: unknown) => {
       throw bindError(error, "port", options.host, options.port);
     });

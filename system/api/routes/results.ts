@@ -2,24 +2,52 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from "@fastify/type-provider-json-schema-to-ts";
 import { ApiError } from "../errors.js";
 import { MAX_WAIT_SECONDS } from "../limits.js";
-import { readOutcomes, type OutcomeSources } from "../outcomes.js";
+import { readOutcomes, type Outcome, type OutcomeSources } from "../outcomes.js";
 import * as schemas from "../schemas.js";
 
-export const resultRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: OutcomeSources }> = async (app, sources) => {
+export interface ResultRoutesOptions extends OutcomeSources {
+  /** Most bytes of results one answer may carry: past it, 413 RESPONSE_TOO_LARGE. */
+  maxResponseBytes: number;
+}
+
+export const resultRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: ResultRoutesOptions }> = async (app, { maxResponseBytes, ...sources }) => {
   app.get("/result/:task_id", { schema: schemas.getResult }, async (request, reply) => {
     const taskId = request.params.task_id.toLowerCase();
     const waitMs = Math.round(Number(request.query.wait ?? 0) * 1000);
     if (!(waitMs <= MAX_WAIT_SECONDS * 1000)) {
       throw new ApiError("BAD_REQUEST", `invalid request: wait must be at most ${MAX_WAIT_SECONDS} seconds`);
     }
-    const [outcome] = await readOutcomes(sources, [taskId], waitMs, reply.raw);
-    return { task_id: taskId, status: outcome.status, result: outcome.result };
+    const outcomes = await readOutcomes(sources, [taskId], waitMs, reply.raw);
+    checkResponseSize(outcomes, maxResponseBytes);
+    return { task_id: taskId, status: outcomes[0].status, result: outcomes[0].result };
   });
 
   app.post("/results", { schema: schemas.getResults }, async (request, reply) => {
     const taskIds = request.body.task_ids.map((id) => id.toLowerCase());
+    refuseDuplicates(taskIds);
     const waitMs = Math.round((request.body.wait ?? 0) * 1000);
     const outcomes = await readOutcomes(sources, taskIds, waitMs, reply.raw);
+    checkResponseSize(outcomes, maxResponseBytes);
     return { results: taskIds.map((taskId, index) => ({ task_id: taskId, status: outcomes[index].status, result: outcomes[index].result })) };
   });
 };
+
+/** One id asked for twice would make one result count twice in the answer: a request names each task once. */
+function refuseDuplicates(taskIds: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const [index, taskId] of taskIds.entries()) {
+    if (seen.has(taskId)) throw new ApiError("BAD_REQUEST", `invalid request: task_ids[${index}] (${taskId}) is named twice; name each task once`);
+    seen.add(taskId);
+  }
+}
+
+function checkResponseSize(outcomes: readonly Outcome[], maxResponseBytes: number): void {
+  let size = 0;
+  for (const { result } of outcomes) size += result === null ? 0 : Buffer.byteLength(result);
+  if (size > maxResponseBytes) {
+    throw new ApiError(
+      "RESPONSE_TOO_LARGE",
+      `the results asked for take ${size} bytes, over the ${maxResponseBytes} one answer may carry (--max-response-bytes); ask for fewer tasks at a time`,
+    );
+  }
+}
