@@ -15,7 +15,8 @@ export function isPublicRoute(config: unknown): boolean {
 export function requireToken(app: FastifyInstance, token: string): void {
   const expected = Buffer.from(`Bearer ${token}`);
   app.addHook("onRequest", async (request, reply) => {
-    if (request.url === "/healthz" || isPublicRoute(request.routeOptions.config)) return;
+    // The matched route, not the raw URL: /healthz?probe=1 is /healthz too.
+    if (request.routeOptions.url === "/healthz" || isPublicRoute(request.routeOptions.config)) return;
     const given = Buffer.from(request.headers.authorization ?? "");
     // Constant time: the comparison takes as long whatever the prefix that matches.
     if (given.length === expected.length && timingSafeEqual(given, expected)) return;

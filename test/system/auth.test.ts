@@ -20,8 +20,10 @@ describe("an API with a token", () => {
     expect(await response.json()).toMatchObject({ code: "UNAUTHORIZED", error: expect.stringContaining("Bearer") });
   });
 
-  it("/healthz answers without a token", async () => {
+  it("/healthz answers without a token, also with a query string (issue 14, defect 7); other routes still ask for it", async () => {
     expect((await http(fx.url, "GET", "/healthz")).status).toBe(200);
+    expect((await http(fx.url, "GET", "/healthz?x=1")).status).toBe(200);
+    expect((await http(fx.url, "GET", "/status/00000000-0000-4000-8000-000000000000?healthz")).status).toBe(401);
   });
 
   it("/cluster needs the token; the dashboard's page and scripts (which hold no data) do not", async () => {
