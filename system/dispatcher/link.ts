@@ -1,6 +1,7 @@
 /**
  * The dispatcher's end of the worker links: one ROUTER socket that the workers' DEALERs
- * connect to (the routing id in front of each message is the worker's id), the ZAP handler
+ * connect to (the routing id in front of each message names the connection: each worker draws
+ * its own as a secret; remote.ts binds it to the worker at hello), the ZAP handler
  * that admits workers under CURVE, the logging of failed handshakes, and serial sending.
  *
  * It knows the transport only: every frame that arrives is decoded and handed on with who sent
@@ -101,7 +102,7 @@ export class WorkerLink {
 
   private dropFrame(routingId: Buffer | undefined, error: Error): void {
     if (this.droppedFrames.count()) {
-      this.log.warn({ from: routingId?.toString("hex").slice(0, 40), err: error.message, dropped: this.droppedFrames.total }, "message dropped");
+      this.log.warn({ from: routingId === undefined ? undefined : `${routingId.toString("hex").slice(0, 8)}…`, err: error.message, dropped: this.droppedFrames.total }, "message dropped");
     }
   }
 

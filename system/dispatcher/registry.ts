@@ -9,6 +9,11 @@
  * ("recalled": they are to be dispatched again). The clock and the feeder's backlog are
  * injected, so test/unit/registry.test.ts runs it without any process.
  *
+ * Who a worker is: the connection its hello came on (its routing id, a secret the worker draws
+ * at start and never shows) bound to the id the hello named. A message counts only from the
+ * connection that said hello; a result or a start counts only from the worker the task was
+ * given to (issue 14: a forged heartbeat or result must not act for anyone).
+ *
  * How a worker's executors are counted: `assigned` is derived (reserved + assignments +
  * shadows), never counted by hand; the policy (policy.ts) turns it into free slots.
  */
@@ -30,7 +35,7 @@ export interface Assignment {
 }
 
 export interface ConnectedWorker extends WorkerSlot {
-  /** How the link reaches it (its routing id); opaque here. */
+  /** How the link reaches it (the routing id of the connection its hello came on); opaque here. */
   readonly address: Buffer;
   readonly assignments: Map<string, Assignment>;
   /** Tasks it reported running that another worker was given as well: they still occupy its executors. */
@@ -71,8 +76,14 @@ export interface Loss {
   recalled: Assignment[];
 }
 
+/** Why a start or a result from a worker does not count. */
+export type NotGiven = "given to another worker" | "not given to any worker";
+
 export class WorkerRegistry {
+  /** By the id each hello named. */
   private readonly workers = new Map<string, ConnectedWorker>();
+  /** The same workers, by the connection their hello came on (address as hex). */
+  private readonly sessions = new Map<string, ConnectedWorker>();
   /** Every task handed to a worker and not finished, by task id. */
   private readonly assignments = new Map<string, Assignment>();
   private readonly now: () => number;
@@ -81,11 +92,20 @@ export class WorkerRegistry {
     this.now = options.now ?? Date.now;
   }
 
-  /** The worker of this id, its last-heard time updated (every message counts as a sign of life). */
-  heard(workerId: string): ConnectedWorker | undefined {
-    const worker = this.workers.get(workerId);
+  /**
+   * The worker whose hello came on this connection, its last-heard time updated (every message
+   * of its session counts as a sign of life); undefined for a peer that has not said hello.
+   */
+  session(address: Buffer): ConnectedWorker | undefined {
+    const worker = this.sessions.get(address.toString("hex"));
     if (worker) worker.lastSeen = this.now();
     return worker;
+  }
+
+  /** Whether a worker of this id is registered from another connection (a hello naming it is then someone else's). */
+  takenElsewhere(workerId: string, address: Buffer): boolean {
+    const worker = this.workers.get(workerId);
+    return worker !== undefined && !worker.address.equals(address);
   }
 
   /** Whether a worker has the task (given here, or adopted from what it reported). */
@@ -100,12 +120,15 @@ export class WorkerRegistry {
    * or given again elsewhere while it was away) is adopted.
    */
   register(workerId: string, address: Buffer, capacity: number, held: readonly string[]): Registration {
+    if (this.takenElsewhere(workerId, address)) throw new Error(`worker ${workerId} is registered from another connection`);
     let worker = this.workers.get(workerId);
     const rejoined = worker !== undefined;
     if (!worker) {
       worker = newWorker(workerId, address, this.now());
       this.workers.set(workerId, worker);
+      this.sessions.set(address.toString("hex"), worker);
     }
+    worker.lastSeen = this.now();
     worker.capacity = capacity;
     worker.credits = 0; // a pull worker asks again after its welcome
     worker.leaving = false;
@@ -124,30 +147,27 @@ export class WorkerRegistry {
   }
 
   /**
-   * The worker says an executor started the task. Claim it, unless it runs elsewhere too: a
-   * task it was not given here (sent before it was presumed lost, or by an earlier
-   * dispatcher) occupies an executor all the same, and if another worker was given it, that
-   * run is the one that counts.
+   * The worker says an executor started the task: it is to be claimed if the task is this
+   * worker's (given to it, or adopted from its hello). Anything else (a task given to another
+   * worker, or taken back from this one, or never given) does not count: its run will be
+   * refused, and the executor it occupies is counted from the worker's heartbeat.
    */
-  started(worker: ConnectedWorker, taskId: string): { claim: boolean; assignment: Assignment | undefined } {
+  started(worker: ConnectedWorker, taskId: string): Assignment | NotGiven {
     const assignment = worker.assignments.get(taskId);
-    if (assignment) {
-      assignment.started = true;
-      return { claim: true, assignment };
-    }
-    const elsewhere = this.assignments.has(taskId);
-    this.adopt(worker, taskId);
-    return { claim: !elsewhere, assignment: worker.assignments.get(taskId) };
+    if (!assignment) return this.notGiven(taskId);
+    assignment.started = true;
+    return assignment;
   }
 
   /**
    * A worker reported a result: its executor is free now (only its own: a re-run elsewhere
-   * holds its own slot). Returns the assignment, if it was this worker's.
+   * holds its own slot). Returns the assignment if the task was this worker's: only then does
+   * the result count.
    */
-  finished(worker: ConnectedWorker, taskId: string): Assignment | undefined {
+  finished(worker: ConnectedWorker, taskId: string): Assignment | NotGiven {
     worker.shadows.delete(taskId);
-    const assignment = this.assignments.get(taskId);
-    if (!assignment || assignment.workerId !== worker.id) return undefined;
+    const assignment = worker.assignments.get(taskId);
+    if (!assignment) return this.notGiven(taskId);
     this.unassign(assignment);
     return assignment;
   }
@@ -186,6 +206,7 @@ export class WorkerRegistry {
     for (const worker of [...this.workers.values()]) {
       if (worker.lastSeen >= now - this.options.silenceMs) continue;
       this.workers.delete(worker.id);
+      this.sessions.delete(worker.address.toString("hex"));
       losses.push({ worker, silentMs: now - worker.lastSeen, recalled: this.recall([...worker.assignments.values()], false) });
     }
     return losses;
@@ -249,6 +270,10 @@ export class WorkerRegistry {
     let started = 0;
     for (const assignment of this.assignments.values()) if (assignment.started) started++;
     return started;
+  }
+
+  private notGiven(taskId: string): NotGiven {
+    return this.assignments.has(taskId) ? "given to another worker" : "not given to any worker";
   }
 
   private sentLongAgo(worker: ConnectedWorker, holding: Set<string>): Assignment[] {

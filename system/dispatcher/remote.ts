@@ -20,6 +20,7 @@ import type { Logger } from "../log.js";
 import type { WorkerMessage, WorkerMode } from "../protocol/messages.js";
 import type { QueueEntry } from "../store/replies.js";
 import type { TaskStore } from "../store/store.js";
+import { LogThrottle } from "../log-throttle.js";
 import { isTerminal } from "../task.js";
 import { openFeeder, type QueueFeeder } from "./feeder.js";
 import { TaskLifecycle } from "./lifecycle.js";
@@ -27,7 +28,7 @@ import { WorkerLink, type CurveSettings } from "./link.js";
 import { noDispatcherMetrics, type DispatcherMetrics } from "./metrics.js";
 import { DISPATCHER_DEFAULTS, presumedLostAfterMs, type DispatcherOptions } from "./options.js";
 import { POLICIES } from "./policy.js";
-import { WorkerRegistry, type Assignment, type ConnectedWorker } from "./registry.js";
+import { WorkerRegistry, type Assignment, type ConnectedWorker, type NotGiven } from "./registry.js";
 
 export type { CurveSettings } from "./link.js";
 
@@ -60,6 +61,8 @@ export class RemoteDispatcher {
   /** Tasks being read from Redis on their way to a worker. */
   private readonly dispatching = new Set<string>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Messages refused (from a peer without a session, a start or result for a task not given to its sender): logged, throttled. */
+  private readonly refusals = new LogThrottle();
 
   constructor(private readonly options: RemoteDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
     this.id = `${options.mode}-${randomUUID().slice(0, 8)}`;
@@ -193,17 +196,21 @@ export class RemoteDispatcher {
   // --- receiving ---------------------------------------------------------------------
 
   private async handle(from: Buffer, message: WorkerMessage): Promise<void> {
-    const worker = this.registry.heard(from.toString());
     if (message.type === "hello") return this.register(from, message);
-    // Anything else only from a registered worker: told `unknown`, it says hello again (and
-    // keeps its results until they are acknowledged).
+    // Anything else counts only on a connection that said hello (its routing id is the worker's
+    // secret, so a peer reusing a worker's shown id is a stranger). Told `unknown`, a worker
+    // says hello again (and keeps its results until they are acknowledged).
+    const worker = this.registry.session(from);
     if (!worker) {
-      if (message.type !== "bye") this.link.send(from, { type: "unknown" });
+      if (message.type === "bye") return;
+      this.refused(`a ${message.type} from a peer that has not said hello on this connection`, { from: peerLabel(from), ...taskOf(message) });
+      this.link.send(from, { type: "unknown" });
       return;
     }
     switch (message.type) {
       case "result":
         await this.recordResult(worker, message);
+        // Acknowledged even when refused: the worker forgets it either way.
         this.link.send(from, { type: "ack", taskId: message.taskId });
         return;
       case "started":
@@ -226,12 +233,12 @@ export class RemoteDispatcher {
   }
 
   private register(from: Buffer, hello: Message<"hello">): void {
-    const refusal = this.refusal(hello);
+    const refusal = this.refusal(from, hello);
     if (refusal) {
-      this.log.warn({ workerId: hello.workerId, reason: refusal }, "worker refused");
+      this.log.warn({ workerId: hello.workerId, from: peerLabel(from), reason: refusal }, "worker refused");
       return this.link.send(from, { type: "refused", reason: refusal });
     }
-    const { worker, rejoined, recalled } = this.registry.register(from.toString(), from, hello.capacity, hello.held);
+    const { worker, rejoined, recalled } = this.registry.register(hello.workerId, from, hello.capacity, hello.held);
     this.dispatchAgain(recalled, "its worker re-registered without them");
     this.log.info({ workerId: worker.id, capacity: worker.capacity, held: hello.held.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
     this.link.send(from, {
@@ -241,14 +248,21 @@ export class RemoteDispatcher {
     this.feeder.wake();
   }
 
-  private refusal(hello: Message<"hello">): string | undefined {
+  private refused(why: string, fields: Record<string, unknown>): void {
+    if (this.refusals.count(why)) this.log.warn({ ...fields, refused: this.refusals.total }, `message refused: ${why}`);
+  }
+
+  private refusal(from: Buffer, hello: Message<"hello">): string | undefined {
     if (hello.mode !== this.options.mode) return `this dispatcher runs in ${this.options.mode} mode, not ${hello.mode}: start a ${this.options.mode}-worker`;
     const expected = this.options.token;
-    if (expected === undefined) return undefined;
-    const given = Buffer.from(hello.token ?? "");
-    const wanted = Buffer.from(expected);
-    if (hello.token === undefined) return "this dispatcher requires a worker token (--worker-token or FAAS_WORKER_TOKEN)";
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return "the worker token is wrong";
+    if (expected !== undefined) {
+      const given = Buffer.from(hello.token ?? "");
+      const wanted = Buffer.from(expected);
+      if (hello.token === undefined) return "this dispatcher requires a worker token (--worker-token or FAAS_WORKER_TOKEN)";
+      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return "the worker token is wrong";
+    }
+    // Checked after the token, so that a stranger learns nothing of who is connected.
+    if (this.registry.takenElsewhere(hello.workerId, from)) return `a worker named ${hello.workerId} is connected already, on another connection: give each worker its own id`;
     return undefined;
   }
 
@@ -260,16 +274,19 @@ export class RemoteDispatcher {
   }
 
   private async markStarted(worker: ConnectedWorker, taskId: string): Promise<void> {
-    const { claim, assignment } = this.registry.started(worker, taskId);
-    if (claim) await this.lifecycle.claim(assignment ?? { taskId }, worker.id);
+    const assignment = this.registry.started(worker, taskId);
+    if (isNotGiven(assignment)) return this.refused(`a start of a task ${assignment}`, { workerId: worker.id, taskId });
+    await this.lifecycle.claim(assignment, worker.id);
   }
 
+  /** A result counts only from the worker the task was given to (or that reported it at hello). */
   private async recordResult(worker: ConnectedWorker, result: Message<"result">): Promise<void> {
     // The executor is free now: its slot goes to the next task while the result is written.
     // Should the write fail, the worker, never acknowledged, sends the result again.
     const assignment = this.registry.finished(worker, result.taskId);
     this.feeder.wake();
-    await this.lifecycle.recordResult(result.taskId, { status: result.status, result: result.result, executor: result.executor }, worker.id, assignment?.sentAt);
+    if (isNotGiven(assignment)) return this.refused(`a result of a task ${assignment}`, { workerId: worker.id, taskId: result.taskId });
+    await this.lifecycle.recordResult(result.taskId, { status: result.status, result: result.result, executor: result.executor }, worker.id, assignment.sentAt);
   }
 
   // --- heartbeats --------------------------------------------------------------------
@@ -283,4 +300,17 @@ export class RemoteDispatcher {
     }
     for (const worker of this.registry.connected()) this.link.send(worker.address, { type: "heartbeat" });
   }
+}
+
+function isNotGiven(answer: Assignment | NotGiven): answer is NotGiven {
+  return typeof answer === "string";
+}
+
+/** A peer's routing id in the log: its start only, since a worker's routing id is its session secret. */
+function peerLabel(routingId: Buffer): string {
+  return `${routingId.toString("hex").slice(0, 8)}…`;
+}
+
+function taskOf(message: WorkerMessage): { taskId?: string } {
+  return "taskId" in message ? { taskId: message.taskId } : {};
 }

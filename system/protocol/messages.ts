@@ -1,7 +1,8 @@
 /**
  * The wire protocol between a dispatcher (ROUTER) and its workers (DEALER), version 2.
  * Every message is one ZeroMQ frame holding one JSON object with `v` (the protocol version)
- * and `type`; the ROUTER adds the worker's routing id in front. This module is the only
+ * and `type`; the ROUTER adds the routing id of the sender's connection in front (a secret of
+ * the worker's, not its id: see worker/link.ts). This module is the only
  * place messages are defined: both sides encode and decode through it, and anything that does
  * not match (wrong version, unknown type, malformed JSON, extra frames) is dropped and logged.
  *

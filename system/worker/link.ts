@@ -1,10 +1,14 @@
 /**
- * A worker's end of its link to the dispatcher: one DEALER socket whose routing id is the
- * worker's id (ZeroMQ reconnects it by itself), CURVE when asked, the handshake failures
+ * A worker's end of its link to the dispatcher: one DEALER socket (ZeroMQ reconnects it by
+ * itself) whose routing id is a secret drawn at start and never shown: the dispatcher knows
+ * this worker by the connection its hello came on, so a peer that learns the worker's id
+ * (GET /cluster shows it) cannot speak for it. Without CURVE the link is plaintext, and the
+ * secret can be read off the wire as the token can. CURVE when asked, the handshake failures
  * told apart (refused for good, or retried), and serial sending. Every frame that arrives is
  * decoded and handed on; one that is not a message (protocol/messages.ts) is dropped and
  * logged, throttled. What messages mean is worker.ts's.
  */
+import { randomBytes } from "node:crypto";
 import { Dealer, type EventOfType } from "zeromq";
 import type { Logger } from "../log.js";
 import { LogThrottle } from "../log-throttle.js";
@@ -32,13 +36,12 @@ export class DispatcherLink {
   private handshakeFailing = false;
 
   constructor(
-    workerId: string,
     private readonly curve: { serverKey: string; keyPair: CurveKeyPair } | undefined,
     private readonly log: Logger,
     private readonly events: DispatcherLinkEvents,
   ) {
     this.dealer = new Dealer({
-      routingId: workerId, linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000,
+      routingId: randomBytes(16).toString("hex"), linger: 0, sendTimeout: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000,
       reconnectInterval: 100, reconnectMaxInterval: 2000,
       ...(curve ? { curveServerKey: curve.serverKey, curvePublicKey: curve.keyPair.publicKey, curveSecretKey: curve.keyPair.secretKey } : {}),
     });

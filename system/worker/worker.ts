@@ -81,7 +81,7 @@ export class Worker {
       heartbeatTolerance: options.heartbeatTolerance ?? DISPATCHER_DEFAULTS.heartbeatTolerance,
     };
     this.helloBackoffMs = this.heartbeat.heartbeatMs;
-    this.link = new DispatcherLink(this.id, options.curve, this.log, { received: (message) => this.handle(message), refused: (reason) => this.refuse(reason) });
+    this.link = new DispatcherLink(options.curve, this.log, { received: (message) => this.handle(message), refused: (reason) => this.refuse(reason) });
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
     this.demand = demandFor(options.mode, (idle) => this.send({ type: "request", idle }));
     this.refused = new Promise<never>((_, reject) => (this.refusedWith = reject));

@@ -48,7 +48,7 @@ describe("worker registry", () => {
     join("w1", 4);
     give("a");
     give("b");
-    registry.started(registry.heard("w1")!, "a");
+    registry.started(registry.session(Buffer.from("w1"))!, "a");
     // Rejoins at once holding both: nothing changes.
     expect(join("w1", 4, ["a", "b"])).toMatchObject({ rejoined: true, recalled: [] });
     expect(registry.holds("a") && registry.holds("b")).toBe(true);
@@ -73,22 +73,39 @@ describe("worker registry", () => {
     expect(w2.assigned).toBe(2);
     expect(registry.freeSlots()).toBe(0);
     // w2 reports the shadow's result: its executor is free, but the task stays w1's.
-    expect(registry.finished(w2, "mine")).toBeUndefined();
+    expect(registry.finished(w2, "mine")).toBe("given to another worker");
     expect(w2.assigned).toBe(1);
     expect(registry.holds("mine")).toBe(true);
     expect(registry.finished(w1, "mine")).toMatchObject({ taskId: "mine", workerId: "w1" });
     expect(registry.holds("mine")).toBe(false);
   });
 
-  it("a start it was not given is claimed only if no other worker has the task", () => {
+  it("a start or a result counts only from the worker the task was given to", () => {
     const { registry, join, give } = setup();
     join("w1", 1);
     const w1 = give("a");
     const { worker: w2 } = join("w2", 1);
-    expect(registry.started(w2, "a").claim).toBe(false);
-    expect(w2.shadows.has("a")).toBe(true);
-    expect(registry.started(w2, "fresh")).toMatchObject({ claim: true, assignment: { taskId: "fresh", workerId: "w2", started: true } });
-    expect(registry.started(w1, "a")).toMatchObject({ claim: true, assignment: { started: true } });
+    expect(registry.started(w2, "a")).toBe("given to another worker");
+    expect(registry.started(w2, "never-given")).toBe("not given to any worker");
+    expect(registry.finished(w2, "a")).toBe("given to another worker");
+    expect(registry.finished(w2, "never-given")).toBe("not given to any worker");
+    expect(w2.assignments.size + w2.shadows.size).toBe(0);
+    expect(registry.started(w1, "a")).toMatchObject({ taskId: "a", workerId: "w1", started: true });
+    expect(registry.finished(w1, "a")).toMatchObject({ taskId: "a", workerId: "w1" });
+  });
+
+  it("a worker is its session: a peer that has not said hello is no one, and a hello naming a worker connected elsewhere is not taken", () => {
+    const { registry, clock, join } = setup();
+    join("w1", 1);
+    expect(registry.session(Buffer.from("stranger"))).toBeUndefined();
+    expect(registry.takenElsewhere("w1", Buffer.from("stranger"))).toBe(true);
+    expect(registry.takenElsewhere("w1", Buffer.from("w1"))).toBe(false);
+    expect(() => registry.register("w1", Buffer.from("stranger"), 1, [])).toThrow(/another connection/);
+    // Lost to silence, its session ends: its connection is no one until it says hello again.
+    clock.now += SILENCE_MS + 1;
+    expect(registry.removeSilent().map((loss) => loss.worker.id)).toEqual(["w1"]);
+    expect(registry.session(Buffer.from("w1"))).toBeUndefined();
+    expect(registry.takenElsewhere("w1", Buffer.from("stranger"))).toBe(false);
   });
 
   it("reconciles a heartbeat: a task sent more than a silence ago and not listed was lost on the way (recalled, its pull credit given back); a listed task not given here is a shadow", () => {
@@ -119,7 +136,7 @@ describe("worker registry", () => {
     const second = give("b");
     expect(new Set([first.id, second.id])).toEqual(new Set(["w1", "w2"]));
     clock.now += SILENCE_MS;
-    registry.heard(second.id);
+    registry.session(second.address);
     expect(registry.removeSilent()).toEqual([]);
     clock.now += 1;
     const [loss, ...more] = registry.removeSilent();
@@ -169,7 +186,7 @@ describe("worker registry", () => {
     // Not assigned after all (the task was finished meanwhile): the slot comes back.
     registry.unreserve(reserved, false);
     expect(registry.freeSlots()).toBe(3);
-    registry.reconcile(registry.heard("small")!, ["shadowed"]);
+    registry.reconcile(registry.session(Buffer.from("small"))!, ["shadowed"]);
     expect(registry.freeSlots()).toBe(2);
   });
 
