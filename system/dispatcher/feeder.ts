@@ -146,7 +146,7 @@ export class QueueFeeder {
       let entries: QueueEntry[];
       try {
         const blockMs = this.nextBacklogDelay() ?? READ_BLOCK_MS;
-        entries = this.owner.readsTasks ? await this.queue.take(free, blockMs) : await this.queue.read(free, blockMs);
+        entries = await this.queue.take(free, blockMs, this.owner.readsTasks === true);
       } catch (error) {
         if (this.stopping) break;
         this.noteRedisDown(error as Error);

@@ -4,8 +4,16 @@ export interface Keys {
   task(id: string): string;
   /** Prefix of task keys, for scripts that build a task key from an id. */
   taskPrefix: string;
-  /** The stream of submitted tasks that no dispatcher has finished yet. */
+  /**
+   * The stream of tasks handed to a dispatcher and not finished yet: its consumer group's
+   * pending lists say which dispatcher holds which task. Tasks enter it when one is taken.
+   */
   queue: string;
+  /** The tasks of one function submitted and not yet taken by a dispatcher, oldest first. */
+  waiting(functionId: string): string;
+  waitingPrefix: string;
+  /** The functions that have waiting tasks, each once, in the order they are next served (round-robin). */
+  ready: string;
   /** The consumer group of all dispatchers on the queue. */
   group: string;
   /** Pub/Sub channel carrying the id of every task that reached a terminal state. */
@@ -32,6 +40,9 @@ export function keysFor(prefix = "faas:"): Keys {
     task: (id) => `${prefix}task:${id}`,
     taskPrefix: `${prefix}task:`,
     queue: `${prefix}queue`,
+    waiting: (functionId) => `${prefix}waiting:${functionId}`,
+    waitingPrefix: `${prefix}waiting:`,
+    ready: `${prefix}ready`,
     group: "dispatchers",
     finishedChannel: `${prefix}finished`,
     dispatcher: (id) => `${prefix}dispatcher:${id}`,

@@ -1,7 +1,9 @@
 /**
- * The dispatchers' side of the task queue: a Redis Stream read through one consumer group,
- * so every queued task is delivered to one dispatcher and stays in that dispatcher's
- * pending list until its result is recorded. A dispatcher that dies leaves its pending
+ * The dispatchers' side of the task queue. Submitted tasks wait in one list per function;
+ * dispatchers take them round-robin over the functions that have any (the ready ring), so a
+ * task waits behind its own function's backlog, not everyone's. A task taken becomes an
+ * entry of a Redis Stream delivered through one consumer group, and stays in that
+ * dispatcher's pending list until its result is recorded. A dispatcher that dies leaves its pending
  * entries behind; another one takes them over once the dead one's liveness key expires.
  */
 import type { Redis } from "ioredis";
@@ -34,34 +36,24 @@ export class TaskQueue {
     }
   }
 
-  /** Waits up to `blockMs` for at most `count` new entries. */
-  async read(count: number, blockMs: number): Promise<QueueEntry[]> {
-    try {
-      const reply = (await this.blocking.xreadgroup(
-        "GROUP", this.keys.group, this.consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", this.keys.queue, ">",
-      )) as StreamReply;
-      return streamEntries(reply);
-    } catch (error) {
-      // The group is gone when Redis restarted without persistence: make it again.
-      if (String((error as Error).message).includes("NOGROUP")) {
-        await this.ensureGroup();
-        return [];
-      }
-      throw error;
-    }
+  /**
+   * takeTasks: up to `count` waiting tasks, one function at a time in turn, as entries
+   * delivered to this dispatcher (with each task's dispatch fields when `withTasks`), in one
+   * round trip; when none waits, waits up to `blockMs` for one and tries once more.
+   */
+  async take(count: number, blockMs: number, withTasks: boolean): Promise<QueueEntry[]> {
+    const taken = await this.takeNow(count, withTasks);
+    if (taken.length > 0) return taken;
+    // Moving the ring's head onto itself changes nothing: it is a blocking wait for a function with waiting tasks.
+    await this.blocking.blmove(this.keys.ready, this.keys.ready, "LEFT", "LEFT", Math.max(1, blockMs) / 1000); // 0 would wait forever
+    return this.takeNow(count, withTasks);
   }
 
-  /**
-   * takeTasks: up to `count` new entries with their tasks, in one round trip and without
-   * blocking; when there is nothing new, waits up to `blockMs` for entries, then reads their tasks.
-   */
-  async take(count: number, blockMs: number): Promise<QueueEntry[]> {
-    const flat = (await this.scripts.takeTasks(this.keys.queue, this.keys.group, this.consumer, count, this.keys.taskPrefix).catch(async (error: Error) => {
-      if (!String(error.message).includes("NOGROUP")) throw error;
-      await this.ensureGroup();
-      return [];
-    })) as string[];
-    return flat.length > 0 ? takenEntries(flat) : this.read(count, blockMs);
+  private async takeNow(count: number, withTasks: boolean): Promise<QueueEntry[]> {
+    const flat = (await this.scripts.takeTasks(
+      this.keys.queue, this.keys.ready, this.keys.group, this.consumer, count, this.keys.taskPrefix, this.keys.waitingPrefix, withTasks ? "1" : "0",
+    )) as string[];
+    return takenEntries(flat, withTasks);
   }
 
   /**

@@ -87,11 +87,14 @@ export function finishTimes(reply: unknown, context: ScriptContext): FinishTimes
   }
 }
 
-/** takeTasks: 7 values per entry, the entry id, the task id and DISPATCH_FIELDS. */
-export function takenEntries(flat: string[]): QueueEntry[] {
+/** takeTasks: per entry the entry id and the task id, then (`withTasks`) the 5 DISPATCH_FIELDS. */
+export function takenEntries(flat: string[], withTasks: boolean): QueueEntry[] {
   const entries: QueueEntry[] = [];
-  for (let i = 0; i + 6 < flat.length; i += 7) {
-    entries.push({ entryId: flat[i], taskId: flat[i + 1], task: dispatchInfo(flat.slice(i + 2, i + 7)) });
+  const width = withTasks ? 7 : 2;
+  for (let i = 0; i + width - 1 < flat.length; i += width) {
+    entries.push(withTasks
+      ? { entryId: flat[i], taskId: flat[i + 1], task: dispatchInfo(flat.slice(i + 2, i + 7)) }
+      : { entryId: flat[i], taskId: flat[i + 1] });
   }
   return entries;
 }

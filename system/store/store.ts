@@ -70,8 +70,8 @@ export class TaskStore {
   async submitTask(functionId: string, args: string, deadlineMs?: number): Promise<string | null> {
     const taskId = randomUUID();
     const reply = await this.scripts.submitTask(
-      this.keys.function(functionId), this.keys.task(taskId), this.keys.queue, this.keys.unfinished(functionId), this.keys.counts,
-      taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished,
+      this.keys.function(functionId), this.keys.task(taskId), this.keys.waiting(functionId), this.keys.unfinished(functionId), this.keys.counts,
+      this.keys.ready, taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished,
     );
     return submitted(reply, { script: "submitTask", functionId, bound: this.maxUnfinished }) ? taskId : null;
   }
@@ -81,8 +81,8 @@ export class TaskStore {
     const taskIds = argsList.map(() => randomUUID());
     const pairs = taskIds.flatMap((taskId, i) => [taskId, argsList[i]]);
     const reply = await this.scripts.submitTasks(
-      this.keys.function(functionId), this.keys.queue, this.keys.unfinished(functionId), this.keys.counts,
-      this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished, ...pairs,
+      this.keys.function(functionId), this.keys.waiting(functionId), this.keys.unfinished(functionId), this.keys.counts,
+      this.keys.ready, this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished, ...pairs,
     );
     return submitted(reply, { script: "submitTasks", functionId, bound: this.maxUnfinished }) ? taskIds : null;
   }

@@ -42,19 +42,48 @@ describe("task store", () => {
 
     const queue = new TaskQueue(store.keys, redis.connect(), store.redis, "late-dispatcher");
     await queue.ensureGroup();
-    expect(await queue.read(10, 100)).toEqual([{ entryId: expect.any(String), taskId }]);
+    expect(await queue.take(10, 100, false)).toEqual([{ entryId: expect.any(String), taskId }]);
+  });
+
+  it("takeTasks serves the functions with waiting tasks in turn: a task waits behind its own function's backlog, not another's", async () => {
+    const { store, queue, functionId: batch } = await setup();
+    const other = await store.registerFunction("other", "() => 1");
+    const third = await store.registerFunction("third", "() => 3");
+    const batchTasks = (await store.submitTasks(batch, Array.from({ length: 1000 }, (_, i) => serialize([i, i]))))!;
+    const [lone] = (await store.submitTasks(other, [serialize([])]))!;
+    const thirdTasks = (await store.submitTasks(third, [serialize([]), serialize([])]))!;
+    // Taken one at a time, as an idle dispatcher with one free executor does.
+    const order: string[] = [];
+    for (let i = 0; i < 6; i++) order.push(...(await queue.take(1, 50, false)).map((entry) => entry.taskId));
+    expect(order).toEqual([batchTasks[0], lone, thirdTasks[0], batchTasks[1], thirdTasks[1], batchTasks[2]]);
+    // Within a function, first in first out; a function with nothing left leaves the ring.
+    const rest = await queue.take(2000, 50, true);
+    expect(rest.map((entry) => entry.taskId)).toEqual(batchTasks.slice(3));
+    expect(rest[0].task).toMatchObject({ status: "QUEUED", functionId: batch, args: serialize([3, 3]) });
+    expect(await store.redis.exists(store.keys.ready, store.keys.waiting(batch), store.keys.waiting(other), store.keys.waiting(third))).toBe(0);
+    // Every task taken is an entry delivered to this dispatcher, and the task knows its entry.
+    expect((await queue.readOwnPending()).length).toBe(1003);
+    expect(await store.redis.hget(store.keys.task(lone), "entry_id")).toMatch(/^\d+-\d+$/);
+  });
+
+  it("a take waits for a task to be submitted, and returns nothing once its wait ends", async () => {
+    const { store, queue, functionId } = await setup();
+    expect(await queue.take(5, 50, false)).toEqual([]);
+    const waiting = queue.take(5, 10_000, false);
+    const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
+    expect((await waiting).map((entry) => entry.taskId)).toEqual([taskId]);
   });
 
   it("submitTask refuses an unknown function and stores nothing", async () => {
     const { store, queue } = await setup();
     expect(await store.submitTask(randomUUID(), serialize([]))).toBeNull();
-    expect(await queue.read(10, 50)).toEqual([]);
+    expect(await queue.take(10, 50, false)).toEqual([]);
   });
 
   it("claimTask: QUEUED -> RUNNING, counting attempts and naming the worker", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
-    await queue.read(1, 100);
+    await queue.take(1, 100, false);
     const claim = await store.claimTask(taskId, "d1", 3, workerLost);
     expect(claim).toEqual({ claimed: true, functionId, args: serialize([1, 2]), deadlineMs: null, attempts: 1 });
     expect(await store.getTask(taskId)).toMatchObject({ status: "RUNNING", attempts: 1, worker: "d1" });
@@ -63,7 +92,7 @@ describe("task store", () => {
   it("finishTask records the result once; a second (late) result is discarded", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
-    await queue.read(1, 100);
+    await queue.take(1, 100, false);
     await store.claimTask(taskId, "d1", 3, workerLost);
     expect(await store.finishTask({ taskId, status: "COMPLETED", result: serialize(3), executor: "d1/thread-1" })).toEqual(recorded);
     expect(await store.finishTask({ taskId, status: "FAILED", result: serialize(new Error("late")), executor: "d2/thread-1" })).toBeNull();
@@ -76,7 +105,7 @@ describe("task store", () => {
   it("a finished task leaves the queue: nothing is pending afterwards", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.read(1, 100);
+    await queue.take(1, 100, false);
     await store.claimTask(taskId, "d1", 3, workerLost);
     await store.finishTask({ taskId, status: "FAILED", result: serialize(new Error("x")), executor: "d1" });
     expect(await store.redis.xlen(store.keys.queue)).toBe(0);
@@ -87,7 +116,7 @@ describe("task store", () => {
   it("a task keeps its queue entry's id: claims and results name the task alone, and a finished task's entry is gone", async () => {
     const { store, queue, functionId } = await setup();
     const [taskId] = (await store.submitTasks(functionId, [serialize([1, 2])]))!;
-    const [entry] = await queue.read(1, 100);
+    const [entry] = await queue.take(1, 100, false);
     expect(await store.redis.hget(store.keys.task(taskId), "entry_id")).toBe(entry.entryId);
     // The record the API shows does not carry it: it is the store's business.
     expect(await store.getTask(taskId)).not.toHaveProperty("entry_id");
@@ -99,7 +128,7 @@ describe("task store", () => {
   it("claimTask of a task that is gone says so; its entry is dropped by the id its dispatcher read", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.read(1, 100);
+    const [entry] = await queue.take(1, 100, false);
     await store.redis.del(store.keys.task(taskId));
     expect(await store.claimTask(taskId, "d1", 3, workerLost)).toEqual({ claimed: false, reason: "missing" });
     expect(await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" })).toBeNull();
@@ -111,7 +140,7 @@ describe("task store", () => {
   it("claimTask of a terminal task drops the entry and leaves the task as it was", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.read(1, 100);
+    await queue.take(1, 100, false);
     await store.claimTask(taskId, "d1", 3, workerLost);
     await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" });
     expect(await store.claimTask(taskId, "d2", 3, workerLost)).toEqual({ claimed: false, reason: "terminal" });
@@ -121,7 +150,7 @@ describe("task store", () => {
   it("a RUNNING task whose dispatcher died is taken over by another and re-run, never moving backwards", async () => {
     const { store, queue, functionId } = await setup("dead");
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.read(1, 100);
+    const [entry] = await queue.take(1, 100, false);
     await store.claimTask(taskId, "dead", 3, workerLost);
     // "dead" never refreshed a liveness key; "alive" has one.
     const alive = new TaskQueue(store.keys, redis.connect(), store.redis, "alive");
@@ -135,7 +164,7 @@ describe("task store", () => {
     const { store, queue, functionId } = await setup("busy");
     await queue.heartbeat(10_000);
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.read(1, 100);
+    await queue.take(1, 100, false);
     await store.claimTask(taskId, "busy", 3, workerLost);
     const other = new TaskQueue(store.keys, redis.connect(), store.redis, "other");
     expect(await other.reclaimFromDeadConsumers()).toEqual([]);
@@ -144,7 +173,7 @@ describe("task store", () => {
   it("claimTask fails a task with WorkerLost once it was started max-attempts times", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.read(1, 100);
+    await queue.take(1, 100, false);
     for (let attempt = 1; attempt <= 2; attempt++) {
       expect(await store.claimTask(taskId, "d1", 2, workerLost)).toMatchObject({ claimed: true, attempts: attempt });
     }
@@ -163,9 +192,9 @@ describe("task store", () => {
     expect(await unfinishedOf(store, functionId)).toBe(3);
     await expect(store.submitTask(functionId, serialize([7, 8]))).rejects.toBeInstanceOf(FunctionBusyError);
     await expect(store.submitTasks(functionId, [serialize([9, 9])])).rejects.toBeInstanceOf(FunctionBusyError);
-    expect(await queue.read(10, 100)).toHaveLength(3);
+    expect(await queue.take(10, 100, false)).toHaveLength(3);
 
-    const entries = await queue.read(10, 50);
+    const entries = await queue.take(10, 50, false);
     expect(entries).toEqual([]);
     await store.claimTask(first, "d1", 3, workerLost);
     expect(await store.finishTask({ taskId: first, status: "COMPLETED", result: serialize(3), executor: "d1" })).toEqual(recorded);
@@ -182,13 +211,14 @@ describe("task store", () => {
     const { store, functionId } = await setup();
     const taskId = randomUUID();
     const run = () => (store.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>).submitTask(
-      store.keys.function(functionId), store.keys.task(taskId), store.keys.queue, store.keys.unfinished(functionId), store.keys.counts,
-      taskId, functionId, serialize([1, 2]), "", 0,
+      store.keys.function(functionId), store.keys.task(taskId), store.keys.waiting(functionId), store.keys.unfinished(functionId), store.keys.counts,
+      store.keys.ready, taskId, functionId, serialize([1, 2]), "", 0,
     );
     const created = await run();
     expect(await run()).toBe(created);
     expect(await unfinishedOf(store, functionId)).toBe(1);
-    expect(await store.redis.xlen(store.keys.queue)).toBe(1);
+    expect(await store.redis.lrange(store.keys.waiting(functionId), 0, -1)).toEqual([taskId]);
+    expect(await store.redis.lrange(store.keys.ready, 0, -1)).toEqual([functionId]);
     expect((await snapshotOf(store)).tasks.QUEUED).toBe(1);
   });
 
@@ -198,7 +228,7 @@ describe("task store", () => {
     const [first, second] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4])]))!;
     const third = (await store.submitTask(functionId, serialize([5, 6])))!;
     expect(await counts()).toEqual({ QUEUED: 3, RUNNING: 0, COMPLETED: 0, FAILED: 0 });
-    expect(await queue.read(10, 100)).toHaveLength(3);
+    expect(await queue.take(10, 100, false)).toHaveLength(3);
 
     await store.claimTask(first, "d1", 3, workerLost);
     expect(await counts()).toEqual({ QUEUED: 2, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
@@ -226,7 +256,7 @@ describe("task store", () => {
     const { store, queue, functionId } = await setup();
     const fail = async (message: string) => {
       const taskId = (await store.submitTask(functionId, serialize([])))!;
-      await queue.read(1, 100);
+      await queue.take(1, 100, false);
       await store.finishTask({ taskId, status: "FAILED", result: serialize(new RangeError(message)), executor: "w" });
       return taskId;
     };
@@ -250,7 +280,7 @@ describe("task store", () => {
   it("WorkerLost from RUNNING (started max-attempts times, each time lost) moves the task from RUNNING to FAILED", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.read(1, 100);
+    await queue.take(1, 100, false);
     await store.claimTask(taskId, "w1", 2, workerLost);
     await store.claimTask(taskId, "w2", 2, workerLost);
     expect((await snapshotOf(store)).tasks).toEqual({ QUEUED: 0, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
@@ -263,7 +293,7 @@ describe("task store", () => {
   it("recountTasks sets the counts from the tasks, repairing counts that drifted (tasks made without them)", async () => {
     const { store, queue, functionId } = await setup();
     const [a, b] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4]), serialize([5, 6])]))!;
-    await queue.read(10, 100);
+    await queue.take(10, 100, false);
     await store.claimTask(a, "d1", 3, workerLost);
     await store.claimTask(b, "d1", 3, workerLost);
     await store.finishTask({ taskId: b, status: "COMPLETED", result: serialize(7), executor: "d1" });
@@ -318,7 +348,7 @@ describe("task store", () => {
     subscriber.on("message", (_channel: string, id: string) => heard.push(id));
     await subscriber.subscribe(store.keys.finishedChannel);
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.read(1, 100);
+    await queue.take(1, 100, false);
     await store.claimTask(taskId, "d1", 3, workerLost);
     await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" });
     await store.redis.ping(); // the publish happened before this reply; the message may trail it on the other connection

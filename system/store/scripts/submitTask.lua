@@ -1,13 +1,13 @@
 --[[
-  submitTask: (nothing) -> QUEUED. Creates a task and appends it to the queue, in one step
-  (queueTask), so a task is never stored without being queued nor queued without being
-  stored; the task keeps its queue entry's id.
+  submitTask: (nothing) -> QUEUED. Creates a task and appends it to its function's waiting
+  list, in one step (queueTask), so a task is never stored without being queued nor queued
+  without being stored.
 
   It also counts the function's unfinished tasks (finish counts them down), and refuses the
   task when that count is at the bound: backpressure per function.
 
-  KEYS[1] function key     KEYS[2] task key     KEYS[3] queue stream     KEYS[4] the function's unfinished count
-  KEYS[5] task counts by state
+  KEYS[1] function key     KEYS[2] task key     KEYS[3] the function's waiting list     KEYS[4] the function's unfinished count
+  KEYS[5] task counts by state     KEYS[6] the ready ring of functions
   ARGV[1] task id   ARGV[2] function id   ARGV[3] serialized arguments   ARGV[4] deadline ms ("" for the default)
   ARGV[5] most unfinished tasks of one function (0: no bound)
 
@@ -34,6 +34,6 @@ if bound > 0 and (tonumber(redis.call("GET", KEYS[4])) or 0) >= bound then
 end
 redis.call("INCR", KEYS[4])
 local now = now_ms()
-queue_task(KEYS[3], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now)
+queue_task(KEYS[3], KEYS[6], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now)
 count_add(KEYS[5], "QUEUED", 1)
 return now

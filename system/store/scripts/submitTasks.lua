@@ -3,8 +3,8 @@
   The function's existence and its bound are checked first, so either every task is stored
   and queued (queueTask) or none is.
 
-  KEYS[1] function key     KEYS[2] queue stream     KEYS[3] the function's unfinished count
-  KEYS[4] task counts by state
+  KEYS[1] function key     KEYS[2] the function's waiting list     KEYS[3] the function's unfinished count
+  KEYS[4] task counts by state     KEYS[5] the ready ring of functions
   ARGV[1] task key prefix   ARGV[2] function id   ARGV[3] deadline ms ("" for the default)
   ARGV[4] most unfinished tasks of one function (0: no bound)
   ARGV[5], ARGV[6], ...: task id, serialized arguments, task id, serialized arguments, ...
@@ -34,6 +34,6 @@ redis.call("INCRBY", KEYS[3], count)
 count_add(KEYS[4], "QUEUED", count)
 local now = now_ms()
 for i = 5, #ARGV, 2 do
-  queue_task(KEYS[2], ARGV[1] .. ARGV[i], ARGV[i], ARGV[2], ARGV[i + 1], ARGV[3], now)
+  queue_task(KEYS[2], KEYS[5], ARGV[1] .. ARGV[i], ARGV[i], ARGV[2], ARGV[i + 1], ARGV[3], now)
 end
 return now
