@@ -21,9 +21,11 @@ describe("fuzzing the API", () => {
     const pool = new Pool(fx.url, { connections: 8 });
 
     const uuidish = fc.oneof(fc.uuid(), fc.constant(functionId), fc.constant(taskId), fc.string({ maxLength: 40 }), fc.constant(""), fc.constant("../../etc/passwd"), fc.integer().map(String));
+    // devalue refuses a "__proto__" key (fast-check's JSON values include some): the codec's values are those it can carry.
+    const codable = fc.jsonValue().filter((value) => !JSON.stringify(value).includes('"__proto__"'));
     const codecish = fc.oneof(
-      fc.jsonValue().map((value) => serialize(value)),
-      fc.array(fc.jsonValue(), { maxLength: 5 }).map((args) => serialize(args)),
+      codable.map((value) => serialize(value)),
+      fc.array(codable, { maxLength: 5 }).map((args) => serialize(args)),
       fc.constantFrom(serialize(new FunctionSource("x => x")), serialize(new FunctionSource("1 +")), serialize(new FunctionSource("class A {}")), '[["Function",1],"async () => import(\'fs\')"]', '[["BigInt",1],"nope"]', '[["Date",1],"not a date"]', '[["Error",1],5]', "[-7]", "[1,2,3]", "[]", '[{"a":99}]'),
       fc.integer({ min: 10, max: 2000 }).map((depth) => `${"[".repeat(depth)}${"]".repeat(depth)}`),
       fc.string({ maxLength: 60 }),
