@@ -145,7 +145,7 @@ export function copyOutOfSandbox(value: unknown, seen = new Map<object, unknown>
   if (types.isDate(value)) return remember(seen, value, new Date(dateTime.call(value)));
   if (types.isRegExp(value)) return remember(seen, value, new RegExp(regExpSource.call(value), regExpFlags(value)));
   if (types.isNativeError(value)) return copyErrorOut(value, seen, path);
-  if (types.isArrayBuffer(value)) return remember(seen, value, copyBytes(value as ArrayBuffer));
+  if (types.isArrayBuffer(value)) return remember(seen, value, copyBytes(value as ArrayBuffer, path));
   if (types.isTypedArray(value)) {
     const name = viewTag.call(value) as string;
     const buffer = copyOutOfSandbox(viewBuffer.call(value), seen, path) as ArrayBuffer;
@@ -187,10 +187,16 @@ function ownTag(value: object): string | typeof UNREADABLE_TAG {
 /**
  * A host copy of a sandbox ArrayBuffer's bytes. Not ArrayBuffer.prototype.slice, which makes
  * its result with the buffer's `constructor[Symbol.species]`: user code. A host view reads
- * the bytes directly.
+ * the bytes directly; making one fails only on a detached buffer (a WebAssembly.Memory that
+ * grew detaches its old one), which has no bytes to copy.
  */
-function copyBytes(buffer: ArrayBuffer): ArrayBuffer {
-  const bytes = new Uint8Array(buffer);
+function copyBytes(buffer: ArrayBuffer, path: string): ArrayBuffer {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(buffer);
+  } catch {
+    throw new SerializationError(`${path} is a detached ArrayBuffer, which cannot be serialized`);
+  }
   const copy = new ArrayBuffer(bytes.length);
   typedArraySet.call(new Uint8Array(copy), bytes);
   return copy;

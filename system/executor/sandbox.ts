@@ -94,6 +94,17 @@ const BRIDGE_SOURCE = `(function installBridge(bridge) {
   return { intrinsics, invoke };
 })`;
 
+/**
+ * What a copy across the wall failed with, as a SerializationError. Copying runs no user code,
+ * so the error is the host's own: a SerializationError is passed on; a stack overflow means a
+ * value nested too deeply; anything else is not passed on (its stack is the host's).
+ */
+function unreadable(error: unknown, what: string, verb: string): SerializationError {
+  if (error instanceof SerializationError) return error;
+  if (error instanceof RangeError && /call stack/i.test(error.message)) return new SerializationError(`the ${what} is nested too deeply to be ${verb}`);
+  return new SerializationError(`the ${what} cannot be ${verb}`);
+}
+
 export interface SandboxOptions {
   /** Shown in stack traces of the function, e.g. the function id. */
   filename: string;
@@ -137,7 +148,7 @@ export class Sandbox {
       try {
         sandboxArgs = copyIntoSandbox(args, this.intrinsics);
       } catch (error) {
-        this.finish({ ok: false, error });
+        this.finish({ ok: false, error: unreadable(error, "arguments", "copied into the sandbox") });
         return;
       }
       try {
@@ -164,16 +175,15 @@ export class Sandbox {
   /** Ends the running call with a copy of what it returned or threw; the call is over whatever the copy does. */
   private settle(ok: boolean, value: unknown): void {
     if (!this.pending) return;
+    const what = ok ? "result" : "thrown value";
     let outcome: CallOutcome | undefined;
     try {
-      const copied = copyOutOfSandbox(value, undefined, ok ? "result" : "thrown value");
+      const copied = copyOutOfSandbox(value, undefined, what);
       outcome = ok ? { ok: true, value: copied } : { ok: false, error: copied };
     } catch (error) {
-      // Copying runs no user code, so this is a host error (a SerializationError, a result
-      // nested too deep for the stack); anything else is not passed on as it is.
-      outcome = { ok: false, error: error instanceof Error ? error : new SerializationError(`the ${ok ? "result" : "thrown value"} cannot be read`) };
+      outcome = { ok: false, error: unreadable(error, what, "copied") };
     } finally {
-      this.finish(outcome ?? { ok: false, error: new SerializationError(`the ${ok ? "result" : "thrown value"} cannot be read`) });
+      this.finish(outcome ?? { ok: false, error: new SerializationError(`the ${what} cannot be read`) });
     }
   }
 
