@@ -45,6 +45,8 @@ export const TaskErrors = {
   ExecutorCrashed: "ExecutorCrashed",
   /** The serialized result (or thrown error) was over the executor's result size limit. */
   ResultTooLarge: "ResultTooLarge",
+  /** The executor refused the function's source (it does not compile, or uses import()): the API refuses most such sources at registration. */
+  InvalidFunctionError: "InvalidFunctionError",
 } as const;
 export type TaskErrorName = keyof typeof TaskErrors;
 

@@ -34,14 +34,21 @@ const mapSet = Map.prototype.set;
 const setAdd = Set.prototype.add;
 const dateTime = Date.prototype.getTime;
 const regExpSource = getOwnPropertyDescriptor(RegExp.prototype, "source")!.get!;
-const regExpFlags = getOwnPropertyDescriptor(RegExp.prototype, "flags")!.get!;
+// Not the `flags` getter: it reads `this.global` and the others, which the sandbox's RegExp.prototype
+// answers. Each flag's own getter reads the RegExp's internal slot.
+const regExpFlagGetters = ([["d", "hasIndices"], ["g", "global"], ["i", "ignoreCase"], ["m", "multiline"], ["s", "dotAll"], ["u", "unicode"], ["v", "unicodeSets"], ["y", "sticky"]] as const)
+  .flatMap(([letter, name]) => {
+    const getter = getOwnPropertyDescriptor(RegExp.prototype, name)?.get;
+    return getter ? [[letter, getter] as const] : [];
+  });
+const regExpFlags = (regExp: object): string => regExpFlagGetters.map(([letter, getter]) => (getter.call(regExp) ? letter : "")).join("");
 const TypedArray = getPrototypeOf(Uint8Array) as { prototype: object };
 const typedArrayGetter = (name: string) => getOwnPropertyDescriptor(TypedArray.prototype, name)!.get!;
 const viewBuffer = typedArrayGetter("buffer");
 const viewByteOffset = typedArrayGetter("byteOffset");
 const viewLength = typedArrayGetter("length");
 const viewTag = getOwnPropertyDescriptor(TypedArray.prototype, Symbol.toStringTag)!.get!;
-const arrayBufferSlice = ArrayBuffer.prototype.slice;
+const typedArraySet = Uint8Array.prototype.set;
 const hostTypedArrays = globalThis as unknown as Record<string, new (buffer: ArrayBuffer, offset?: number, length?: number) => ArrayBufferView>;
 
 function defineData(target: object, key: PropertyKey, value: unknown): void {
@@ -136,9 +143,9 @@ export function copyOutOfSandbox(value: unknown, seen = new Map<object, unknown>
     return copy;
   }
   if (types.isDate(value)) return remember(seen, value, new Date(dateTime.call(value)));
-  if (types.isRegExp(value)) return remember(seen, value, new RegExp(regExpSource.call(value), regExpFlags.call(value)));
+  if (types.isRegExp(value)) return remember(seen, value, new RegExp(regExpSource.call(value), regExpFlags(value)));
   if (types.isNativeError(value)) return copyErrorOut(value, seen, path);
-  if (types.isArrayBuffer(value)) return remember(seen, value, arrayBufferSlice.call(value, 0));
+  if (types.isArrayBuffer(value)) return remember(seen, value, copyBytes(value as ArrayBuffer, path));
   if (types.isTypedArray(value)) {
     const name = viewTag.call(value) as string;
     const buffer = copyOutOfSandbox(viewBuffer.call(value), seen, path) as ArrayBuffer;
@@ -175,6 +182,24 @@ function ownTag(value: object): string | typeof UNREADABLE_TAG {
     if (descriptor) return "value" in descriptor && typeof descriptor.value === "string" ? descriptor.value : UNREADABLE_TAG;
   }
   return types.isArgumentsObject(value) ? "Arguments" : "Object";
+}
+
+/**
+ * A host copy of a sandbox ArrayBuffer's bytes. Not ArrayBuffer.prototype.slice, which makes
+ * its result with the buffer's `constructor[Symbol.species]`: user code. A host view reads
+ * the bytes directly; making one fails only on a detached buffer (a WebAssembly.Memory that
+ * grew detaches its old one), which has no bytes to copy.
+ */
+function copyBytes(buffer: ArrayBuffer, path: string): ArrayBuffer {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(buffer);
+  } catch {
+    throw new SerializationError(`${path} is a detached ArrayBuffer, which cannot be serialized`);
+  }
+  const copy = new ArrayBuffer(bytes.length);
+  typedArraySet.call(new Uint8Array(copy), bytes);
+  return copy;
 }
 
 function readData(descriptor: PropertyDescriptor, seen: Map<object, unknown>, path: string): unknown {

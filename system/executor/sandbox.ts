@@ -39,13 +39,22 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 
 // Evaluated inside the context before any user code, in strict mode. It captures the
 // intrinsics it relies on so that user code that replaces them cannot intercept a call.
+// `then` looks up its promise's `constructor` and that constructor's Symbol.species, which
+// user code can replace (Promise.prototype.constructor, Promise[Symbol.species]): the bridge
+// calls it only on promises of its own, never shown to user code, given an own `constructor`
+// whose species is the captured Promise, so no lookup reaches anything user code can change.
 const BRIDGE_SOURCE = `(function installBridge(bridge) {
   "use strict";
   const apply = Reflect.apply;
+  const defineProperty = Object.defineProperty;
   const then = Promise.prototype.then;
   const PromiseConstructor = Promise;
   const TypeErrorConstructor = TypeError;
   const RangeErrorConstructor = RangeError;
+  const pristine = Object.freeze({ __proto__: null, [Symbol.species]: PromiseConstructor });
+  // A promise of the bridge's own, whose \`then\` runs no user code; settled by \`start\` as the Promise constructor settles any.
+  const ownPromise = (start) => defineProperty(new PromiseConstructor(start), "constructor", { value: pristine });
+  const whenSettled = (promise, onFulfilled, onRejected) => apply(then, promise, [onFulfilled, onRejected]);
   Object.defineProperty(Error, "stackTraceLimit", { value: undefined, writable: false, configurable: false });
   // A host function throws host-realm errors (a stack overflow inside it, say): user code gets one of its own instead.
   const host = (method) => function (a, b, c) {
@@ -70,18 +79,31 @@ const BRIDGE_SOURCE = `(function installBridge(bridge) {
   define("setInterval", timer(true));
   define("clearTimeout", clear);
   define("clearInterval", clear);
-  define("queueMicrotask", function (callback) { apply(then, PromiseConstructor.resolve(), [() => callback()]); });
+  define("queueMicrotask", function (callback) { whenSettled(ownPromise((resolve) => resolve()), () => callback()); });
   const discard = function () {};
   define("console", Object.freeze({ log: discard, info: discard, warn: discard, error: discard, debug: discard }));
   const intrinsics = { Object, Array, Map, Set, Date, RegExp, Error, ArrayBuffer, DataView,
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
     Float32Array, Float64Array, BigInt64Array, BigUint64Array };
+  const fulfilled = (value) => settle(true, value);
+  const rejected = (error) => settle(false, error);
+  // Never throws: whatever the call does (throws, returns a thenable, tampers with Promise) ends in one settle.
   function invoke(fn, args) {
-    const settled = new PromiseConstructor((resolve) => resolve(apply(fn, undefined, args)));
-    apply(then, settled, [(value) => settle(true, value), (error) => settle(false, error)]);
+    whenSettled(ownPromise((resolve) => resolve(apply(fn, undefined, args))), fulfilled, rejected);
   }
   return { intrinsics, invoke };
 })`;
+
+/**
+ * What a copy across the wall failed with, as a SerializationError. Copying runs no user code,
+ * so the error is the host's own: a SerializationError is passed on; a stack overflow means a
+ * value nested too deeply; anything else is not passed on (its stack is the host's).
+ */
+function unreadable(error: unknown, what: string, verb: string): SerializationError {
+  if (error instanceof SerializationError) return error;
+  if (error instanceof RangeError && /call stack/i.test(error.message)) return new SerializationError(`the ${what} is nested too deeply to be ${verb}`);
+  return new SerializationError(`the ${what} cannot be ${verb}`);
+}
 
 export interface SandboxOptions {
   /** Shown in stack traces of the function, e.g. the function id. */
@@ -113,7 +135,11 @@ export class Sandbox {
     this.fn = new vm.Script(functionExpression(checkFunctionSource(source)), { filename: options.filename }).runInContext(context);
   }
 
-  /** Calls the function with arguments given as host values; resolves when it settles. */
+  /**
+   * Calls the function with arguments given as host values; resolves when it settles, and
+   * never rejects. The outcome holds only host values: a copy of what the function returned
+   * or threw, or a SerializationError.
+   */
   call(args: unknown[]): Promise<CallOutcome> {
     if (this.pending) throw new Error("a sandbox runs one call at a time");
     return new Promise<CallOutcome>((resolve) => {
@@ -122,10 +148,16 @@ export class Sandbox {
       try {
         sandboxArgs = copyIntoSandbox(args, this.intrinsics);
       } catch (error) {
-        this.finish({ ok: false, error });
+        this.finish({ ok: false, error: unreadable(error, "arguments", "copied into the sandbox") });
         return;
       }
-      this.invoke(this.fn, sandboxArgs);
+      try {
+        this.invoke(this.fn, sandboxArgs);
+      } catch {
+        // The bridge's invoke does not throw; if it ever did, what it threw is not read (it
+        // may be anything of the sandbox's), and the call must not stay pending.
+        this.finish({ ok: false, error: new SerializationError("the call could not be started, and what it threw is not read") });
+      }
     });
   }
 
@@ -140,15 +172,18 @@ export class Sandbox {
     resolve(outcome);
   }
 
+  /** Ends the running call with a copy of what it returned or threw; the call is over whatever the copy does. */
   private settle(ok: boolean, value: unknown): void {
     if (!this.pending) return;
+    const what = ok ? "result" : "thrown value";
+    let outcome: CallOutcome | undefined;
     try {
-      const copied = copyOutOfSandbox(value, undefined, ok ? "result" : "thrown value");
-      this.finish(ok ? { ok: true, value: copied } : { ok: false, error: copied });
+      const copied = copyOutOfSandbox(value, undefined, what);
+      outcome = ok ? { ok: true, value: copied } : { ok: false, error: copied };
     } catch (error) {
-      // Copying runs no user code, so this is a host error (a SerializationError, a result
-      // nested too deep for the stack); anything else is not passed on as it is.
-      this.finish({ ok: false, error: error instanceof Error ? error : new SerializationError(`the ${ok ? "result" : "thrown value"} cannot be read`) });
+      outcome = { ok: false, error: unreadable(error, what, "copied") };
+    } finally {
+      this.finish(outcome ?? { ok: false, error: new SerializationError(`the ${what} cannot be read`) });
     }
   }
 

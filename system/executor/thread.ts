@@ -5,7 +5,8 @@
  * (threads.ts) enforces the deadline and the memory limit.
  */
 import { threadId, workerData } from "node:worker_threads";
-import { deserialize, serialize } from "../codec/index.js";
+import { CodecError, deserialize, serialize } from "../codec/index.js";
+import { InvalidFunctionError } from "../codec/function.js";
 import { serializedTaskError, type TerminalStatus } from "../task.js";
 import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
 import { SerializationError } from "./realm.js";
@@ -29,16 +30,41 @@ const sandboxes = new Map<string, Sandbox>();
 process.on("unhandledRejection", () => {});
 
 export default async function execute(task: ExecutorTask): Promise<ExecutorOutcome> {
-  let outcome: CallOutcome;
-  try {
-    const args = deserialize(task.args);
-    if (!Array.isArray(args)) throw new TypeError("the arguments payload is not an array");
-    outcome = await sandboxFor(task).call(args);
-  } catch (error) {
-    outcome = { ok: false, error };
-  }
+  let encoded: { status: TerminalStatus; result: string };
+  const call = startCall(task);
+  if ("refused" in call) encoded = { status: "FAILED", result: call.refused };
+  else encoded = encode(await call.outcome);
   await drained();
-  return { ...limitSize(encode(outcome)), executor };
+  return { ...limitSize(encoded), executor };
+}
+
+/**
+ * Decodes the arguments, finds the function's sandbox and starts the call. What the host
+ * fails with before the call (arguments the codec cannot read, a source that does not
+ * compile) is a task error of faaslab's own, with no stack: a host error's stack shows the
+ * host's paths and modules.
+ */
+function startCall(task: ExecutorTask): { outcome: Promise<CallOutcome> } | { refused: string } {
+  let args: unknown;
+  try {
+    args = deserialize(task.args);
+  } catch {
+    return { refused: serializedTaskError("SerializationError", "the arguments cannot be deserialized") };
+  }
+  if (!Array.isArray(args)) return { refused: serializedTaskError("SerializationError", "the arguments payload is not an array") };
+  let sandbox: Sandbox;
+  try {
+    sandbox = sandboxFor(task);
+  } catch (error) {
+    // checkFunctionSource's InvalidFunctionError, or the SyntaxError of a source V8 does not compile.
+    const why = error instanceof InvalidFunctionError ? error.message : `the function does not compile: ${error instanceof Error ? error.message : "unknown"}`;
+    return { refused: serializedTaskError("InvalidFunctionError", why) };
+  }
+  try {
+    return { outcome: sandbox.call(args) };
+  } catch (error) {
+    return { refused: serializedTaskError("ExecutorCrashed", `the executor could not start the call: ${error instanceof Error ? error.message : "unknown"}`) };
+  }
 }
 
 /**
@@ -62,22 +88,34 @@ function sandboxFor(task: ExecutorTask): Sandbox {
   return sandbox;
 }
 
+/**
+ * A call's outcome as codec text. The outcome holds only host values (the sandbox's copy of
+ * what the function returned or threw, or a SerializationError), so nothing here reads
+ * anything of the sandbox's.
+ */
 function encode(outcome: CallOutcome): { status: TerminalStatus; result: string } {
   if (outcome.ok) {
     try {
       return { status: "COMPLETED", result: serialize(outcome.value) };
     } catch (error) {
-      return { status: "FAILED", result: serializedTaskError("SerializationError", `the result cannot be serialized: ${(error as Error).message}`) };
+      return { status: "FAILED", result: serializedTaskError("SerializationError", `the result cannot be serialized: ${codecTrouble(error)}`) };
     }
   }
   const { error } = outcome;
   if (error instanceof SerializationError) return { status: "FAILED", result: serializedTaskError("SerializationError", error.message) };
   try {
     return { status: "FAILED", result: serialize(error instanceof Error ? error : nonErrorThrown(error)) };
-  } catch {
+  } catch (trouble) {
     // The thrown value is a copy made of plain data, but data the codec cannot carry (or turn into text).
-    return { status: "FAILED", result: serializedTaskError("SerializationError", `the thrown value (${describe(error)}) cannot be serialized`) };
+    return { status: "FAILED", result: serializedTaskError("SerializationError", `the thrown value (${describe(error)}) cannot be serialized: ${codecTrouble(trouble)}`) };
   }
+}
+
+/** Why the codec refused a copied value, in a few words (its own message can be a path as deep as the value). */
+function codecTrouble(error: unknown): string {
+  if (error instanceof CodecError && /call stack/i.test(error.message)) return "it is nested too deeply";
+  const message = error instanceof Error ? error.message.replace(/^cannot serialize: /, "") : "unknown";
+  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
 }
 
 /** A result over the limit is replaced by a ResultTooLarge error, so it never travels further. */
@@ -94,8 +132,11 @@ function limitSize(encoded: { status: TerminalStatus; result: string }): { statu
   };
 }
 
+/** The Error a thrown non-Error becomes: the (copied) value is its cause, and it has no stack (it would be the host's). */
 function nonErrorThrown(value: unknown): Error {
-  return new Error(`the function threw a value that is not an Error: ${describe(value)}`, { cause: value });
+  const error = new Error(`the function threw a value that is not an Error: ${describe(value)}`, { cause: value });
+  delete (error as { stack?: string }).stack;
+  return error;
 }
 
 function describe(value: unknown): string {

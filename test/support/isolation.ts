@@ -57,11 +57,16 @@ export interface AttackOutcome extends ExecutorOutcome {
   value: any;
 }
 
-/** Runs one attack and checks that the host is untouched; the caller checks the outcome. */
-export async function attack(pool: ExecutorPool, source: string, options: { deadlineMs?: number; args?: unknown[] } = {}): Promise<AttackOutcome> {
+/**
+ * Runs one attack and checks that the host is untouched; the caller checks the outcome. Each
+ * attack is a function of its own, unless `functionId` names one to call again (its sandbox,
+ * and so its globals, persist on the thread that ran it).
+ */
+export async function attack(pool: ExecutorPool, source: string, options: { deadlineMs?: number; args?: unknown[]; functionId?: string } = {}): Promise<AttackOutcome> {
   const id = ++attackCount;
   const marker = join(scratch, `attack-${id}.marker`);
-  const outcome = await pool.run({ functionId: `attack-${id}`, source, args: serialize([marker, ...(options.args ?? [])]) }, options.deadlineMs ?? 15_000);
+  const functionId = options.functionId ?? `attack-${id}`;
+  const outcome = await pool.run({ functionId, source, args: serialize([marker, ...(options.args ?? [])]) }, options.deadlineMs ?? 15_000);
   expect(outcome.result).not.toMatch(/HOST-REACHED|PROCESS-REACHED/);
   expect(outcome.result).not.toContain(SECRET);
   expect(existsSync(marker)).toBe(false);
