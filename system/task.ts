@@ -47,6 +47,8 @@ export const TaskErrors = {
   ResultTooLarge: "ResultTooLarge",
   /** The executor refused the function's source (it does not compile, or uses import()): the API refuses most such sources at registration. */
   InvalidFunctionError: "InvalidFunctionError",
+  /** A Python function pickled by reference whose module the executor cannot import (see --python-path). */
+  FunctionNotFound: "FunctionNotFound",
 } as const;
 export type TaskErrorName = keyof typeof TaskErrors;
 

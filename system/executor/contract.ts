@@ -4,6 +4,7 @@
  * its messages (host.ts, host-protocol.ts, host-process.ts), the pool (pool.ts), and the
  * dispatchers and workers that record the outcome.
  */
+import type { Runtime } from "../runtimes.js";
 import type { TerminalStatus } from "../task.js";
 
 /** The longest serialized result (or thrown error) of a task, unless set otherwise. */
@@ -11,15 +12,28 @@ export const DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024;
 
 export interface ExecutorTask {
   functionId: string;
+  /**
+   * The function as registered: JavaScript source; for Python, base64 of its dill pickle (the
+   * MPCSFaaS format; `isPicklePayload` tells) or Python source defining one function.
+   */
   source: string;
-  /** The serialized argument array. */
+  /**
+   * The arguments: JavaScript, the faaslab codec's serialized array; Python, base64 of the
+   * dill pickle of `((args...), {kwargs})`.
+   */
   args: string;
+  /** Default "javascript". */
+  runtime?: Runtime;
 }
 
 /** A task's terminal outcome, as an executor produced it. */
 export interface ExecutorOutcome {
   status: TerminalStatus;
-  /** The serialized result (COMPLETED) or error (FAILED). */
+  /**
+   * The serialized result (COMPLETED) or error (FAILED): JavaScript, faaslab's codec; Python,
+   * base64 of the dill pickle of the return value or the exception (an error faaslab raised is
+   * a built-in exception: codec/pickle.ts).
+   */
   result: string;
   /**
    * Which executor: `<pool name>/thread-<n>` for a thread that answered, the pool's name alone
