@@ -2,7 +2,8 @@
  * The REST API, compatible with the MPCSFaaS course project. `buildApp` composes one plugin
  * per resource (routes/) over a store; `server.ts` owns the connections and the socket, so
  * tests can use `inject`. What applies to every route is set here, before the plugins: the
- * token, the metrics hook, the error and not-found answers.
+ * token, the metrics hook, the error and not-found answers, and the answers to requests that
+ * never reach a route (client-errors.ts).
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
@@ -10,6 +11,7 @@ import type { Logger } from "../log.js";
 import { ClusterReader } from "../status/read.js";
 import type { TaskStore } from "../store/store.js";
 import { requireToken } from "./auth.js";
+import { answerClientError } from "./client-errors.js";
 import { ApiError, describeError, type ErrorBody } from "./errors.js";
 import type { FinishedTasks } from "./finished-tasks.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from "./limits.js";
@@ -51,6 +53,8 @@ export function buildApp({
     return503OnClosing: true,
     // A field of the wrong type is a client error, not something to convert ("name": 5 is refused).
     ajv: { customOptions: { coerceTypes: false } },
+    // What Node's HTTP parser refuses is answered like any other error: status and {error, code}.
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, logger),
   });
 
   // Only JSON bodies are accepted: anything else is answered 415.

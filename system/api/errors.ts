@@ -8,9 +8,11 @@
  * is a `503 REDIS_UNAVAILABLE`.
  */
 import type { FastifyError } from "fastify";
+import { maxHeaderSize } from "node:http";
 
 export const API_ERRORS = {
   BAD_REQUEST: 400,
+  MALFORMED_REQUEST: 400,
   INVALID_JSON: 400,
   INVALID_FUNCTION: 400,
   INVALID_ARGUMENTS: 400,
@@ -18,10 +20,13 @@ export const API_ERRORS = {
   FUNCTION_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   BODY_TOO_LARGE: 413,
   ARGUMENTS_TOO_LARGE: 413,
   RESPONSE_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  HEADERS_TOO_LARGE: 431,
   FUNCTION_BUSY: 429,
   REDIS_UNAVAILABLE: 503,
 } as const;
@@ -68,6 +73,34 @@ export function describeError(error: FastifyError): { statusCode: number; body: 
     return { statusCode: error.statusCode, body: { error: error.message, code: error.code ?? "BAD_REQUEST" } };
   }
   return { statusCode: 500, body: { error: "internal error", code: "INTERNAL" } };
+}
+
+/** What the API serves; a method HTTP does not define is answered 405 with these in `Allow`. */
+export const SERVED_METHODS = "GET, HEAD, POST";
+
+/** A request Node's HTTP parser refused (fastify's `clientErrorHandler`): `code` is llhttp's (HPE_…) or Node's, `reason` llhttp's words. */
+export interface ParserError extends Error {
+  code?: string;
+  reason?: string;
+}
+
+/**
+ * How a request that never became one is answered: the bytes on the connection were not
+ * HTTP/1.1 that Node's parser accepts, or did not arrive in time. No route, hook or handler
+ * ran; the answer is written on the socket, which is then closed.
+ */
+export function describeClientError(error: ParserError, headerLimit = maxHeaderSize): { statusCode: number; body: ErrorBody; headers: Record<string, string> } {
+  const answer = (code: ApiErrorCode, message: string, headers: Record<string, string> = {}) => ({ statusCode: API_ERRORS[code], body: { error: message, code }, headers });
+  switch (error.code) {
+    case "HPE_HEADER_OVERFLOW":
+      return answer("HEADERS_TOO_LARGE", `the request's headers take more than ${headerLimit} bytes, the most the API reads`);
+    case "HPE_INVALID_METHOD":
+      return answer("METHOD_NOT_ALLOWED", "the request's method is not one HTTP defines; the API serves GET, HEAD and POST", { allow: SERVED_METHODS });
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return answer("REQUEST_TIMEOUT", "the request did not arrive in time");
+    default:
+      return answer("MALFORMED_REQUEST", error.reason ? `the request is not valid HTTP/1.1: ${error.reason}` : "the request is not valid HTTP/1.1");
+  }
 }
 
 /** Socket errors of a link to Redis that broke or never came up. */

@@ -1,0 +1,93 @@
+/**
+ * Every answer of the API is the documented one, also for requests that never reach a route
+ * (issue 14, defect 7): bytes that are not valid HTTP/1.1 are answered by the API's own status
+ * and `{error, code}` body, sent over a raw socket exactly as written here, and the API goes
+ * on serving.
+ */
+import { connect } from "node:net";
+import { describe, expect, it } from "vitest";
+import { http, useCluster } from "../support/cluster.js";
+
+interface RawReply {
+  status: number;
+  headers: Record<string, string>;
+  body: any;
+  /** Everything the server sent, for messages. */
+  text: string;
+}
+
+/** Sends `bytes` on a new connection and reads until the server closes it. */
+function rawRequest(baseUrl: string, bytes: string): Promise<RawReply> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("latin1");
+      const [head, ...rest] = text.split("\r\n\r\n");
+      const [statusLine, ...headerLines] = head.split("\r\n");
+      const headers = Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+      const bodyText = rest.join("\r\n\r\n");
+      let body: unknown = bodyText;
+      try {
+        body = JSON.parse(bodyText);
+      } catch {
+        /* not JSON: the assertion says so */
+      }
+      resolve({ status: Number(statusLine.split(" ")[1]), headers, body, text });
+    });
+    socket.write(bytes, "latin1");
+  });
+}
+
+describe("the API's answers to requests that are not valid HTTP", () => {
+  const fx = useCluster({ mode: "local", executors: 1 });
+
+  it.each([
+    [
+      "headers over the 16 KiB Node reads",
+      `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Padding: ${"a".repeat(20_000)}\r\n\r\n`,
+      431, { code: "HEADERS_TOO_LARGE", error: "the request's headers take more than 16384 bytes, the most the API reads" },
+    ],
+    [
+      "Content-Length twice",
+      `POST /results HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`,
+      400, { code: "MALFORMED_REQUEST", error: "the request is not valid HTTP/1.1: Duplicate Content-Length" },
+    ],
+    [
+      "Transfer-Encoding with Content-Length",
+      `POST /results HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+      400, { code: "MALFORMED_REQUEST", error: "the request is not valid HTTP/1.1: Transfer-Encoding can't be present with Content-Length" },
+    ],
+    [
+      "an HTTP version that does not exist",
+      `GET /healthz HTTP/9.9\r\nHost: localhost\r\n\r\n`,
+      400, { code: "MALFORMED_REQUEST", error: "the request is not valid HTTP/1.1: Invalid HTTP version" },
+    ],
+    [
+      "an unknown method",
+      `FOO / HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+      405, { code: "METHOD_NOT_ALLOWED", error: "the request's method is not one HTTP defines; the API serves GET, HEAD and POST" },
+    ],
+  ])("%s: the documented status and JSON {error, code}, the connection closed, and the API still serving", async (_case, bytes, status, body) => {
+    const reply = await rawRequest(fx.url, bytes);
+    expect(reply.status, reply.text).toBe(status);
+    expect(reply.body, reply.text).toEqual(body);
+    expect(reply.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(reply.headers["connection"]).toBe("close");
+    expect(Number(reply.headers["content-length"])).toBe(Buffer.byteLength(JSON.stringify(body)));
+    if (status === 405) expect(reply.headers["allow"]).toBe("GET, HEAD, POST");
+    expect((await http(fx.url, "GET", "/healthz")).body).toEqual({ status: "ok" });
+  });
+
+  it("bad bytes after pipelined requests: their answers first, in order, then the error's", async () => {
+    const good = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    const reply = await rawRequest(fx.url, `${good}${good}FOO / HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    const statusLines = reply.text.match(/HTTP\/1\.1 \d{3} [^\r]*/g);
+    expect(statusLines, reply.text).toEqual(["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 405 Method Not Allowed"]);
+    expect(reply.text.match(/\{"status":"ok"\}/g)).toHaveLength(2);
+    expect(reply.text.endsWith(`{"error":"the request's method is not one HTTP defines; the API serves GET, HEAD and POST","code":"METHOD_NOT_ALLOWED"}`), reply.text).toBe(true);
+  });
+});
