@@ -5,14 +5,14 @@
  * token, the metrics hook, the error and not-found answers, and the answers to requests that
  * never reach a route (client-errors.ts).
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import { ClusterReader } from "../status/read.js";
 import type { TaskStore } from "../store/store.js";
 import { requireToken } from "./auth.js";
 import { answerClientError } from "./client-errors.js";
-import { ApiError, describeError, type ErrorBody } from "./errors.js";
+import { ApiError, describeError, describeRouterError, MAX_PARAM_LENGTH, type ErrorBody } from "./errors.js";
 import type { FinishedTasks } from "./finished-tasks.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from "./limits.js";
 import { noApiMetrics, type ApiMetrics } from "./metrics.js";
@@ -55,6 +55,13 @@ export function buildApp({
     ajv: { customOptions: { coerceTypes: false } },
     // What Node's HTTP parser refuses is answered like any other error: status and {error, code}.
     clientErrorHandler: (error, socket) => answerClientError(error, socket, logger),
+    // And so is what the router refuses before any route (a broken percent-encoding), in codes of the API's own.
+    frameworkErrors: (error, request, reply) => {
+      const { statusCode, body } = describeRouterError(error, request.url.split("?")[0]);
+      // A generic reply (the option is typed for any route): this one has no schema.
+      void (reply as unknown as FastifyReply).code(statusCode).send(body);
+    },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
 
   // Only JSON bodies are accepted: anything else is answered 415.

@@ -61,6 +61,22 @@ const FASTIFY_CODES: Record<string, { statusCode: number; code: ApiErrorCode }> 
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, code: "BAD_REQUEST" },
 };
 
+/**
+ * The router's own errors (fastify's `frameworkErrors`), which come before any route: a path
+ * whose percent-encoding cannot be decoded, or a path parameter longer than the router reads.
+ * Any id in a path is a UUID, so both are the 400 a malformed id gets.
+ */
+export function describeRouterError(error: FastifyError, path: string): { statusCode: number; body: ErrorBody } {
+  switch (error.code) {
+    case "FST_ERR_BAD_URL":
+      return { statusCode: 400, body: { error: `invalid request: '${path}' is not a valid URL (a % must be followed by two hex digits, and encode UTF-8)`, code: "BAD_REQUEST" } };
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return { statusCode: 400, body: { error: `invalid request: '${path}' has a path parameter longer than ${MAX_PARAM_LENGTH} characters`, code: "BAD_REQUEST" } };
+    default:
+      return describeError(error);
+  }
+}
+
 /** How a request that failed is answered. */
 export function describeError(error: FastifyError): { statusCode: number; body: ErrorBody } {
   if (error instanceof ApiError) return { statusCode: error.statusCode, body: { error: error.message, code: error.code } };
@@ -70,10 +86,15 @@ export function describeError(error: FastifyError): { statusCode: number; body: 
   if (error instanceof SyntaxError) return { statusCode: 400, body: { error: `malformed JSON: ${error.message}`, code: "INVALID_JSON" } };
   if (isRedisUnavailable(error)) return { statusCode: 503, body: { error: "Redis is unreachable; try again shortly", code: "REDIS_UNAVAILABLE" } };
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return { statusCode: error.statusCode, body: { error: error.message, code: error.code ?? "BAD_REQUEST" } };
+    // Only the documented codes reach a client: fastify's own (FST_ERR_…) are not the API's contract.
+    const code = error.code !== undefined && Object.hasOwn(API_ERRORS, error.code) ? error.code : "BAD_REQUEST";
+    return { statusCode: error.statusCode, body: { error: error.message, code } };
   }
   return { statusCode: 500, body: { error: "internal error", code: "INTERNAL" } };
 }
+
+/** The longest path parameter the router reads (fastify's default `maxParamLength`); a UUID is 36 characters. */
+export const MAX_PARAM_LENGTH = 100;
 
 /** What the API serves; a method HTTP does not define is answered 405 with these in `Allow`. */
 export const SERVED_METHODS = "GET, HEAD, POST";

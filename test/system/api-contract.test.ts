@@ -42,9 +42,9 @@ function rawRequest(baseUrl: string, bytes: string): Promise<RawReply> {
   });
 }
 
-describe("the API's answers to requests that are not valid HTTP", () => {
-  const fx = useCluster({ mode: "local", executors: 1 });
+const fx = useCluster({ mode: "local", executors: 1 });
 
+describe("the API's answers to requests that are not valid HTTP", () => {
   it.each([
     [
       "headers over the 16 KiB Node reads",
@@ -89,5 +89,18 @@ describe("the API's answers to requests that are not valid HTTP", () => {
     expect(statusLines, reply.text).toEqual(["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 405 Method Not Allowed"]);
     expect(reply.text.match(/\{"status":"ok"\}/g)).toHaveLength(2);
     expect(reply.text.endsWith(`{"error":"the request's method is not one HTTP defines; the API serves GET, HEAD and POST","code":"METHOD_NOT_ALLOWED"}`), reply.text).toBe(true);
+  });
+});
+
+describe("the API's answers to paths the router cannot read", () => {
+  it.each(["/status/", "/result/", "/tasks/"])("%s with a broken percent-encoding or an overlong id: 400 BAD_REQUEST, not fastify's own codes", async (prefix) => {
+    for (const id of ["%ZZ", "%", "%C0%80"]) {
+      const reply = await http(fx.url, "GET", `${prefix}${id}`);
+      expect([reply.status, reply.body], id).toEqual([400, { error: `invalid request: '${prefix}${id}' is not a valid URL (a % must be followed by two hex digits, and encode UTF-8)`, code: "BAD_REQUEST" }]);
+    }
+    const long = `${prefix}${"a".repeat(101)}`;
+    const reply = await http(fx.url, "GET", long);
+    expect([reply.status, reply.body]).toEqual([400, { error: `invalid request: '${long}' has a path parameter longer than 100 characters`, code: "BAD_REQUEST" }]);
+    expect((await http(fx.url, "GET", "/healthz")).status).toBe(200);
   });
 });

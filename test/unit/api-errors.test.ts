@@ -3,7 +3,7 @@ import { MaxRetriesPerRequestError } from "ioredis/built/errors/index.js";
 import { ReplyError } from "ioredis";
 import type { FastifyError } from "fastify";
 import { describe, expect, it } from "vitest";
-import { ApiError, describeClientError, describeError, isRedisUnavailable } from "../../system/api/errors.js";
+import { ApiError, describeClientError, describeError, describeRouterError, isRedisUnavailable } from "../../system/api/errors.js";
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
@@ -45,6 +45,15 @@ describe("describeError", () => {
     expect(answer(Object.assign(new Error("Body is too large"), { code: "FST_ERR_CTP_BODY_TOO_LARGE", statusCode: 413 }))).toEqual({ statusCode: 413, body: { error: "Body is too large", code: "BODY_TOO_LARGE" } });
     expect(answer(Object.assign(new Error("body must have required property 'name'"), { validation: [{}], statusCode: 400 }))).toEqual({
       statusCode: 400, body: { error: "invalid request: body must have required property 'name'", code: "BAD_REQUEST" },
+    });
+  });
+
+  it("never answers with a code of fastify's own: a client error it has no code for is BAD_REQUEST (issue 14, defect 7)", () => {
+    expect(answer(Object.assign(new Error("'/status/%ZZ' is not a valid url component"), { code: "FST_ERR_BAD_URL", statusCode: 400 }))).toEqual({
+      statusCode: 400, body: { error: "'/status/%ZZ' is not a valid url component", code: "BAD_REQUEST" },
+    });
+    expect(describeRouterError(Object.assign(new Error("bad"), { code: "FST_ERR_BAD_URL", statusCode: 400 }) as FastifyError, "/status/%ZZ")).toEqual({
+      statusCode: 400, body: { error: "invalid request: '/status/%ZZ' is not a valid URL (a % must be followed by two hex digits, and encode UTF-8)", code: "BAD_REQUEST" },
     });
   });
 });
