@@ -6,6 +6,7 @@
  */
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
+import { serialize } from "../../system/client/index.js";
 import { http, useCluster } from "../support/cluster.js";
 
 interface RawReply {
@@ -102,5 +103,35 @@ describe("the API's answers to paths the router cannot read", () => {
     const reply = await http(fx.url, "GET", long);
     expect([reply.status, reply.body]).toEqual([400, { error: `invalid request: '${long}' has a path parameter longer than 100 characters`, code: "BAD_REQUEST" }]);
     expect((await http(fx.url, "GET", "/healthz")).status).toBe(200);
+  });
+});
+
+describe("ids are UUIDs in their plain form only", () => {
+  const pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+  it("urn:uuid:<id> of a real function or task is a 400 BAD_REQUEST naming the field on every route that takes an id; the id itself, in any case, is served", async () => {
+    const functionId = await fx.client.register((x: number) => x + 1);
+    const taskId = await fx.client.execute(functionId, 1);
+    expect((await fx.client.result(taskId, { wait: 30 })).value).toBe(2);
+    const refusals: [string, string, unknown, string][] = [
+      ["GET", `/status/urn:uuid:${taskId}`, undefined, "params/task_id"],
+      ["GET", `/result/urn:uuid:${taskId}`, undefined, "params/task_id"],
+      ["GET", `/tasks/urn:uuid:${taskId}`, undefined, "params/task_id"],
+      ["GET", `/status/URN:UUID:${taskId.toUpperCase()}`, undefined, "params/task_id"],
+      ["POST", "/results", { task_ids: [taskId, `urn:uuid:${taskId}`] }, "body/task_ids/1"],
+      ["POST", "/execute_function", { function_id: `urn:uuid:${functionId}`, payload: serialize([1]) }, "body/function_id"],
+      ["POST", "/execute_batch", { function_id: `urn:uuid:${functionId}`, payloads: [serialize([1])] }, "body/function_id"],
+    ];
+    const answers = [];
+    for (const [method, path, body] of refusals) {
+      const reply = await http(fx.url, method, path, body);
+      answers.push([`${method} ${path}`, reply.status, reply.body]);
+    }
+    expect(answers).toEqual(refusals.map(([method, path, , field]) => [`${method} ${path}`, 400, { error: `invalid request: ${field} must match pattern "${pattern}"`, code: "BAD_REQUEST" }]));
+    for (const id of [taskId, taskId.toUpperCase()]) {
+      expect((await http(fx.url, "GET", `/status/${id}`)).body).toEqual({ task_id: taskId, status: "COMPLETED" });
+      expect((await http(fx.url, "POST", "/results", { task_ids: [id] })).body.results[0].status).toBe("COMPLETED");
+    }
+    expect((await http(fx.url, "POST", "/execute_function", { function_id: functionId.toUpperCase(), payload: serialize([2]) })).status).toBe(201);
   });
 });
