@@ -1,12 +1,13 @@
 /**
- * Every answer of the API is the documented one, also for requests that never reach a route
- * (issue 14, defect 7): bytes that are not valid HTTP/1.1 are answered by the API's own status
- * and `{error, code}` body, sent over a raw socket exactly as written here, and the API goes
- * on serving.
+ * The API keeps its documented contract at its edges (issue 14, defect 7): bytes that are not
+ * valid HTTP/1.1, sent over a raw socket exactly as written here, and paths the router cannot
+ * read are answered with the API's own status and `{error, code}` body, and the API goes on
+ * serving; an id is a plain UUID or a 400, on every route; a function among a task's
+ * arguments is refused at submission, not at run time.
  */
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
-import { serialize } from "../../system/client/index.js";
+import { FaaSError, serialize } from "../../system/client/index.js";
 import { http, useCluster } from "../support/cluster.js";
 
 interface RawReply {
@@ -132,6 +133,38 @@ describe("ids are UUIDs in their plain form only", () => {
       expect((await http(fx.url, "GET", `/status/${id}`)).body).toEqual({ task_id: taskId, status: "COMPLETED" });
       expect((await http(fx.url, "POST", "/results", { task_ids: [id] })).body.results[0].status).toBe("COMPLETED");
     }
-    expect((await http(fx.url, "POST", "/execute_function", { function_id: functionId.toUpperCase(), payload: serialize([2]) })).status).toBe(201);
+    const upper = await http(fx.url, "POST", "/execute_function", { function_id: functionId.toUpperCase(), payload: serialize([2]) });
+    expect(upper.status).toBe(201);
+    expect(await fx.client.valueOf(upper.body.task_id)).toBe(3);
+  });
+});
+
+describe("a function cannot be an argument", () => {
+  const refusal = (field: string, path: string) => `invalid ${field}: ${path} is a function, which cannot be an argument: arguments are data (register a function to run it)`;
+
+  it("POST /execute_function and /execute_batch refuse it at submission: 400 INVALID_ARGUMENTS naming where it is, and nothing is queued", async () => {
+    const functionId = await fx.client.register((...args: unknown[]) => args.length);
+    const accepted = async () => Object.values((await fx.client.cluster()).tasks).reduce((sum, count) => sum + count, 0);
+    const before = await accepted();
+    const one = await http(fx.url, "POST", "/execute_function", { function_id: functionId, payload: serialize([1, (x: number) => x]) });
+    expect([one.status, one.body]).toEqual([400, { error: refusal("payload", "arguments[1]"), code: "INVALID_ARGUMENTS" }]);
+    const nested = await http(fx.url, "POST", "/execute_function", { function_id: functionId, payload: serialize([{ onDone: () => 1 }]) });
+    expect([nested.status, nested.body]).toEqual([400, { error: refusal("payload", "arguments[0].onDone"), code: "INVALID_ARGUMENTS" }]);
+    const batch = await http(fx.url, "POST", "/execute_batch", { function_id: functionId, payloads: [serialize([1]), serialize([2, [() => 3]])] });
+    expect([batch.status, batch.body]).toEqual([400, { error: refusal("payloads[1]", "arguments[1][0]"), code: "INVALID_ARGUMENTS" }]);
+    // None was stored, the batch's first task neither (a batch is accepted whole or not at all).
+    expect(await accepted()).toBe(before);
+    // Data is still accepted and runs.
+    expect(await fx.client.valueOf(await fx.client.execute(functionId, 1, { f: "not a function" }))).toBe(2);
+  });
+
+  it("the SDK's execute, executeMany and run throw a FaaSError saying which argument is a function", async () => {
+    const functionId = await fx.client.register((x: unknown) => x);
+    const error = (promise: Promise<unknown>) => promise.then(() => undefined, (reason: unknown) => reason);
+    const execute = await error(fx.client.execute(functionId, () => 1));
+    expect(execute).toBeInstanceOf(FaaSError);
+    expect(execute).toMatchObject({ status: 400, code: "INVALID_ARGUMENTS", message: refusal("payload", "arguments[0]") });
+    expect(await error(fx.client.executeMany(functionId, [[1], [{ callback: () => 1 }]]))).toMatchObject({ status: 400, code: "INVALID_ARGUMENTS", message: refusal("payloads[1]", "arguments[0].callback") });
+    expect(await error(fx.client.run((f: () => number) => f(), () => 1))).toMatchObject({ status: 400, code: "INVALID_ARGUMENTS", message: refusal("payload", "arguments[0]") });
   });
 });
