@@ -2,15 +2,17 @@
  * The REST API, compatible with the MPCSFaaS course project. `buildApp` composes one plugin
  * per resource (routes/) over a store; `server.ts` owns the connections and the socket, so
  * tests can use `inject`. What applies to every route is set here, before the plugins: the
- * token, the metrics hook, the error and not-found answers.
+ * token, the metrics hook, the error and not-found answers, and the answers to requests that
+ * never reach a route (client-errors.ts).
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import { ClusterReader } from "../status/read.js";
 import type { TaskStore } from "../store/store.js";
 import { requireToken } from "./auth.js";
-import { ApiError, describeError, type ErrorBody } from "./errors.js";
+import { answerClientError } from "./client-errors.js";
+import { ApiError, describeError, describeRouterError, MAX_PARAM_LENGTH, type ErrorBody } from "./errors.js";
 import type { FinishedTasks } from "./finished-tasks.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from "./limits.js";
 import { noApiMetrics, type ApiMetrics } from "./metrics.js";
@@ -51,6 +53,15 @@ export function buildApp({
     return503OnClosing: true,
     // A field of the wrong type is a client error, not something to convert ("name": 5 is refused).
     ajv: { customOptions: { coerceTypes: false } },
+    // What Node's HTTP parser refuses is answered like any other error: status and {error, code}.
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, logger),
+    // And so is what the router refuses before any route (a broken percent-encoding), in codes of the API's own.
+    frameworkErrors: (error, request, reply) => {
+      const { statusCode, body } = describeRouterError(error, request.url.split("?")[0]);
+      // A generic reply (the option is typed for any route): this one has no schema.
+      void (reply as unknown as FastifyReply).code(statusCode).send(body);
+    },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
 
   // Only JSON bodies are accepted: anything else is answered 415.

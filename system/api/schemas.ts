@@ -6,7 +6,12 @@
 import { MAX_DEADLINE_MS, TASK_STATUSES } from "../task.js";
 import { MAX_BATCH, MAX_WAIT_SECONDS } from "./limits.js";
 
-const uuid = { type: "string", format: "uuid" } as const;
+/**
+ * An id: a UUID in its plain form, 8-4-4-4-12 hex digits in either case. Not ajv's "uuid"
+ * format, which also accepts `urn:uuid:<uuid>`, an id the store would then not know (404).
+ */
+export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+const uuid = { type: "string", pattern: UUID_PATTERN } as const;
 
 /** Response objects say `additionalProperties: false`: what fast-json-stringify does anyway (undeclared fields are left out), said so the derived types are exact. */
 const errorBody = {

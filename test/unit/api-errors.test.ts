@@ -3,7 +3,7 @@ import { MaxRetriesPerRequestError } from "ioredis/built/errors/index.js";
 import { ReplyError } from "ioredis";
 import type { FastifyError } from "fastify";
 import { describe, expect, it } from "vitest";
-import { ApiError, describeError, isRedisUnavailable } from "../../system/api/errors.js";
+import { ApiError, describeClientError, describeError, describeRouterError, isRedisUnavailable } from "../../system/api/errors.js";
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
@@ -46,5 +46,36 @@ describe("describeError", () => {
     expect(answer(Object.assign(new Error("body must have required property 'name'"), { validation: [{}], statusCode: 400 }))).toEqual({
       statusCode: 400, body: { error: "invalid request: body must have required property 'name'", code: "BAD_REQUEST" },
     });
+  });
+
+  it("never answers with a code of fastify's own: a client error it has no code for is BAD_REQUEST (issue 14, defect 7)", () => {
+    expect(answer(Object.assign(new Error("'/status/%ZZ' is not a valid url component"), { code: "FST_ERR_BAD_URL", statusCode: 400 }))).toEqual({
+      statusCode: 400, body: { error: "'/status/%ZZ' is not a valid url component", code: "BAD_REQUEST" },
+    });
+    expect(describeRouterError(Object.assign(new Error("bad"), { code: "FST_ERR_BAD_URL", statusCode: 400 }) as FastifyError, "/status/%ZZ")).toEqual({
+      statusCode: 400, body: { error: "invalid request: '/status/%ZZ' is not a valid URL (a % must be followed by two hex digits, and encode UTF-8)", code: "BAD_REQUEST" },
+    });
+  });
+});
+
+describe("describeClientError", () => {
+  const parserError = (code: string, reason?: string) => Object.assign(new Error(`Parse Error: ${reason}`), { code, reason });
+
+  it("answers what Node's HTTP parser refused in the API's codes, with the documented body", () => {
+    expect(describeClientError(parserError("HPE_HEADER_OVERFLOW", "Header overflow"), 16384)).toEqual({
+      statusCode: 431, body: { error: "the request's headers take more than 16384 bytes, the most the API reads", code: "HEADERS_TOO_LARGE" }, headers: {},
+    });
+    expect(describeClientError(parserError("HPE_INVALID_METHOD", "Invalid method encountered"))).toEqual({
+      statusCode: 405, body: { error: "the request's method is not one HTTP defines; the API serves GET, HEAD and POST", code: "METHOD_NOT_ALLOWED" }, headers: { allow: "GET, HEAD, POST" },
+    });
+    expect(describeClientError(parserError("HPE_UNEXPECTED_CONTENT_LENGTH", "Duplicate Content-Length"))).toEqual({
+      statusCode: 400, body: { error: "the request is not valid HTTP/1.1: Duplicate Content-Length", code: "MALFORMED_REQUEST" }, headers: {},
+    });
+  });
+
+  it("a request that did not arrive in time is a 408; an error without llhttp's reason is still a 400 MALFORMED_REQUEST", () => {
+    const timeout = Object.assign(new Error("Request timeout"), { code: "ERR_HTTP_REQUEST_TIMEOUT" });
+    expect(describeClientError(timeout)).toEqual({ statusCode: 408, body: { error: "the request did not arrive in time", code: "REQUEST_TIMEOUT" }, headers: {} });
+    expect(describeClientError(new Error("something else"))).toEqual({ statusCode: 400, body: { error: "the request is not valid HTTP/1.1", code: "MALFORMED_REQUEST" }, headers: {} });
   });
 });

@@ -193,4 +193,38 @@ describe("function payloads", () => {
     expect(() => decodeArgumentsPayload(serialize("x"))).toThrow(InvalidArgumentsError);
     expect(() => decodeArgumentsPayload(serialize("x"))).not.toThrow(InvalidFunctionError);
   });
+
+  it.each([
+    ["an argument", [1, (x: number) => x], "arguments[1]"],
+    ["a property", [{ a: 1, handler: () => 1 }], "arguments[0].handler"],
+    ["a property whose name is not an identifier", [{ "on click": () => 1 }], 'arguments[0]["on click"]'],
+    ["an array element", [[0, [1, () => 1]]], "arguments[0][1][1]"],
+    ["a Map key", [new Map([[() => 1, 1]])], "arguments[0] key"],
+    ["a Map value", [new Map([["k", () => 1]])], "arguments[0] value"],
+    ["a Set member", [new Set([1, () => 1])], "arguments[0] member"],
+    ["an error's cause", [new Error("e", { cause: () => 1 })], "arguments[0].cause"],
+    ["a null-prototype object", [Object.assign(Object.create(null), { f: () => 1 })], "arguments[0].f"],
+  ])("refuses a function as %s, naming where it is (issue 14, defect 7)", (_name, args, path) => {
+    const payload = serialize(args);
+    expect(() => decodeArgumentsPayload(payload)).toThrow(InvalidArgumentsError);
+    expect(() => decodeArgumentsPayload(payload)).toThrow(`${path} is a function, which cannot be an argument: arguments are data (register a function to run it)`);
+  });
+
+  it("finds a function whose tag is spelled with a JSON escape, and accepts data that only mentions one", () => {
+    expect(() => decodeArgumentsPayload(String.raw`[[1],["\u0046unction",2],"() => 1"]`)).toThrow(/^arguments\[0\] is a function/);
+    expect(() => decodeArgumentsPayload(`[[1],["FunctionSource",2],"() => 1"]`)).toThrow(/^arguments\[0\] is a function/);
+    expect(decodeArgumentsPayload(serialize(["Function", { Function: "\u0000" }]))).toEqual(["Function", { Function: "\u0000" }]);
+  });
+
+  it("looks through shared and cyclic references and deep nesting once, without recursion", () => {
+    const shared = { x: 1 };
+    const cyclic: Record<string, unknown> = { shared };
+    cyclic.self = cyclic;
+    expect(decodeArgumentsPayload(serialize([cyclic, shared, [shared]]))).toHaveLength(3);
+    // [[[…[f]…]]], 2,000 deep (about as deep as devalue's parse, which recurses, reads), written by hand.
+    const depth = 2_000;
+    const elements = Array.from({ length: depth }, (_, index) => `[${index + 1}]`);
+    const deep = `[${elements.join(",")},["Function",${depth + 1}],"() => 1"]`;
+    expect(() => decodeArgumentsPayload(deep)).toThrow(/^arguments(\[0\]){2000} is a function/);
+  });
 });
