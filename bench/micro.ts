@@ -161,7 +161,7 @@ async function submit(f: Fixture): Promise<string> {
 
 /** The entry just submitted: the fixture's queue holds nothing older that is undelivered. */
 async function readOne(f: Fixture): Promise<QueueEntry> {
-  const [entry] = await f.queue.take(1, 1000, false);
+  const [entry] = await f.queue.take({ total: 1, byRuntime: { javascript: 1 } }, 1000, false);
   if (!entry) throw new Error("TaskQueue.take returned no entry for a task just submitted");
   return entry;
 }

@@ -1,5 +1,7 @@
 /** The task contract shared by the API, the store, the dispatchers and the SDK. */
 import { serialize } from "./codec/index.js";
+import { pythonTaskError } from "./codec/pickle.js";
+import type { Runtime } from "./runtimes.js";
 
 export const TASK_STATUSES = ["QUEUED", "RUNNING", "COMPLETED", "FAILED"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -52,8 +54,18 @@ export const TaskErrors = {
 } as const;
 export type TaskErrorName = keyof typeof TaskErrors;
 
-/** The serialized error of a task that faaslab failed (no stack: it is not the function's). */
-export function serializedTaskError(name: TaskErrorName, message: string): string {
+/** The same error for a task of each runtime, for steps that do not know the task's (claimTask's WorkerLost). */
+export function taskErrorForEach(name: TaskErrorName, message: string): Record<Runtime, string> {
+  return { javascript: serializedTaskError(name, message), python: serializedTaskError(name, message, "python") };
+}
+
+/**
+ * The serialized error of a task that faaslab failed (no stack: it is not the function's), in
+ * the task's runtime's format: faaslab's codec, or for Python a pickled built-in exception
+ * its clients can `deserialize` (codec/pickle.ts).
+ */
+export function serializedTaskError(name: TaskErrorName, message: string, runtime: Runtime = "javascript"): string {
+  if (runtime === "python") return pythonTaskError(name, message);
   const error = new Error(message);
   error.name = name;
   delete (error as { stack?: string }).stack;

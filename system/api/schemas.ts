@@ -4,6 +4,7 @@
  * reply (so a handler cannot read a field the schema does not declare).
  */
 import { MAX_DEADLINE_MS, TASK_STATUSES } from "../task.js";
+import { RUNTIMES } from "../runtimes.js";
 import { MAX_BATCH, MAX_WAIT_SECONDS } from "./limits.js";
 
 /**
@@ -27,6 +28,8 @@ export const registerFunction = {
     properties: {
       name: { type: "string", minLength: 1, maxLength: 200 },
       payload: { type: "string", minLength: 1 },
+      /** Wins over what the payload looks like; needed for Python source text. */
+      runtime: { type: "string", enum: RUNTIMES },
     },
   },
   response: { 201: { type: "object", additionalProperties: false, properties: { function_id: { type: "string" } } }, "4xx": errorBody, "5xx": errorBody },

@@ -95,19 +95,20 @@ export function renderStatus(snapshot: ClusterSnapshot, apiUrl: string, previous
   const rate = throughput(snapshot, previous);
   if (rate !== undefined) counts.push(`${rate.toFixed(rate < 10 ? 1 : 0)} tasks/s`);
   lines.push(`tasks: ${counts.join("   ")}`);
+  for (const why of snapshot.stalled ?? []) lines.push(`waiting: ${why}`);
   lines.push("");
   if (snapshot.workers.length === 0) {
     lines.push(snapshot.dispatchers.length === 0 ? "No dispatcher is live: start one (faas dispatcher --help)." : "No worker is connected.");
   } else {
     const published = new Map(snapshot.dispatchers.map((dispatcher) => [dispatcher.id, dispatcher.publishedAt]));
     lines.push(...table(
-      ["WORKER", "DISPATCHER", "EXECUTORS", "BUSY", "LOAD", "LAST HEARTBEAT"],
+      ["WORKER", "DISPATCHER", "EXECUTORS", "RUNTIMES", "BUSY", "LOAD", "LAST HEARTBEAT"],
       snapshot.workers.map((worker) => {
         const load = worker.capacity > 0 ? worker.busy / worker.capacity : 0;
         const silentMs = Math.max(0, (published.get(worker.dispatcherId) ?? worker.lastHeartbeatAt) - worker.lastHeartbeatAt);
-        return [worker.id, worker.dispatcherId, String(worker.capacity), String(worker.busy), `${bar(load)} ${Math.round(load * 100)}%`, `${(silentMs / 1000).toFixed(1)} s ago`];
+        return [worker.id, worker.dispatcherId, String(worker.capacity), (worker.runtimes ?? ["javascript"]).join(","), String(worker.busy), `${bar(load)} ${Math.round(load * 100)}%`, `${(silentMs / 1000).toFixed(1)} s ago`];
       }),
-      [false, false, true, true, false, true],
+      [false, false, true, false, true, false, true],
     ));
   }
   if (snapshot.recentFailures.length > 0) {

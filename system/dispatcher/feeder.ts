@@ -7,15 +7,15 @@
 import type { Redis } from "ioredis";
 import type { DispatcherSnapshot } from "../status/snapshot.js";
 import type { Logger } from "../log.js";
-import { TaskQueue } from "../store/queue.js";
+import { TaskQueue, type Room } from "../store/queue.js";
 import { connectRedis } from "../store/redis.js";
 import type { QueueEntry } from "../store/replies.js";
 import { TaskStore } from "../store/store.js";
 import { presumedLostAfterMs, type DispatcherOptions, type Heartbeat } from "./options.js";
 
 export interface FeederOwner {
-  /** How many more tasks can be handed on right now. */
-  capacity(): number;
+  /** How many more tasks can be handed on right now, in all and of each runtime. */
+  capacity(): Room;
   /** Hands one task on; must not throw, and ignores a task it already holds. */
   dispatch(entry: QueueEntry): void;
   /** Whether it holds this task now (runs it, or is handing it on). */
@@ -129,12 +129,12 @@ export class QueueFeeder {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const free = this.owner.capacity();
-      if (free <= 0) {
+      const room = this.owner.capacity();
+      if (room.total <= 0) {
         await new Promise<void>((resolve) => (this.wakeUp = resolve));
         continue;
       }
-      const ready = this.takeReady(free);
+      const ready = this.takeReady(room);
       if (ready.length > 0) {
         for (const entry of ready) this.owner.dispatch(entry);
         continue;
@@ -146,7 +146,7 @@ export class QueueFeeder {
       let entries: QueueEntry[];
       try {
         const blockMs = this.nextBacklogDelay() ?? READ_BLOCK_MS;
-        entries = await this.queue.take(free, blockMs, this.owner.readsTasks === true);
+        entries = await this.queue.take(room, blockMs, this.owner.readsTasks === true);
       } catch (error) {
         if (this.stopping) break;
         this.noteRedisDown(error as Error);
@@ -178,21 +178,32 @@ export class QueueFeeder {
     }
   }
 
-  private takeReady(limit: number): QueueEntry[] {
+  /**
+   * The backlogged entries that may go out now, within `room`: an entry whose runtime is known
+   * waits while no executor of that runtime is free (a freed slot wakes the loop).
+   */
+  private takeReady(room: Room): QueueEntry[] {
     const now = Date.now();
+    const left = { ...room.byRuntime };
     const ready: QueueEntry[] = [];
-    for (let i = 0; i < this.backlog.length && ready.length < limit; ) {
-      if (this.backlog[i].notBefore <= now) ready.push(this.backlog.splice(i, 1)[0].entry);
-      else i++;
+    for (let i = 0; i < this.backlog.length && ready.length < room.total; ) {
+      const { entry, notBefore } = this.backlog[i];
+      const runtime = entry.runtime;
+      if (notBefore <= now && (runtime === undefined || (left[runtime] ?? 0) > 0)) {
+        if (runtime !== undefined) left[runtime] = (left[runtime] ?? 0) - 1;
+        ready.push(this.backlog.splice(i, 1)[0].entry);
+      } else i++;
     }
     return ready;
   }
 
+  /** How long until a backlogged entry's delay ends (entries only waiting for room are woken by it instead). */
   private nextBacklogDelay(): number | undefined {
-    if (this.backlog.length === 0) return undefined;
+    const now = Date.now();
     // A loop, not Math.min(...): the backlog has no bound a spread could take.
-    const soonest = this.backlog.reduce((min, { notBefore }) => Math.min(min, notBefore), Number.POSITIVE_INFINITY);
-    return Math.max(1, Math.min(READ_BLOCK_MS, soonest - Date.now()));
+    const soonest = this.backlog.reduce((min, { notBefore }) => (notBefore > now ? Math.min(min, notBefore) : min), Number.POSITIVE_INFINITY);
+    if (soonest === Number.POSITIVE_INFINITY) return undefined;
+    return Math.max(1, Math.min(READ_BLOCK_MS, soonest - now));
   }
 
   private async maintain(): Promise<void> {

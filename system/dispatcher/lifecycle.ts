@@ -10,12 +10,13 @@
 import type { ExecutorOutcome } from "../executor/contract.js";
 import type { Logger } from "../log.js";
 import type { ClaimResult, FinishTimes, QueueEntry } from "../store/replies.js";
-import type { TaskStore } from "../store/store.js";
-import { serializedTaskError } from "../task.js";
+import type { RuntimeErrors, TaskStore } from "../store/store.js";
+import type { Runtime } from "../runtimes.js";
+import { serializedTaskError, taskErrorForEach } from "../task.js";
 import type { DispatcherMetrics } from "./metrics.js";
 
 export class TaskLifecycle {
-  private readonly workerLost: string;
+  private readonly workerLost: RuntimeErrors;
 
   constructor(
     private readonly store: TaskStore,
@@ -61,9 +62,9 @@ export class TaskLifecycle {
   }
 
   /** finishTask with ExecutorCrashed: the task's function does not exist, so nothing can run it (`recorder` names who found out). */
-  async failMissingFunction(taskId: string, functionId: string, recorder: string): Promise<void> {
+  async failMissingFunction(taskId: string, functionId: string, recorder: string, runtime: Runtime): Promise<void> {
     const recorded = await this.store.finishTask({
-      taskId, status: "FAILED", executor: recorder, result: serializedTaskError("ExecutorCrashed", `function ${functionId} does not exist`),
+      taskId, status: "FAILED", executor: recorder, result: serializedTaskError("ExecutorCrashed", `function ${functionId} does not exist`, runtime),
     });
     if (recorded) {
       this.metrics.failedWithout("ExecutorCrashed");
@@ -72,7 +73,7 @@ export class TaskLifecycle {
   }
 }
 
-/** The WorkerLost error a task gets after `maxAttempts` starts (a TaskLifecycle serializes it once: it goes with every claim). */
-export function workerLostError(maxAttempts: number): string {
-  return serializedTaskError("WorkerLost", `the task was started ${maxAttempts} times and each time its worker or dispatcher was lost`);
+/** The WorkerLost error a task gets after `maxAttempts` starts (a TaskLifecycle serializes it once per runtime: both go with every claim, and claimTask picks the task's). */
+export function workerLostError(maxAttempts: number): RuntimeErrors {
+  return taskErrorForEach("WorkerLost", `the task was started ${maxAttempts} times and each time its worker or dispatcher was lost`);
 }

@@ -39,7 +39,10 @@ export class LocalDispatcher {
   constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, {
-      capacity: () => this.options.executors - this.inflight.size,
+      capacity: () => {
+        const free = this.options.executors - this.inflight.size;
+        return { total: free, byRuntime: Object.fromEntries(this.pool.runtimes().map((runtime) => [runtime, free])) };
+      },
       dispatch: (entry) => {
         if (!this.inflight.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
       },
@@ -63,7 +66,7 @@ export class LocalDispatcher {
     return {
       id: this.id, mode: "local", startedAt: this.startedAt, publishedAt: now,
       heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
-      workers: [{ id: this.id, capacity: this.options.executors, busy: this.inflight.size, lastHeartbeatAt: now }],
+      workers: [{ id: this.id, capacity: this.options.executors, busy: this.inflight.size, lastHeartbeatAt: now, runtimes: this.pool.runtimes() }],
     };
   }
 
@@ -90,12 +93,12 @@ export class LocalDispatcher {
       const claimedAt = Date.now();
       const claim = await this.lifecycle.claim(entry, this.id);
       if (!claim.claimed) return;
-      const source = await this.store.getFunctionSource(claim.functionId);
-      if (source === null) {
-        await this.lifecycle.failMissingFunction(taskId, claim.functionId, this.id);
+      const fn = await this.store.getFunction(claim.functionId);
+      if (fn === null) {
+        await this.lifecycle.failMissingFunction(taskId, claim.functionId, this.id, claim.runtime);
         return;
       }
-      const outcome = await this.pool.run({ functionId: claim.functionId, source, args: claim.args }, claim.deadlineMs ?? this.options.taskDeadlineMs);
+      const outcome = await this.pool.run({ functionId: claim.functionId, source: fn.source, args: claim.args, runtime: fn.runtime }, claim.deadlineMs ?? this.options.taskDeadlineMs);
       // The executor is free: its slot goes to the next task while this result is written.
       const finishing = this.finish(entry, outcome, claimedAt);
       this.finishing.add(finishing);

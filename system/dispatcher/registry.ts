@@ -20,6 +20,8 @@
 import type { WorkerSnapshot } from "../status/snapshot.js";
 import type { RejectReason } from "../protocol/messages.js";
 import type { QueueEntry } from "../store/replies.js";
+import type { Room } from "../store/queue.js";
+import type { Runtime } from "../runtimes.js";
 import type { SchedulingPolicy, WorkerSlot } from "./policy.js";
 
 export interface Assignment {
@@ -45,6 +47,8 @@ export interface ConnectedWorker extends WorkerSlot {
   /** Functions whose source it was sent (it says `no-source` if it has lost one). */
   readonly functions: Set<string>;
   lastSeen: number;
+  /** The runtimes its executors run, from its hello. */
+  runtimes: readonly Runtime[];
 }
 
 export interface RegistryOptions {
@@ -119,7 +123,7 @@ export class WorkerRegistry {
    * may still be on its way); what it holds and was not given here (a previous dispatcher's,
    * or given again elsewhere while it was away) is adopted.
    */
-  register(workerId: string, address: Buffer, capacity: number, held: readonly string[]): Registration {
+  register(workerId: string, address: Buffer, capacity: number, held: readonly string[], runtimes: readonly Runtime[] = ["javascript"]): Registration {
     if (this.takenElsewhere(workerId, address)) throw new Error(`worker ${workerId} is registered from another connection`);
     let worker = this.workers.get(workerId);
     const rejoined = worker !== undefined;
@@ -130,6 +134,7 @@ export class WorkerRegistry {
     }
     worker.lastSeen = this.now();
     worker.capacity = capacity;
+    worker.runtimes = runtimes;
     worker.credits = 0; // a pull worker asks again after its welcome
     worker.leaving = false;
     const holding = new Set(held);
@@ -217,16 +222,24 @@ export class WorkerRegistry {
     return this.workers.values();
   }
 
-  /** How many more tasks the workers may be given now, per the policy. */
-  freeSlots(): number {
-    let free = 0;
-    for (const worker of this.workers.values()) if (!worker.leaving) free += Math.max(0, this.options.policy.free(worker));
-    return free;
+  /** How many more tasks the workers may be given now, per the policy: in all, and of each runtime. */
+  freeSlots(): Room {
+    const room: Room = { total: 0, byRuntime: {} };
+    for (const worker of this.workers.values()) {
+      if (worker.leaving) continue;
+      const free = Math.max(0, this.options.policy.free(worker));
+      room.total += free;
+      for (const runtime of worker.runtimes) room.byRuntime[runtime] = (room.byRuntime[runtime] ?? 0) + free;
+    }
+    return room;
   }
 
-  /** Picks the worker for the next task and takes its slot now, while the task is read from Redis, so that no other task takes it. */
-  reserve(): ConnectedWorker | undefined {
-    const worker = this.options.policy.pick(this.workers.values());
+  /**
+   * Picks the worker for the next task (among those that run `runtime`, when it is known) and
+   * takes its slot now, while the task is read from Redis, so that no other task takes it.
+   */
+  reserve(runtime?: Runtime): ConnectedWorker | undefined {
+    const worker = this.options.policy.pick(runtime === undefined ? this.workers.values() : [...this.workers.values()].filter((candidate) => candidate.runtimes.includes(runtime)));
     if (!worker) return undefined;
     this.options.policy.assigned(worker);
     worker.reserved++;
@@ -262,6 +275,7 @@ export class WorkerRegistry {
   snapshots(): WorkerSnapshot[] {
     return [...this.workers.values()].filter((worker) => !worker.leaving).map((worker) => ({
       id: worker.id, capacity: worker.capacity, busy: Math.min(worker.capacity, worker.assigned), lastHeartbeatAt: worker.lastSeen,
+      runtimes: [...worker.runtimes],
     }));
   }
 
@@ -314,7 +328,7 @@ export class WorkerRegistry {
 function newWorker(id: string, address: Buffer, now: number): ConnectedWorker {
   return {
     id, address, capacity: 0, credits: 0, lastServedAt: 0, leaving: false,
-    assignments: new Map(), shadows: new Set(), reserved: 0, functions: new Set(), lastSeen: now,
+    assignments: new Map(), shadows: new Set(), reserved: 0, functions: new Set(), lastSeen: now, runtimes: ["javascript"],
     get assigned() {
       return this.reserved + this.assignments.size + this.shadows.size;
     },

@@ -131,7 +131,9 @@ export class RemoteDispatcher {
   }
 
   private async dispatchToWorker(entry: QueueEntry): Promise<void> {
-    const worker = this.registry.reserve();
+    // The slot is taken before anything is awaited, so the feeder does not count it free meanwhile;
+    // a task whose runtime is not known yet (taken over, put back) may have to change worker once it is.
+    const worker = this.registry.reserve(entry.runtime);
     if (!worker) {
       this.feeder.putBack([entry]);
       return;
@@ -156,22 +158,28 @@ export class RemoteDispatcher {
         await this.lifecycle.claim(entry, this.id);
         return;
       }
-      const source = this.registry.needsSource(worker, task.functionId) ? await this.store.getFunctionSource(task.functionId) : undefined;
-      if (source === null) {
-        await this.lifecycle.failMissingFunction(entry.taskId, task.functionId, this.id);
+      if (!worker.runtimes.includes(task.runtime)) {
+        // It waits in the backlog, now knowing its runtime, until a worker that runs it has room.
+        this.feeder.putBack([{ ...entry, task, runtime: task.runtime }]);
+        return;
+      }
+      const fn = this.registry.needsSource(worker, task.functionId) ? await this.store.getFunction(task.functionId) : undefined;
+      if (fn === null) {
+        await this.lifecycle.failMissingFunction(entry.taskId, task.functionId, this.id, task.runtime);
         return;
       }
       if (this.registry.holds(entry.taskId)) return;
       if (!this.registry.stillTakes(worker)) {
-        this.feeder.putBack([entry]);
+        this.feeder.putBack([{ ...entry, runtime: task.runtime }]);
         return;
       }
-      this.registry.assign(worker, entry, task.functionId, source !== undefined);
+      this.registry.assign(worker, entry, task.functionId, fn !== undefined);
       assigned = true;
       this.log.debug({ taskId: entry.taskId, workerId: worker.id }, "task sent");
       this.link.send(worker.address, {
         type: "task", taskId: entry.taskId, functionId: task.functionId,
-        ...(source !== undefined ? { source } : {}),
+        ...(fn !== undefined ? { source: fn.source } : {}),
+        ...(task.runtime !== "javascript" ? { runtime: task.runtime } : {}),
         args: task.args, deadlineMs: task.deadlineMs ?? this.options.taskDeadlineMs,
       });
     } catch (error) {
@@ -238,7 +246,7 @@ export class RemoteDispatcher {
       this.log.warn({ workerId: hello.workerId, from: peerLabel(from), reason: refusal }, "worker refused");
       return this.link.send(from, { type: "refused", reason: refusal });
     }
-    const { worker, rejoined, recalled } = this.registry.register(hello.workerId, from, hello.capacity, hello.held);
+    const { worker, rejoined, recalled } = this.registry.register(hello.workerId, from, hello.capacity, hello.held, hello.runtimes);
     this.dispatchAgain(recalled, "its worker re-registered without them");
     this.log.info({ workerId: worker.id, capacity: worker.capacity, held: hello.held.length, rejoined }, rejoined ? "worker rejoined" : "worker registered");
     this.link.send(from, {

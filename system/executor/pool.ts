@@ -9,6 +9,7 @@
  * With `isolation: "thread"` the threads run in this process instead: no second wall, and
  * no hop to the host (about a third more no-op throughput); for trusted functions only.
  */
+import type { Runtime } from "../runtimes.js";
 import { serializedTaskError } from "../task.js";
 import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
 import type { HostOptions } from "./host-protocol.js";
@@ -61,6 +62,11 @@ export class ExecutorPool {
     }
     // Started now, so that the first task does not wait for it.
     this.host = this.startHost();
+  }
+
+  /** The runtimes this pool's executors run. */
+  runtimes(): Runtime[] {
+    return ["javascript"];
   }
 
   get executors(): number {

@@ -22,6 +22,7 @@
  */
 import { z } from "zod";
 import { WORKER_MODES } from "../modes.js";
+import { RUNTIMES } from "../runtimes.js";
 import { MAX_DEADLINE_MS } from "../task.js";
 
 export const PROTOCOL_VERSION = 2;
@@ -35,6 +36,8 @@ const workerMessages = [
     type: z.literal("hello"), workerId: id, mode, capacity: count.min(1), token: z.string().max(1000).optional(),
     /** The tasks it holds: on an executor, or finished with a result waiting for its ack. */
     held: z.array(id).max(100_000),
+    /** The runtimes its executors run; absent: JavaScript only (a worker older than runtimes). */
+    runtimes: z.array(z.enum(RUNTIMES)).min(1).max(RUNTIMES.length).optional(),
   }),
   /** Absolute, not an increment: the dispatcher subtracts what it sent that has not started yet. */
   z.object({ type: z.literal("request"), idle: count }),
@@ -57,6 +60,8 @@ const dispatcherMessages = [
     type: z.literal("task"), taskId: id, functionId: id,
     /** Sent the first time this worker is given the function; it caches it after. */
     source: z.string().optional(),
+    /** The function's runtime; absent: JavaScript. */
+    runtime: z.enum(RUNTIMES).optional(),
     args: z.string(), deadlineMs: z.number().int().min(1).max(MAX_DEADLINE_MS),
   }),
   z.object({ type: z.literal("ack"), taskId: id }),

@@ -1,15 +1,20 @@
 /**
  * Reads the cluster snapshot from Redis: the live dispatchers' published state, the task
- * counts the transition scripts keep, and the recent failures. Two round trips, three when a
- * failure is new, whatever the number of tasks (nothing is scanned).
+ * counts the transition scripts keep, the tasks waiting per runtime, and the recent failures.
+ * Two or three round trips, four when a failure is new, whatever the number of tasks (nothing
+ * is scanned).
  */
 import type { Redis } from "ioredis";
 import { deserialize } from "../codec/index.js";
 import type { Keys } from "../store/keys.js";
 import { RECENT_FAILURES } from "../store/keys.js";
 import { TASK_STATUSES } from "../task.js";
+import { RUNTIMES, type Runtime } from "../runtimes.js";
 import { isDispatcherMode } from "../modes.js";
 import type { ClusterSnapshot, DispatcherSnapshot, FailureSnapshot, TaskCounts, WorkerSnapshot } from "./snapshot.js";
+
+/** How many functions of each ready ring `waiting` counts (a snapshot is polled every second). */
+const WAITING_FUNCTIONS_READ = 1000;
 
 /** An error message is cut to this many characters (a snapshot is polled every second). */
 const MESSAGE_CHARS = 500;
@@ -43,8 +48,9 @@ export class ClusterReader {
       this.redis.lrange(this.keys.failures, 0, RECENT_FAILURES - 1),
     ]);
     const stored = failuresJson.flatMap(parseFailure);
-    const [published] = await Promise.all([
+    const [published, waiting] = await Promise.all([
       ids.length > 0 ? this.redis.mget(ids.map((id) => this.keys.dispatcher(id))) : Promise.resolve([]),
+      this.waiting(),
       this.describeNew(stored),
     ]);
     const recentFailures: FailureSnapshot[] = stored.map((failure) => ({
@@ -67,9 +73,25 @@ export class ClusterReader {
       capacity: workers.reduce((sum, worker) => sum + worker.capacity, 0),
       busy: workers.reduce((sum, worker) => sum + worker.busy, 0),
       queueDepth: tasks.QUEUED,
+      waiting,
+      stalled: stalledRuntimes(waiting, workers),
       tasks,
       recentFailures,
     };
+  }
+
+  /** The tasks not yet taken, by runtime: the waiting lists of the functions on each ready ring (the first thousand). */
+  private async waiting(): Promise<Record<Runtime, number>> {
+    const rings = await Promise.all(RUNTIMES.map((runtime) => this.redis.lrange(this.keys.ready(runtime), 0, WAITING_FUNCTIONS_READ - 1)));
+    const lengths = this.redis.pipeline();
+    for (const functions of rings) for (const functionId of functions) lengths.llen(this.keys.waiting(functionId));
+    const replies = rings.some((functions) => functions.length > 0) ? ((await lengths.exec()) ?? []) : [];
+    let at = 0;
+    return Object.fromEntries(RUNTIMES.map((runtime, i) => {
+      let sum = 0;
+      for (let n = 0; n < rings[i].length; n++) sum += Number(replies[at++]?.[1] ?? 0);
+      return [runtime, sum];
+    })) as Record<Runtime, number>;
   }
 
   /** The task counts alone (one round trip): what the API's `faas_tasks` gauge shows. */
@@ -102,6 +124,14 @@ export class ClusterReader {
       for (const taskId of this.described.keys()) if (!listed.has(taskId)) this.described.delete(taskId);
     }
   }
+}
+
+/** Runtimes whose tasks wait while no live executor runs them, said in words. */
+function stalledRuntimes(waiting: Record<Runtime, number>, workers: WorkerSnapshot[]): string[] {
+  const live = new Set(workers.flatMap((worker) => worker.runtimes ?? ["javascript"]));
+  return RUNTIMES.filter((runtime) => waiting[runtime] > 0 && !live.has(runtime)).map((runtime) =>
+    `${waiting[runtime]} ${runtime === "python" ? "Python" : "JavaScript"} task(s) wait: no live executor runs ${runtime}` +
+      (runtime === "python" ? " (start a dispatcher or worker on a machine with python3, python3-dill and bubblewrap)" : ""));
 }
 
 /** The counts hash, with 0 for a state it does not hold yet. */

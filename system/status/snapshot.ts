@@ -4,6 +4,7 @@
  * the API, which reads it with the task counts and recent failures (it never asks a worker).
  * Times are ms since the epoch; a dispatcher's times are by its own clock.
  */
+import type { Runtime } from "../runtimes.js";
 import type { DispatcherMode } from "../modes.js";
 import type { TaskStatus } from "../task.js";
 
@@ -18,6 +19,8 @@ export interface WorkerSnapshot {
   busy: number;
   /** When the dispatcher last heard from it. */
   lastHeartbeatAt: number;
+  /** The runtimes its executors run (absent: JavaScript only, as before runtimes). */
+  runtimes?: Runtime[];
 }
 
 /** What a dispatcher publishes of itself at every heartbeat (the value of its liveness key). */
@@ -63,6 +66,10 @@ export interface ClusterSnapshot {
   busy: number;
   /** Tasks accepted and not yet started: the QUEUED count. */
   queueDepth: number;
+  /** Of those, the tasks no dispatcher has taken yet, by runtime (a runtime's wait for a free executor that runs it). */
+  waiting: Record<Runtime, number>;
+  /** Why tasks wait that will not run until something changes, e.g. Python tasks with no live executor that runs Python. */
+  stalled: string[];
   /**
    * Tasks in each state. QUEUED and RUNNING are the tasks in those states now (RUNNING
    * includes tasks whose worker was lost, until they run again); COMPLETED and FAILED count

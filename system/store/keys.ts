@@ -1,3 +1,5 @@
+import type { Runtime } from "../runtimes.js";
+
 /** Every Redis key and channel faaslab uses, built in one place. */
 export interface Keys {
   function(id: string): string;
@@ -12,8 +14,18 @@ export interface Keys {
   /** The tasks of one function submitted and not yet taken by a dispatcher, oldest first. */
   waiting(functionId: string): string;
   waitingPrefix: string;
-  /** The functions that have waiting tasks, each once, in the order they are next served (round-robin). */
-  ready: string;
+  /**
+   * Per runtime, the functions that have waiting tasks, each once, in the order they are next
+   * served (round-robin): a dispatcher takes a runtime's tasks only while it has room for them.
+   */
+  ready(runtime: Runtime): string;
+  readyPrefix: string;
+  /**
+   * A short stream with one entry per submission (trimmed to about a thousand): what an idle
+   * dispatcher blocks on, from the last entry it saw, so that no submission slips between its
+   * take and its wait.
+   */
+  submitted: string;
   /** The consumer group of all dispatchers on the queue. */
   group: string;
   /** Pub/Sub channel carrying the id of every task that reached a terminal state. */
@@ -42,7 +54,9 @@ export function keysFor(prefix = "faas:"): Keys {
     queue: `${prefix}queue`,
     waiting: (functionId) => `${prefix}waiting:${functionId}`,
     waitingPrefix: `${prefix}waiting:`,
-    ready: `${prefix}ready`,
+    ready: (runtime) => `${prefix}ready:${runtime}`,
+    readyPrefix: `${prefix}ready:`,
+    submitted: `${prefix}submitted`,
     group: "dispatchers",
     finishedChannel: `${prefix}finished`,
     dispatcher: (id) => `${prefix}dispatcher:${id}`,

@@ -7,9 +7,16 @@
  * entries behind; another one takes them over once the dead one's liveness key expires.
  */
 import type { Redis } from "ioredis";
+import { RUNTIMES, type Runtime } from "../runtimes.js";
 import type { Keys } from "./keys.js";
 import { movedEntries, streamEntries, takenEntries, type QueueEntry, type StreamReply } from "./replies.js";
 import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
+
+/** How many tasks a dispatcher can take now: in all, and of each runtime (the free executors that run it). */
+export interface Room {
+  total: number;
+  byRuntime: Partial<Record<Runtime, number>>;
+}
 
 export class TaskQueue {
   private readonly scripts: Record<ScriptName, ScriptRunner>;
@@ -37,23 +44,25 @@ export class TaskQueue {
   }
 
   /**
-   * takeTasks: up to `count` waiting tasks, one function at a time in turn, as entries
-   * delivered to this dispatcher (with each task's dispatch fields when `withTasks`), in one
-   * round trip; when none waits, waits up to `blockMs` for one and tries once more.
+   * takeTasks: up to `room.total` waiting tasks, and of each runtime at most its room, one
+   * function at a time in turn, as entries delivered to this dispatcher (with each task's
+   * dispatch fields when `withTasks`), in one round trip. When none waits that it has room
+   * for, waits up to `blockMs` for a submission and tries once more.
    */
-  async take(count: number, blockMs: number, withTasks: boolean): Promise<QueueEntry[]> {
-    const taken = await this.takeNow(count, withTasks);
-    if (taken.length > 0) return taken;
-    // Moving the ring's head onto itself changes nothing: it is a blocking wait for a function with waiting tasks.
-    await this.blocking.blmove(this.keys.ready, this.keys.ready, "LEFT", "LEFT", Math.max(1, blockMs) / 1000); // 0 would wait forever
-    return this.takeNow(count, withTasks);
+  async take(room: Room, blockMs: number, withTasks: boolean): Promise<QueueEntry[]> {
+    const first = await this.takeNow(room, withTasks);
+    if (first.entries.length > 0) return first.entries;
+    await this.blocking.xread("BLOCK", Math.max(1, blockMs), "STREAMS", this.keys.submitted, first.lastSubmission);
+    return (await this.takeNow(room, withTasks)).entries;
   }
 
-  private async takeNow(count: number, withTasks: boolean): Promise<QueueEntry[]> {
-    const flat = (await this.scripts.takeTasks(
-      this.keys.queue, this.keys.ready, this.keys.group, this.consumer, count, this.keys.taskPrefix, this.keys.waitingPrefix, withTasks ? "1" : "0",
+  private async takeNow(room: Room, withTasks: boolean): Promise<{ entries: QueueEntry[]; lastSubmission: string }> {
+    const rooms = RUNTIMES.flatMap((runtime) => [runtime, Math.max(0, Math.min(room.total, room.byRuntime[runtime] ?? 0))]);
+    const [lastSubmission, ...flat] = (await this.scripts.takeTasks(
+      this.keys.queue, this.keys.group, this.consumer, room.total, this.keys.taskPrefix, this.keys.waitingPrefix, withTasks ? "1" : "0",
+      this.keys.readyPrefix, this.keys.submitted, ...rooms,
     )) as string[];
-    return takenEntries(flat, withTasks);
+    return { entries: takenEntries(flat, withTasks), lastSubmission };
   }
 
   /**

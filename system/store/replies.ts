@@ -2,6 +2,7 @@
  * What Redis answers the task store and the queue, decoded in one place: the shapes the rest
  * of faaslab sees, and the functions that make them from script replies and plain reads.
  */
+import { isRuntime, type Runtime } from "../runtimes.js";
 import { isTerminal, type TaskRecord, type TaskStatus } from "../task.js";
 import { scriptError, ScriptCode, type ScriptContext } from "./codes.js";
 
@@ -12,6 +13,8 @@ export interface DispatchInfo {
   args: string;
   deadlineMs: number | null;
   attempts: number;
+  /** Its function's runtime, recorded with the task at submission. */
+  runtime: Runtime;
 }
 
 /** A queue entry, as a dispatcher holds it while the task is handed on. */
@@ -24,10 +27,12 @@ export interface QueueEntry {
   entryId?: string;
   /** The task as it was when the entry was read, if it was read with it (`take`). */
   task?: DispatchInfo | null;
+  /** The task's runtime, once known (read with it, or learnt when it was first handed on). */
+  runtime?: Runtime;
 }
 
 export type ClaimResult =
-  | { claimed: true; functionId: string; args: string; deadlineMs: number | null; attempts: number }
+  | { claimed: true; functionId: string; args: string; deadlineMs: number | null; attempts: number; runtime: Runtime }
   | { claimed: false; reason: "terminal" | "missing" | "attempts-exhausted" };
 
 /** When a task whose result was just recorded was created, started and finished (ms, Redis's clock). */
@@ -44,14 +49,17 @@ export interface TaskOutcome {
 }
 
 /** The fields of a task that dispatching reads, in the order `dispatchInfo` takes them (takeTasks.lua reads the same). */
-export const DISPATCH_FIELDS = ["status", "function_id", "args", "deadline_ms", "attempts"] as const;
+export const DISPATCH_FIELDS = ["status", "function_id", "args", "deadline_ms", "attempts", "runtime"] as const;
 
 const numberOrNull = (value: string | null | undefined): number | null => (value === null || value === undefined || value === "" ? null : Number(value));
 
 /** DISPATCH_FIELDS' values (null or "" for a missing one); null for a task that does not exist. */
-export function dispatchInfo([status, functionId, args, deadline, attempts]: (string | null)[]): DispatchInfo | null {
+export function dispatchInfo([status, functionId, args, deadline, attempts, runtime]: (string | null)[]): DispatchInfo | null {
   if (!status || functionId === null || args === null) return null;
-  return { status: status as TaskStatus, functionId, args, deadlineMs: numberOrNull(deadline), attempts: Number(attempts || 0) };
+  return {
+    status: status as TaskStatus, functionId, args, deadlineMs: numberOrNull(deadline), attempts: Number(attempts || 0),
+    runtime: isRuntime(runtime) ? runtime : "javascript",
+  };
 }
 
 /** submitTask, submitTasks: true once stored; false when the function does not exist; throws FunctionBusyError past its bound. */
@@ -66,8 +74,8 @@ export function claimResult(reply: unknown, context: ScriptContext): ClaimResult
   const [code, ...fields] = reply as [number, ...string[]];
   switch (code) {
     case ScriptCode.Ok: {
-      const [functionId, args, deadline, attempts] = fields;
-      return { claimed: true, functionId, args, deadlineMs: numberOrNull(deadline), attempts: Number(attempts) };
+      const [functionId, args, deadline, attempts, runtime] = fields;
+      return { claimed: true, functionId, args, deadlineMs: numberOrNull(deadline), attempts: Number(attempts), runtime: isRuntime(runtime) ? runtime : "javascript" };
     }
     case ScriptCode.TaskFinished: return { claimed: false, reason: "terminal" };
     case ScriptCode.TaskMissing: return { claimed: false, reason: "missing" };
@@ -87,14 +95,17 @@ export function finishTimes(reply: unknown, context: ScriptContext): FinishTimes
   }
 }
 
-/** takeTasks: per entry the entry id and the task id, then (`withTasks`) the 5 DISPATCH_FIELDS. */
+/** takeTasks: per entry the entry id and the task id, then (`withTasks`) the DISPATCH_FIELDS. */
 export function takenEntries(flat: string[], withTasks: boolean): QueueEntry[] {
   const entries: QueueEntry[] = [];
-  const width = withTasks ? 7 : 2;
+  const width = withTasks ? 2 + DISPATCH_FIELDS.length : 2;
   for (let i = 0; i + width - 1 < flat.length; i += width) {
-    entries.push(withTasks
-      ? { entryId: flat[i], taskId: flat[i + 1], task: dispatchInfo(flat.slice(i + 2, i + 7)) }
-      : { entryId: flat[i], taskId: flat[i + 1] });
+    if (!withTasks) {
+      entries.push({ entryId: flat[i], taskId: flat[i + 1] });
+      continue;
+    }
+    const task = dispatchInfo(flat.slice(i + 2, i + width));
+    entries.push({ entryId: flat[i], taskId: flat[i + 1], task, ...(task ? { runtime: task.runtime } : {}) });
   }
   return entries;
 }

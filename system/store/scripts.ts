@@ -13,7 +13,7 @@ import type { Redis } from "ioredis";
 import { luaCodes } from "./codes.js";
 
 /** Each script and how many of its arguments are keys. */
-export const SCRIPTS = { submitTask: 6, submitTasks: 5, claimTask: 4, finishTask: 4, takeOverTasks: 1, takeTasks: 2 } as const;
+export const SCRIPTS = { submitTask: 5, submitTasks: 4, claimTask: 4, finishTask: 4, takeOverTasks: 1, takeTasks: 1 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 export type ScriptRunner = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 

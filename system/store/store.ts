@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { isRuntime, type Runtime } from "../runtimes.js";
 import { TASK_STATUSES, type TaskRecord, type TaskStatus, type TerminalStatus } from "../task.js";
 import { keysFor, RECENT_FAILURES, type Keys } from "./keys.js";
 import { claimResult, DISPATCH_FIELDS, dispatchInfo, finishTimes, submitted, taskOutcome, taskRecord, type ClaimResult, type DispatchInfo, type FinishTimes, type TaskOutcome } from "./replies.js";
@@ -13,6 +14,15 @@ import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
 export { FunctionBusyError } from "./codes.js";
 
 const SOURCE_CACHE_SIZE = 1000;
+
+/** One error, serialized for each runtime's clients (task.ts: taskErrorForEach). */
+export type RuntimeErrors = Record<Runtime, string>;
+
+/** A registered function as the dispatchers and the API read it. */
+export interface StoredFunction {
+  source: string;
+  runtime: Runtime;
+}
 
 /** A task is finished in Redis with the outcome of its (last) attempt. */
 export interface Finish {
@@ -36,7 +46,7 @@ export class TaskStore {
   /** Most accepted, unfinished tasks of one function (0: no bound). */
   readonly maxUnfinished: number;
   private readonly scripts: Record<ScriptName, ScriptRunner>;
-  private readonly sources = new Map<string, string>();
+  private readonly functions = new Map<string, StoredFunction>();
 
   constructor(readonly redis: Redis, options: StoreOptions = {}) {
     this.keys = keysFor(options.prefix);
@@ -45,22 +55,23 @@ export class TaskStore {
     this.scripts = loadScripts(redis);
   }
 
-  async registerFunction(name: string, source: string): Promise<string> {
+  /** Stores a function; its runtime is recorded with it (JavaScript functions have none stored, as before runtimes). */
+  async registerFunction(name: string, source: string, runtime: Runtime = "javascript"): Promise<string> {
     const id = randomUUID();
-    await this.redis.hset(this.keys.function(id), { name, source, created_at: Date.now() });
+    await this.redis.hset(this.keys.function(id), { name, source, created_at: Date.now(), ...(runtime === "javascript" ? {} : { runtime }) });
     return id;
   }
 
-  /** A function's source; cached, since a registered function never changes. */
-  async getFunctionSource(id: string): Promise<string | null> {
-    const cached = this.sources.get(id);
+  /** A function's source and runtime; cached, since a registered function never changes. */
+  async getFunction(id: string): Promise<StoredFunction | null> {
+    const cached = this.functions.get(id);
     if (cached !== undefined) return cached;
-    const source = await this.redis.hget(this.keys.function(id), "source");
-    if (source !== null) {
-      if (this.sources.size >= SOURCE_CACHE_SIZE) this.sources.delete(this.sources.keys().next().value!);
-      this.sources.set(id, source);
-    }
-    return source;
+    const [source, runtime] = await this.redis.hmget(this.keys.function(id), "source", "runtime");
+    if (source === null) return null;
+    const stored: StoredFunction = { source, runtime: isRuntime(runtime) ? runtime : "javascript" };
+    if (this.functions.size >= SOURCE_CACHE_SIZE) this.functions.delete(this.functions.keys().next().value!);
+    this.functions.set(id, stored);
+    return stored;
   }
 
   /**
@@ -71,7 +82,7 @@ export class TaskStore {
     const taskId = randomUUID();
     const reply = await this.scripts.submitTask(
       this.keys.function(functionId), this.keys.task(taskId), this.keys.waiting(functionId), this.keys.unfinished(functionId), this.keys.counts,
-      this.keys.ready, taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished,
+      taskId, functionId, args, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished, this.keys.readyPrefix, this.keys.submitted,
     );
     return submitted(reply, { script: "submitTask", functionId, bound: this.maxUnfinished }) ? taskId : null;
   }
@@ -82,7 +93,7 @@ export class TaskStore {
     const pairs = taskIds.flatMap((taskId, i) => [taskId, argsList[i]]);
     const reply = await this.scripts.submitTasks(
       this.keys.function(functionId), this.keys.waiting(functionId), this.keys.unfinished(functionId), this.keys.counts,
-      this.keys.ready, this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished, ...pairs,
+      this.keys.taskPrefix, functionId, deadlineMs === undefined ? "" : String(deadlineMs), this.maxUnfinished, this.keys.readyPrefix, this.keys.submitted, ...pairs,
     );
     return submitted(reply, { script: "submitTasks", functionId, bound: this.maxUnfinished }) ? taskIds : null;
   }
@@ -154,8 +165,8 @@ export class TaskStore {
   }
 
   /** claimTask: QUEUED | RUNNING -> RUNNING, or FAILED with `workerLostError` once attempts are used up. */
-  async claimTask(taskId: string, worker: string, maxAttempts: number, workerLostError: string): Promise<ClaimResult> {
-    const reply = await this.scripts.claimTask(...this.endingKeysAndArgs(taskId), worker, maxAttempts, workerLostError);
+  async claimTask(taskId: string, worker: string, maxAttempts: number, workerLostError: RuntimeErrors): Promise<ClaimResult> {
+    const reply = await this.scripts.claimTask(...this.endingKeysAndArgs(taskId), worker, maxAttempts, workerLostError.javascript, workerLostError.python);
     return claimResult(reply, { script: "claimTask", taskId });
   }
 

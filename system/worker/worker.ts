@@ -123,6 +123,7 @@ export class Worker {
       type: "hello", workerId: this.id, mode: this.options.mode, capacity: this.options.executors,
       ...(this.options.token === undefined ? {} : { token: this.options.token }),
       held: [...this.held.keys()],
+      runtimes: this.pool.runtimes(),
     });
   }
 
@@ -212,7 +213,7 @@ export class Worker {
     this.running++;
     this.send({ type: "started", taskId: task.taskId });
     this.log.debug({ taskId: task.taskId }, "task started");
-    void this.pool.run({ functionId: task.functionId, source: source!, args: task.args }, task.deadlineMs).then(({ status, result, executor }) => {
+    void this.pool.run({ functionId: task.functionId, source: source!, args: task.args, runtime: task.runtime ?? "javascript" }, task.deadlineMs).then(({ status, result, executor }) => {
       this.running--;
       held.result = { type: "result", taskId: task.taskId, status, result, executor };
       this.log.debug({ taskId: task.taskId, status, executor }, "task finished");

@@ -4,14 +4,14 @@ import { describe, expect, it } from "vitest";
 import { serialize } from "../../system/codec/index.js";
 import { TaskQueue } from "../../system/store/queue.js";
 import { FunctionBusyError, TaskStore } from "../../system/store/store.js";
-import { serializedTaskError } from "../../system/task.js";
+import { serializedTaskError, taskErrorForEach } from "../../system/task.js";
 import { useRedis } from "../support/redis.js";
 import { waitFor } from "../../harness/wait.js";
 import { ClusterReader } from "../../system/status/read.js";
 import { RECENT_FAILURES } from "../../system/store/keys.js";
 
 const redis = useRedis();
-const workerLost = serializedTaskError("WorkerLost", "lost");
+const workerLost = taskErrorForEach("WorkerLost", "lost");
 /** What GET /cluster shows, read by a new reader (which remembers nothing of earlier reads). */
 const snapshotOf = (store: TaskStore) => new ClusterReader(store.redis, store.keys).read();
 
@@ -19,6 +19,9 @@ const snapshotOf = (store: TaskStore) => new ClusterReader(store.redis, store.ke
 const recorded = { createdAt: expect.any(Number), startedAt: expect.any(Number), finishedAt: expect.any(Number) };
 /** How many tasks of a function are accepted and not yet finished, as the transition scripts count them. */
 const unfinishedOf = async (store: TaskStore, functionId: string) => Number((await store.redis.get(store.keys.unfinished(functionId))) ?? 0);
+
+/** Room for `n` tasks of any runtime. */
+const room = (n: number) => ({ total: n, byRuntime: { javascript: n, python: n } });
 
 /** A store and queue under a prefix of their own, so the tests do not see each other's tasks. */
 async function setup(consumer = "d1") {
@@ -42,7 +45,7 @@ describe("task store", () => {
 
     const queue = new TaskQueue(store.keys, redis.connect(), store.redis, "late-dispatcher");
     await queue.ensureGroup();
-    expect(await queue.take(10, 100, false)).toEqual([{ entryId: expect.any(String), taskId }]);
+    expect(await queue.take(room(10), 100, false)).toEqual([{ entryId: expect.any(String), taskId }]);
   });
 
   it("takeTasks serves the functions with waiting tasks in turn: a task waits behind its own function's backlog, not another's", async () => {
@@ -54,22 +57,52 @@ describe("task store", () => {
     const thirdTasks = (await store.submitTasks(third, [serialize([]), serialize([])]))!;
     // Taken one at a time, as an idle dispatcher with one free executor does.
     const order: string[] = [];
-    for (let i = 0; i < 6; i++) order.push(...(await queue.take(1, 50, false)).map((entry) => entry.taskId));
+    for (let i = 0; i < 6; i++) order.push(...(await queue.take(room(1), 50, false)).map((entry) => entry.taskId));
     expect(order).toEqual([batchTasks[0], lone, thirdTasks[0], batchTasks[1], thirdTasks[1], batchTasks[2]]);
     // Within a function, first in first out; a function with nothing left leaves the ring.
-    const rest = await queue.take(2000, 50, true);
+    const rest = await queue.take(room(2000), 50, true);
     expect(rest.map((entry) => entry.taskId)).toEqual(batchTasks.slice(3));
     expect(rest[0].task).toMatchObject({ status: "QUEUED", functionId: batch, args: serialize([3, 3]) });
-    expect(await store.redis.exists(store.keys.ready, store.keys.waiting(batch), store.keys.waiting(other), store.keys.waiting(third))).toBe(0);
+    expect(await store.redis.exists(store.keys.ready("javascript"), store.keys.waiting(batch), store.keys.waiting(other), store.keys.waiting(third))).toBe(0);
     // Every task taken is an entry delivered to this dispatcher, and the task knows its entry.
     expect((await queue.readOwnPending()).length).toBe(1003);
     expect(await store.redis.hget(store.keys.task(lone), "entry_id")).toMatch(/^\d+-\d+$/);
   });
 
+  it("a function's runtime goes with its tasks: a Python task is taken only with room for Python, and its WorkerLost is a pickled built-in exception", async () => {
+    const { store, queue, functionId: js } = await setup();
+    const py = await store.registerFunction("double", "ZmFrZQ==", "python");
+    expect(await store.getFunction(py)).toEqual({ source: "ZmFrZQ==", runtime: "python" });
+    expect(await store.getFunction(js)).toEqual({ source: "(a, b) => a + b", runtime: "javascript" });
+    const [pyTask] = (await store.submitTasks(py, ["cGF5bG9hZA=="]))!;
+    const jsTask = (await store.submitTask(js, serialize([1, 2])))!;
+    expect(await store.redis.lrange(store.keys.ready("python"), 0, -1)).toEqual([py]);
+    // No room for Python: only the JavaScript task is taken; the Python one stays QUEUED in Redis.
+    const jsOnly = await queue.take({ total: 5, byRuntime: { javascript: 5 } }, 20, true);
+    expect(jsOnly.map((entry) => [entry.taskId, entry.runtime])).toEqual([[jsTask, "javascript"]]);
+    expect(await queue.take({ total: 5, byRuntime: { javascript: 5 } }, 20, true)).toEqual([]);
+    const [taken] = await queue.take({ total: 5, byRuntime: { javascript: 5, python: 1 } }, 20, true);
+    expect(taken).toMatchObject({ taskId: pyTask, runtime: "python", task: { functionId: py, args: "cGF5bG9hZA==", runtime: "python" } });
+    expect(await store.claimTask(pyTask, "d1", 1, workerLost)).toMatchObject({ claimed: true, runtime: "python" });
+    expect(await store.claimTask(pyTask, "d1", 1, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
+    expect(await store.getTask(pyTask)).toMatchObject({ status: "FAILED", result: workerLost.python });
+  });
+
+  it("the runtimes take turns as the functions do, within each runtime's room and the total", async () => {
+    const { store, queue, functionId: js } = await setup();
+    const py = await store.registerFunction("double", "ZmFrZQ==", "python");
+    const jsTasks = (await store.submitTasks(js, Array.from({ length: 4 }, () => serialize([1, 2]))))!;
+    const pyTasks = (await store.submitTasks(py, Array.from({ length: 4 }, () => "cGF5bG9hZA==")))!;
+    const taken = await queue.take({ total: 3, byRuntime: { javascript: 3, python: 3 } }, 20, false);
+    expect(taken.map((entry) => entry.taskId)).toEqual([jsTasks[0], pyTasks[0], jsTasks[1]]);
+    const pythonCapped = await queue.take({ total: 4, byRuntime: { javascript: 4, python: 1 } }, 20, false);
+    expect(pythonCapped.map((entry) => entry.taskId)).toEqual([jsTasks[2], pyTasks[1], jsTasks[3]]);
+  });
+
   it("a take waits for a task to be submitted, and returns nothing once its wait ends", async () => {
     const { store, queue, functionId } = await setup();
-    expect(await queue.take(5, 50, false)).toEqual([]);
-    const waiting = queue.take(5, 10_000, false);
+    expect(await queue.take(room(5), 50, false)).toEqual([]);
+    const waiting = queue.take(room(5), 10_000, false);
     const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
     expect((await waiting).map((entry) => entry.taskId)).toEqual([taskId]);
   });
@@ -77,22 +110,22 @@ describe("task store", () => {
   it("submitTask refuses an unknown function and stores nothing", async () => {
     const { store, queue } = await setup();
     expect(await store.submitTask(randomUUID(), serialize([]))).toBeNull();
-    expect(await queue.take(10, 50, false)).toEqual([]);
+    expect(await queue.take(room(10), 50, false)).toEqual([]);
   });
 
   it("claimTask: QUEUED -> RUNNING, counting attempts and naming the worker", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
-    await queue.take(1, 100, false);
+    await queue.take(room(1), 100, false);
     const claim = await store.claimTask(taskId, "d1", 3, workerLost);
-    expect(claim).toEqual({ claimed: true, functionId, args: serialize([1, 2]), deadlineMs: null, attempts: 1 });
+    expect(claim).toEqual({ claimed: true, functionId, args: serialize([1, 2]), deadlineMs: null, attempts: 1, runtime: "javascript" });
     expect(await store.getTask(taskId)).toMatchObject({ status: "RUNNING", attempts: 1, worker: "d1" });
   });
 
   it("finishTask records the result once; a second (late) result is discarded", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([1, 2])))!;
-    await queue.take(1, 100, false);
+    await queue.take(room(1), 100, false);
     await store.claimTask(taskId, "d1", 3, workerLost);
     expect(await store.finishTask({ taskId, status: "COMPLETED", result: serialize(3), executor: "d1/thread-1" })).toEqual(recorded);
     expect(await store.finishTask({ taskId, status: "FAILED", result: serialize(new Error("late")), executor: "d2/thread-1" })).toBeNull();
@@ -105,7 +138,7 @@ describe("task store", () => {
   it("a finished task leaves the queue: nothing is pending afterwards", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.take(1, 100, false);
+    await queue.take(room(1), 100, false);
     await store.claimTask(taskId, "d1", 3, workerLost);
     await store.finishTask({ taskId, status: "FAILED", result: serialize(new Error("x")), executor: "d1" });
     expect(await store.redis.xlen(store.keys.queue)).toBe(0);
@@ -116,7 +149,7 @@ describe("task store", () => {
   it("a task keeps its queue entry's id: claims and results name the task alone, and a finished task's entry is gone", async () => {
     const { store, queue, functionId } = await setup();
     const [taskId] = (await store.submitTasks(functionId, [serialize([1, 2])]))!;
-    const [entry] = await queue.take(1, 100, false);
+    const [entry] = await queue.take(room(1), 100, false);
     expect(await store.redis.hget(store.keys.task(taskId), "entry_id")).toBe(entry.entryId);
     // The record the API shows does not carry it: it is the store's business.
     expect(await store.getTask(taskId)).not.toHaveProperty("entry_id");
@@ -128,7 +161,7 @@ describe("task store", () => {
   it("claimTask of a task that is gone says so; its entry is dropped by the id its dispatcher read", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.take(1, 100, false);
+    const [entry] = await queue.take(room(1), 100, false);
     await store.redis.del(store.keys.task(taskId));
     expect(await store.claimTask(taskId, "d1", 3, workerLost)).toEqual({ claimed: false, reason: "missing" });
     expect(await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" })).toBeNull();
@@ -140,7 +173,7 @@ describe("task store", () => {
   it("claimTask of a terminal task drops the entry and leaves the task as it was", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.take(1, 100, false);
+    await queue.take(room(1), 100, false);
     await store.claimTask(taskId, "d1", 3, workerLost);
     await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" });
     expect(await store.claimTask(taskId, "d2", 3, workerLost)).toEqual({ claimed: false, reason: "terminal" });
@@ -150,7 +183,7 @@ describe("task store", () => {
   it("a RUNNING task whose dispatcher died is taken over by another and re-run, never moving backwards", async () => {
     const { store, queue, functionId } = await setup("dead");
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    const [entry] = await queue.take(1, 100, false);
+    const [entry] = await queue.take(room(1), 100, false);
     await store.claimTask(taskId, "dead", 3, workerLost);
     // "dead" never refreshed a liveness key; "alive" has one.
     const alive = new TaskQueue(store.keys, redis.connect(), store.redis, "alive");
@@ -164,7 +197,7 @@ describe("task store", () => {
     const { store, queue, functionId } = await setup("busy");
     await queue.heartbeat(10_000);
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.take(1, 100, false);
+    await queue.take(room(1), 100, false);
     await store.claimTask(taskId, "busy", 3, workerLost);
     const other = new TaskQueue(store.keys, redis.connect(), store.redis, "other");
     expect(await other.reclaimFromDeadConsumers()).toEqual([]);
@@ -173,12 +206,12 @@ describe("task store", () => {
   it("claimTask fails a task with WorkerLost once it was started max-attempts times", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.take(1, 100, false);
+    await queue.take(room(1), 100, false);
     for (let attempt = 1; attempt <= 2; attempt++) {
       expect(await store.claimTask(taskId, "d1", 2, workerLost)).toMatchObject({ claimed: true, attempts: attempt });
     }
     expect(await store.claimTask(taskId, "d1", 2, workerLost)).toEqual({ claimed: false, reason: "attempts-exhausted" });
-    expect(await store.getTask(taskId)).toMatchObject({ status: "FAILED", result: workerLost, attempts: 2 });
+    expect(await store.getTask(taskId)).toMatchObject({ status: "FAILED", result: workerLost.javascript, attempts: 2 });
   });
 
   it("a function's unfinished count goes up on submit and down on each first terminal transition; past its bound, submissions throw and store nothing", async () => {
@@ -192,9 +225,9 @@ describe("task store", () => {
     expect(await unfinishedOf(store, functionId)).toBe(3);
     await expect(store.submitTask(functionId, serialize([7, 8]))).rejects.toBeInstanceOf(FunctionBusyError);
     await expect(store.submitTasks(functionId, [serialize([9, 9])])).rejects.toBeInstanceOf(FunctionBusyError);
-    expect(await queue.take(10, 100, false)).toHaveLength(3);
+    expect(await queue.take(room(10), 100, false)).toHaveLength(3);
 
-    const entries = await queue.take(10, 50, false);
+    const entries = await queue.take(room(10), 50, false);
     expect(entries).toEqual([]);
     await store.claimTask(first, "d1", 3, workerLost);
     expect(await store.finishTask({ taskId: first, status: "COMPLETED", result: serialize(3), executor: "d1" })).toEqual(recorded);
@@ -212,13 +245,13 @@ describe("task store", () => {
     const taskId = randomUUID();
     const run = () => (store.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>).submitTask(
       store.keys.function(functionId), store.keys.task(taskId), store.keys.waiting(functionId), store.keys.unfinished(functionId), store.keys.counts,
-      store.keys.ready, taskId, functionId, serialize([1, 2]), "", 0,
+      taskId, functionId, serialize([1, 2]), "", 0, store.keys.readyPrefix, store.keys.submitted,
     );
     const created = await run();
     expect(await run()).toBe(created);
     expect(await unfinishedOf(store, functionId)).toBe(1);
     expect(await store.redis.lrange(store.keys.waiting(functionId), 0, -1)).toEqual([taskId]);
-    expect(await store.redis.lrange(store.keys.ready, 0, -1)).toEqual([functionId]);
+    expect(await store.redis.lrange(store.keys.ready("javascript"), 0, -1)).toEqual([functionId]);
     expect((await snapshotOf(store)).tasks.QUEUED).toBe(1);
   });
 
@@ -228,7 +261,7 @@ describe("task store", () => {
     const [first, second] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4])]))!;
     const third = (await store.submitTask(functionId, serialize([5, 6])))!;
     expect(await counts()).toEqual({ QUEUED: 3, RUNNING: 0, COMPLETED: 0, FAILED: 0 });
-    expect(await queue.take(10, 100, false)).toHaveLength(3);
+    expect(await queue.take(room(10), 100, false)).toHaveLength(3);
 
     await store.claimTask(first, "d1", 3, workerLost);
     expect(await counts()).toEqual({ QUEUED: 2, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
@@ -256,7 +289,7 @@ describe("task store", () => {
     const { store, queue, functionId } = await setup();
     const fail = async (message: string) => {
       const taskId = (await store.submitTask(functionId, serialize([])))!;
-      await queue.take(1, 100, false);
+      await queue.take(room(1), 100, false);
       await store.finishTask({ taskId, status: "FAILED", result: serialize(new RangeError(message)), executor: "w" });
       return taskId;
     };
@@ -280,7 +313,7 @@ describe("task store", () => {
   it("WorkerLost from RUNNING (started max-attempts times, each time lost) moves the task from RUNNING to FAILED", async () => {
     const { store, queue, functionId } = await setup();
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.take(1, 100, false);
+    await queue.take(room(1), 100, false);
     await store.claimTask(taskId, "w1", 2, workerLost);
     await store.claimTask(taskId, "w2", 2, workerLost);
     expect((await snapshotOf(store)).tasks).toEqual({ QUEUED: 0, RUNNING: 1, COMPLETED: 0, FAILED: 0 });
@@ -293,7 +326,7 @@ describe("task store", () => {
   it("recountTasks sets the counts from the tasks, repairing counts that drifted (tasks made without them)", async () => {
     const { store, queue, functionId } = await setup();
     const [a, b] = (await store.submitTasks(functionId, [serialize([1, 2]), serialize([3, 4]), serialize([5, 6])]))!;
-    await queue.take(10, 100, false);
+    await queue.take(room(10), 100, false);
     await store.claimTask(a, "d1", 3, workerLost);
     await store.claimTask(b, "d1", 3, workerLost);
     await store.finishTask({ taskId: b, status: "COMPLETED", result: serialize(7), executor: "d1" });
@@ -348,7 +381,7 @@ describe("task store", () => {
     subscriber.on("message", (_channel: string, id: string) => heard.push(id));
     await subscriber.subscribe(store.keys.finishedChannel);
     const taskId = (await store.submitTask(functionId, serialize([])))!;
-    await queue.take(1, 100, false);
+    await queue.take(room(1), 100, false);
     await store.claimTask(taskId, "d1", 3, workerLost);
     await store.finishTask({ taskId, status: "COMPLETED", result: serialize(1), executor: "d1" });
     await store.redis.ping(); // the publish happened before this reply; the message may trail it on the other connection

@@ -113,7 +113,7 @@ describe.each(["local", "push"] as const)("%s: a queue read whose reply was lost
       taskId = await waitFor(() => fx.client.execute(functionId, 14), { what: "the API to accept a task after its Redis connection was dropped" });
       const blocking = redis();
       connections.push(blocking);
-      const delivered = await new TaskQueue(keysFor(), blocking, admin, consumer).take(10, 100, true);
+      const delivered = await new TaskQueue(keysFor(), blocking, admin, consumer).take({ total: 10, byRuntime: { javascript: 10 } }, 100, true);
       expect(delivered.map((entry) => entry.taskId)).toContain(taskId);
     } finally {
       fx.cluster.resume("dispatcher");

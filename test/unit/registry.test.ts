@@ -39,8 +39,20 @@ describe("worker registry", () => {
     const { registry, join } = setup();
     const { worker, rejoined, recalled } = join("w1", 4);
     expect([worker.id, worker.address.toString(), rejoined, recalled]).toEqual(["w1", "w1", false, []]);
-    expect(registry.snapshots()).toEqual([{ id: "w1", capacity: 4, busy: 0, lastHeartbeatAt: 10_000 }]);
-    expect(registry.freeSlots()).toBe(4);
+    expect(registry.snapshots()).toEqual([{ id: "w1", capacity: 4, busy: 0, lastHeartbeatAt: 10_000, runtimes: ["javascript"] }]);
+    expect(registry.freeSlots().total).toBe(4);
+  });
+
+  it("counts free executors per runtime, and a task of a runtime is given only to a worker that runs it", () => {
+    const { registry } = setup();
+    registry.register("js", Buffer.from("js"), 2, []);
+    registry.register("both", Buffer.from("both"), 3, [], ["javascript", "python"]);
+    expect(registry.freeSlots()).toEqual({ total: 5, byRuntime: { javascript: 5, python: 3 } });
+    const picked = [1, 2, 3].map(() => registry.reserve("python")?.id);
+    expect(picked).toEqual(["both", "both", "both"]);
+    expect(registry.reserve("python")).toBeUndefined();
+    expect(registry.freeSlots()).toEqual({ total: 2, byRuntime: { javascript: 2, python: 0 } });
+    expect(registry.reserve("javascript")?.id).toBe("js");
   });
 
   it("a worker that rejoins with its tasks keeps them; one that rejoins without them has the old ones recalled, not those sent just now", () => {
@@ -71,7 +83,7 @@ describe("worker registry", () => {
     expect(w2.assignments.get("orphan")).toMatchObject({ entryId: "orphan-entry", started: true });
     expect([...w2.shadows]).toEqual(["mine"]);
     expect(w2.assigned).toBe(2);
-    expect(registry.freeSlots()).toBe(0);
+    expect(registry.freeSlots().total).toBe(0);
     // w2 reports the shadow's result: its executor is free, but the task stays w1's.
     expect(registry.finished(w2, "mine")).toBe("given to another worker");
     expect(w2.assigned).toBe(1);
@@ -154,7 +166,7 @@ describe("worker registry", () => {
     registry.started(worker, "running");
     expect(ids(registry.leaving(worker))).toEqual(["unstarted"]);
     expect(registry.holds("running")).toBe(true);
-    expect(registry.freeSlots()).toBe(0);
+    expect(registry.freeSlots().total).toBe(0);
     expect(registry.reserve()).toBeUndefined();
     expect(registry.snapshots()).toEqual([]);
   });
@@ -178,35 +190,35 @@ describe("worker registry", () => {
     const { registry, join, give } = setup(pushPolicy);
     join("small", 1);
     join("large", 3);
-    expect(registry.freeSlots()).toBe(4);
+    expect(registry.freeSlots().total).toBe(4);
     expect(give("a").id).toBe("large");
     const reserved = registry.reserve()!;
     expect(reserved.id).toBe("large");
-    expect(registry.freeSlots()).toBe(2);
+    expect(registry.freeSlots().total).toBe(2);
     // Not assigned after all (the task was finished meanwhile): the slot comes back.
     registry.unreserve(reserved, false);
-    expect(registry.freeSlots()).toBe(3);
+    expect(registry.freeSlots().total).toBe(3);
     registry.reconcile(registry.session(Buffer.from("small"))!, ["shadowed"]);
-    expect(registry.freeSlots()).toBe(2);
+    expect(registry.freeSlots().total).toBe(2);
   });
 
   it("pull: free slots are the credits asked for, less the tasks already on their way; a task not assigned gives its credit back", () => {
     const { registry, join, give } = setup(pullPolicy);
     const { worker } = join("w1", 4);
-    expect(registry.freeSlots()).toBe(0);
+    expect(registry.freeSlots().total).toBe(0);
     registry.requested(worker, 3);
-    expect(registry.freeSlots()).toBe(3);
+    expect(registry.freeSlots().total).toBe(3);
     give("a");
     // It asks again for its 3 idle executors before "a" has started: "a" is on its way, so 2.
     registry.requested(worker, 3);
-    expect(registry.freeSlots()).toBe(2);
+    expect(registry.freeSlots().total).toBe(2);
     const reserved = registry.reserve()!;
-    expect(registry.freeSlots()).toBe(1);
+    expect(registry.freeSlots().total).toBe(1);
     registry.unreserve(reserved, false);
-    expect(registry.freeSlots()).toBe(2);
+    expect(registry.freeSlots().total).toBe(2);
     // A hello (after a reconnection) resets the credits: it asks again after its welcome.
     join("w1", 4, ["a"]);
-    expect(registry.freeSlots()).toBe(0);
+    expect(registry.freeSlots().total).toBe(0);
   });
 
   it("counts the tasks started, for the metrics", () => {

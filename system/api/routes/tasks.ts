@@ -6,8 +6,9 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from "@fastify/type-provider-js
 import { FunctionBusyError, type TaskStore } from "../../store/store.js";
 import { ApiError, taskNotFound } from "../errors.js";
 import type { ApiMetrics } from "../metrics.js";
-import { checkArguments, checkArgumentsSize } from "../payloads.js";
+import { argumentsRuntime, checkArgumentsFor, checkArgumentsSize } from "../payloads.js";
 import * as schemas from "../schemas.js";
+import type { Runtime } from "../../runtimes.js";
 
 export interface TaskRoutesOptions {
   store: TaskStore;
@@ -20,7 +21,8 @@ export const taskRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: TaskRoutesO
   app.post("/execute_function", { schema: schemas.executeFunction }, async (request, reply) => {
     const { function_id: functionId, payload, deadline_ms: deadlineMs } = request.body;
     checkArgumentsSize(payload, maxArgsBytes);
-    checkArguments(payload);
+    const given = argumentsRuntime(payload);
+    checkArgumentsFor(await runtimeOf(store, functionId), given);
     const taskId = await submitting(() => store.submitTask(functionId.toLowerCase(), payload, deadlineMs));
     if (taskId === null) throw functionNotFound(functionId);
     metrics.tasksSubmitted(1);
@@ -34,7 +36,9 @@ export const taskRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: TaskRoutesO
     }
     // Every size first: a batch too large is refused before any payload is decoded.
     payloads.forEach((payload, index) => checkArgumentsSize(payload, maxArgsBytes, `payloads[${index}]`));
-    payloads.forEach((payload, index) => checkArguments(payload, `payloads[${index}]`));
+    const given = payloads.map((payload, index) => argumentsRuntime(payload, `payloads[${index}]`));
+    const runtime = await runtimeOf(store, functionId);
+    given.forEach((kind, index) => checkArgumentsFor(runtime, kind, `payloads[${index}]`));
     const taskIds = await submitting(() => store.submitTasks(functionId.toLowerCase(), payloads, deadlineMs));
     if (taskIds === null) throw functionNotFound(functionId);
     metrics.tasksSubmitted(taskIds.length);
@@ -55,6 +59,13 @@ export const taskRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: TaskRoutesO
     return task;
   });
 };
+
+/** The runtime of the function a submission names (its arguments are checked for it); 404 when there is none. */
+async function runtimeOf(store: TaskStore, functionId: string): Promise<Runtime> {
+  const fn = await store.getFunction(functionId.toLowerCase());
+  if (fn === null) throw functionNotFound(functionId);
+  return fn.runtime;
+}
 
 function functionNotFound(functionId: string): ApiError {
   return new ApiError("FUNCTION_NOT_FOUND", `there is no function ${functionId}`);
