@@ -4,6 +4,7 @@
  */
 import { Pool } from "undici";
 import { deserialize, FunctionSource, serialize } from "../codec/index.js";
+import { isPicklePayload, pickledArguments, unpickledData, type PythonValue } from "../codec/pickle.js";
 import { isTerminal, type TaskRecord, type TaskStatus } from "../task.js";
 import { MAX_WAIT_SECONDS } from "../api/limits.js";
 import type { ClusterSnapshot } from "../status/snapshot.js";
@@ -60,6 +61,29 @@ export class FaaSClient {
     return body.function_id;
   }
 
+  /**
+   * Registers a Python function given as source text defining it (`def name(...):`); its tasks
+   * run on executors with Python (see the README's "Python functions").
+   */
+  async registerPython(source: string, name: string): Promise<string> {
+    const body = await this.request<{ function_id: string }>("POST", "/register_function", { name, payload: source, runtime: "python" });
+    return body.function_id;
+  }
+
+  /**
+   * Queues one execution of a Python function, with positional and keyword arguments as JSON-like
+   * values (pickled as MPCSFaaS clients do). Its result's `value` is the unpickled return value,
+   * or a PythonException for what it raised.
+   */
+  async executePython(functionId: string, args: readonly PythonValue[] = [], kwargs: Record<string, PythonValue> = {}, options: { deadlineMs?: number } = {}): Promise<string> {
+    const body = await this.request<{ task_id: string }>("POST", "/execute_function", {
+      function_id: functionId,
+      payload: pickledArguments(args, kwargs),
+      ...(options.deadlineMs === undefined ? {} : { deadline_ms: options.deadlineMs }),
+    });
+    return body.task_id;
+  }
+
   /** Queues one execution of a registered function and returns the task id. */
   async execute(functionId: string, ...args: unknown[]): Promise<string> {
     return this.executeWith(functionId, args);
@@ -99,7 +123,7 @@ export class FaaSClient {
         "POST", "/results", { task_ids: pending, ...(wait > 0 ? { wait } : {}) }, wait * 1000,
       );
       for (const { task_id: taskId, status, result } of body.results) {
-        outcomes.set(taskId, { taskId, status, result, value: result === null ? undefined : deserialize(result) });
+        outcomes.set(taskId, { taskId, status, result, value: result === null ? undefined : decodedResult(result) });
       }
       pending = pending.filter((taskId) => !isTerminal(outcomes.get(taskId)!.status));
       if (pending.length === 0 || Date.now() >= deadline) return taskIds.map((taskId) => outcomes.get(taskId)!);
@@ -126,7 +150,7 @@ export class FaaSClient {
       );
       const finished = body.status === "COMPLETED" || body.status === "FAILED";
       if (finished || Date.now() >= deadline) {
-        return { taskId, status: body.status, result: body.result, value: body.result === null ? undefined : deserialize(body.result) };
+        return { taskId, status: body.status, result: body.result, value: body.result === null ? undefined : decodedResult(body.result) };
       }
     }
   }
@@ -192,5 +216,19 @@ export class FaaSClient {
       throw new FaaSError(error ?? `HTTP ${statusCode}`, statusCode, code ?? "HTTP_ERROR");
     }
     return parsed as T;
+  }
+}
+
+/**
+ * A result as a value: faaslab's codec, or a Python task's pickle read as plain data (one that
+ * holds more than plain data, such as an object of the function's own class, is left undefined:
+ * read `result` with Python and dill).
+ */
+function decodedResult(result: string): unknown {
+  if (!isPicklePayload(result)) return deserialize(result);
+  try {
+    return unpickledData(result);
+  } catch {
+    return undefined;
   }
 }

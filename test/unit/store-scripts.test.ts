@@ -43,7 +43,7 @@ describe("reply codes", () => {
   });
 
   it("the decoders name each code's outcome, and throw on one they do not expect", () => {
-    expect(claimResult([ScriptCode.Ok, "f", "[[]]", "", 1], { script: "claimTask" })).toEqual({ claimed: true, functionId: "f", args: "[[]]", deadlineMs: null, attempts: 1 });
+    expect(claimResult([ScriptCode.Ok, "f", "[[]]", "", 1, "python"], { script: "claimTask" })).toEqual({ claimed: true, functionId: "f", args: "[[]]", deadlineMs: null, attempts: 1, runtime: "python" });
     expect(claimResult([ScriptCode.AttemptsExhausted], { script: "claimTask" })).toEqual({ claimed: false, reason: "attempts-exhausted" });
     expect(finishTimes([ScriptCode.Ok, "5", "", 9], { script: "finishTask" })).toEqual({ createdAt: 5, startedAt: null, finishedAt: 9 });
     expect(finishTimes([ScriptCode.TaskFinished], { script: "finishTask" })).toBeNull();
