@@ -158,6 +158,13 @@ describe.skipIf(!prerequisites.ok)(`the Python executor${prerequisites.ok ? "" :
       expect(second.message).toMatch(/^SerializationError: the function raised Strict\('a'\)/);
     });
 
+    it("SystemExit comes back as itself; a function that ends its process fails with ExecutorCrashed (RuntimeError)", async () => {
+      expect(failed(await pool.run(python("import sys\n\ndef f():\n    sys.exit(3)\n"), 10_000))).toMatchObject({ type: "SystemExit", message: "3" });
+      const outcome = await pool.run(python("import os\n\ndef f():\n    os._exit(3)\n"), 10_000);
+      expect(failed(outcome)).toMatchObject({ type: "RuntimeError", message: "ExecutorCrashed: the executor exited with code 3 before it answered" });
+      expect(outcome.executor).toBe("py");
+    });
+
     it("a return value that cannot be pickled fails with SerializationError (TypeError)", async () => {
       const error = failed(await pool.run(python("def f():\n    return (x for x in [1])\n"), 10_000));
       expect(error.type).toBe("TypeError");

@@ -285,46 +285,61 @@ def read_all(fd):
 
 
 def run_task(config, token, task_fd):
-    memory_message = "the function ran out of its memory limit of %d MiB (MemoryError)" % config["memoryMb"]
+    """
+    The task's answer. A MemoryError is only noted where it is caught: its traceback holds the
+    frames (and so the memory) that ran out, and the answer is made once they are released.
+    """
+    memory = {"error": "ResourceLimitExceeded", "message": "the function ran out of its memory limit of %d MiB (MemoryError)" % config["memoryMb"]}
+    out_of_memory = False
     try:
         apply_limits(config)
-        payload = json.loads(read_all(task_fd))
-        os.close(task_fd)
-        import builtins
-        import tempfile
-        import types
-
-        import dill
-
-        # A private working directory; stray files elsewhere in /tmp are removed once the jail is idle.
-        directory = "/tmp/task-%s" % token
-        os.mkdir(directory, 0o700)
-        os.chdir(directory)
-        tempfile.tempdir = directory
-        # A fresh __main__: what a function pickled by value (dill refers to __main__'s globals)
-        # or defined in source sees as its globals, and what dill pickles by value again.
-        main_module = types.ModuleType("__main__")
-        main_module.__builtins__ = builtins
-        sys.modules["__main__"] = main_module
-        dill._dill._main_module = main_module
-        function = load_function(payload["source"], main_module)
-        args, kwargs = load_args(payload["args"])
+        function, args, kwargs = prepare(config, token, task_fd)
+        raised = None
         try:
             value = function(*args, **kwargs)
         except MemoryError:
-            restore_builtins()
-            raise TaskError("ResourceLimitExceeded", memory_message)
+            out_of_memory = True
         except BaseException as error:  # noqa: B036: the function's exception is its outcome
-            restore_builtins()
-            return {"status": "FAILED", "result": encode_exception(error, config)}
+            raised = error
+            raised.__traceback__ = None
         restore_builtins()
-        return {"status": "COMPLETED", "result": encode(value, "return value", config)}
+        if not out_of_memory:
+            if raised is not None:
+                return {"status": "FAILED", "result": encode_exception(raised, config)}
+            return {"status": "COMPLETED", "result": encode(value, "return value", config)}
     except TaskError as error:
         return {"error": error.name, "message": error.message}
     except MemoryError:
-        return {"error": "ResourceLimitExceeded", "message": memory_message}
+        out_of_memory = True
     except BaseException as error:  # noqa: B036
         return {"error": "ExecutorCrashed", "message": "the executor failed before the function's outcome was known: %s" % describe_error(error)}
+    return memory
+
+
+def prepare(config, token, task_fd):
+    """Reads the task, makes its working directory and a fresh __main__, and unpickles the function and its arguments."""
+    payload = json.loads(read_all(task_fd))
+    os.close(task_fd)
+    import builtins
+    import tempfile
+    import types
+
+    import dill
+
+    # A private working directory; stray files elsewhere in /tmp are removed once the jail is idle.
+    directory = "/tmp/task-%s" % token
+    os.mkdir(directory, 0o700)
+    os.chdir(directory)
+    tempfile.tempdir = directory
+    # A fresh __main__: what a function pickled by value (dill refers to __main__'s globals)
+    # or defined in source sees as its globals, and what dill pickles by value again.
+    main_module = types.ModuleType("__main__")
+    main_module.__builtins__ = builtins
+    sys.modules["__main__"] = main_module
+    dill._dill._main_module = main_module
+    function = load_function(payload["source"], main_module)
+    args, kwargs = load_args(payload["args"])
+    return function, args, kwargs
 
 
 def is_pickle_payload(text):
@@ -475,7 +490,7 @@ def encode_exception(error, config):
 def main(config):
     import select
     import selectors
-    import shutil
+    import stat
     import time
 
     if os.getpid() != 1:
@@ -548,6 +563,7 @@ def main(config):
             self.status = None
             self.killed_for = None
             self.ending_since = None
+            self.started = None
 
     def answer(task, message):
         message.update(type="outcome", id=task.id)
@@ -563,9 +579,20 @@ def main(config):
         task.writer = task.reader = None
         if task.token is not None:
             remove("/tmp/task-%s" % task.token)
-        if not any(t.token is not None for t in tasks.values()):
-            for name in os.listdir("/tmp"):
-                remove(os.path.join("/tmp", name))
+        # What else is in /tmp was left by tasks that ended, unless a running task made or changed
+        # it since it started: the others' own directories and anything newer stay, until then.
+        running = [t for t in tasks.values() if t.token is not None]
+        keep = {"task-%s" % t.token for t in running}
+        since = min((t.started for t in running), default=None)
+        for name in os.listdir("/tmp"):
+            if name in keep:
+                continue
+            try:
+                if since is not None and os.lstat(os.path.join("/tmp", name)).st_ctime >= since:
+                    continue
+            except OSError:
+                continue
+            remove(os.path.join("/tmp", name))
         start_queued()
 
     def close_watched(fd):
@@ -579,26 +606,45 @@ def main(config):
             pass
 
     def remove(path):
-        def retry(function, target, _):
-            try:
-                os.chmod(os.path.dirname(target), 0o700)
-                os.chmod(target, 0o700)
-            except OSError:
-                pass
-            try:
-                function(target)
-            except OSError:
-                pass
-
+        """
+        Removes a file or a whole tree a task left in /tmp, whatever it did to it: directories
+        without permissions, nesting deeper than any path or recursion limit, symlinks (removed,
+        never followed). It walks down with relative chdir and back up, and never raises.
+        """
         try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, onerror=retry)
-            else:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
                 os.unlink(path)
+                return
+            os.chmod(path, 0o700)
+            os.chdir(path)
+            names = []  # the directories walked down into, from path
+            while True:
+                into = None
+                for name in os.listdir("."):
+                    if stat.S_ISDIR(os.lstat(name).st_mode):
+                        into = name
+                        break
+                    os.unlink(name)
+                if into is not None:
+                    os.chmod(into, 0o700)
+                    os.chdir(into)
+                    names.append(into)
+                elif names:
+                    os.chdir("..")
+                    os.rmdir(names.pop())
+                else:
+                    break
+            os.chdir("/tmp")
+            os.rmdir(path)
         except FileNotFoundError:
             pass
-        except OSError as error:
+        except (OSError, ValueError) as error:
             log("could not remove %s: %s" % (path, error))
+        finally:
+            try:
+                os.chdir("/tmp")
+            except OSError:
+                pass
 
     def start_queued():
         while queue and sum(1 for t in tasks.values() if t.token is not None) < executors:
@@ -610,6 +656,7 @@ def main(config):
             return
         state["tokens"] += 1
         task.token = "%d-%d" % (task.id, state["tokens"])
+        task.started = time.time()
         by_token[task.token] = task
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
@@ -882,6 +929,14 @@ def main(config):
                 queue.remove(task)
                 answer(task, deadline_error(task))
         if any(t.status is not None for t in tasks.values()):
+            timeout = 0.005 if timeout is None else min(timeout, 0.005)
+        if any(t.status is None and (t.frame is not None or t.killed_for is not None) for t in tasks.values()):
+            # A child that answered (or was killed) but whose exit the forker has not reported:
+            # a task may have stopped the forker, which is woken until it reports.
+            try:
+                os.kill(state["forker"], signal.SIGCONT)
+            except OSError:
+                pass
             timeout = 0.005 if timeout is None else min(timeout, 0.005)
         for key, _ in selector.select(timeout):
             if key.data == "stdin":
