@@ -8,12 +8,18 @@
  *
  * With `isolation: "thread"` the threads run in this process instead: no second wall, and
  * no hop to the host (about a third more no-op throughput); for trusted functions only.
+ *
+ * Given `python` options, the pool also owns a PythonPool (python-pool.ts) of as many executors,
+ * and tasks of the `python` runtime go there; without them such a task fails with
+ * ExecutorCrashed, as a built-in exception pickle its client can read.
  */
+import { pythonTaskError } from "../codec/pickle.js";
 import type { Runtime } from "../runtimes.js";
 import { serializedTaskError } from "../task.js";
 import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
 import type { HostOptions } from "./host-protocol.js";
 import { HostProcess } from "./host-process.js";
+import { PythonPool } from "./python-pool.js";
 import { ThreadPool } from "./threads.js";
 
 export { DEFAULT_MAX_RESULT_BYTES };
@@ -38,6 +44,8 @@ export interface ExecutorPoolOptions {
   hostMemoryMb?: number;
   /** "process" (default): the threads run in the executor host; "thread": in this process, without the second wall. */
   isolation?: Isolation;
+  /** Runs Python functions too, in a jail (python-pool.ts): the directories their modules are in, and the interpreter (default /usr/bin/python3). */
+  python?: { pythonPath: string[]; python?: string };
 }
 
 export class ExecutorPool {
@@ -46,9 +54,21 @@ export class ExecutorPool {
   private host: HostProcess | undefined;
   /** The threads, when they run in this process (isolation "thread"). */
   private readonly threads: ThreadPool | undefined;
+  /** The Python executors, when the pool was given `python`. */
+  private readonly python: PythonPool | undefined;
   private closed = false;
 
   constructor(private readonly options: ExecutorPoolOptions) {
+    if (options.python) {
+      this.python = new PythonPool({
+        executors: options.executors,
+        memoryMb: options.memoryMb,
+        name: options.name,
+        maxResultBytes: options.maxResultBytes,
+        pythonPath: options.python.pythonPath,
+        python: options.python.python,
+      });
+    }
     this.hostOptions = {
       name: options.name,
       executors: options.executors,
@@ -64,13 +84,13 @@ export class ExecutorPool {
     this.host = this.startHost();
   }
 
-  /** The runtimes this pool's executors run. */
-  runtimes(): Runtime[] {
-    return ["javascript"];
-  }
-
   get executors(): number {
     return this.options.executors;
+  }
+
+  /** The runtimes whose functions this pool runs. */
+  runtimes(): Runtime[] {
+    return this.python ? ["javascript", "python"] : ["javascript"];
   }
 
   /** The executor host's process id (for tests and diagnostics); undefined while none runs. */
@@ -80,6 +100,11 @@ export class ExecutorPool {
 
   /** Runs one task to a terminal outcome; never rejects. */
   async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutorOutcome> {
+    if (task.runtime === "python") {
+      if (this.closed) return { status: "FAILED", result: pythonTaskError("ExecutorCrashed", "the executor pool is closed"), executor: this.options.name };
+      if (!this.python) return { status: "FAILED", result: pythonTaskError("ExecutorCrashed", "this executor has no Python runtime"), executor: this.options.name };
+      return this.python.run(task, deadlineMs);
+    }
     if (this.closed) return { status: "FAILED", result: serializedTaskError("ExecutorCrashed", "the executor pool is closed"), executor: this.options.name };
     if (this.threads) return this.threads.run(task, deadlineMs);
     if (!this.host?.accepting) this.host = this.startHost();
@@ -88,8 +113,7 @@ export class ExecutorPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.host?.close();
-    await this.threads?.close();
+    await Promise.all([this.host?.close(), this.threads?.close(), this.python?.close()]);
   }
 
   private startHost(): HostProcess {
