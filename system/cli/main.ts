@@ -22,6 +22,7 @@ import { asOption, logLevelOption, nonNegativeInteger, portNumber, positiveInteg
 import { bindError, commandPath, configureCliOutput, exitQuietlyOnClosedPipe, packageVersion, retireOption } from "./output.js";
 import { registerStatus } from "./status.js";
 import { registerUp } from "./up.js";
+import { addPythonOptions, pythonSettings } from "./python.js";
 
 const program = new Command("faas")
   .description("faaslab: a small distributed Function-as-a-Service")
@@ -102,7 +103,8 @@ const dispatcherCommand = program
   .option("--result-ttl <seconds>", "how long finished tasks are kept (0: forever)", asOption(nonNegativeInteger("--result-ttl")), DISPATCHER_DEFAULTS.resultTtlSeconds)
   .option("--prefix <prefix>", "Redis key prefix", "faas:")
   .option("--metrics-port <port>", "serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0 picks a free port; the ready line gives metricsUrl)", asOption(portNumber("--metrics-port")))
-  .addOption(logLevelOption())
+  .addOption(logLevelOption());
+addPythonOptions(dispatcherCommand, "local mode: ")
   .action(async (options, command: Command) => {
     const log = createLogger("dispatcher", options.logLevel);
     if (options.mode !== "local" && command.getOptionValueSource("executors") === "cli") {
@@ -131,7 +133,7 @@ const dispatcherCommand = program
       if (options.curveSecretKeyFile !== undefined || options.curveAllow !== undefined) throw new Error("CURVE applies to pull and push mode only: local mode has no workers to talk to");
       const dispatcher = new LocalDispatcher({
         ...shared, executors: options.executors, executorMemoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes,
-        isolation: options.executorIsolation,
+        isolation: options.executorIsolation, python: await pythonSettings(options, log),
       }, log, metrics);
       await dispatcher.start();
       const served = await serveMetricsIfAsked();
@@ -178,14 +180,15 @@ for (const mode of WORKER_MODES) {
     .option("--executor-memory-mb <mb>", "heap limit of each executor", asOption(positiveInteger("--executor-memory-mb")), 256)
     .addOption(new Option("--executor-isolation <where>", "where executor threads run: process (a permission-restricted executor host, the second wall) or thread (in this process: faster, for trusted functions only)").choices([...ISOLATION_MODES]).default("process"))
     .option("--max-result-bytes <bytes>", "largest serialized result of a task (past it the task fails with ResultTooLarge)", asOption(positiveInteger("--max-result-bytes")), DEFAULT_MAX_RESULT_BYTES)
-    .addOption(logLevelOption())
+    .addOption(logLevelOption());
+  addPythonOptions(workerCommand)
     .action(async (executors: number, dispatcherUrl: string, options) => {
       const log = createLogger(`${mode}-worker`, options.logLevel);
       const curve = workerCurve(options);
       for (const warning of curve.warnings) log.warn(warning);
       const worker = new Worker({
         mode, executors, dispatcherUrl, token: options.workerToken ?? (process.env.FAAS_WORKER_TOKEN || undefined), curve: curve.settings, executorMemoryMb: options.executorMemoryMb,
-        maxResultBytes: options.maxResultBytes, isolation: options.executorIsolation,
+        maxResultBytes: options.maxResultBytes, isolation: options.executorIsolation, python: await pythonSettings(options, log),
       }, log);
       worker.start();
       logReady(log, { mode, executors, dispatcherUrl, id: worker.id });

@@ -9,6 +9,7 @@ import { createLogger } from "../log.js";
 import { runUntilStopped } from "./lifecycle.js";
 import { asOption, logLevelOption, parseWorkers, portNumber, positiveInteger } from "./options.js";
 import { retireOption } from "./output.js";
+import { addPythonOptions } from "./python.js";
 
 /**
  * What `faas up` starts: --executors is the local pool's size (default 4) or each worker's
@@ -89,7 +90,8 @@ export function registerUp(program: Command): void {
       new Option("--appendfsync <policy>", "keep Redis's data in an append-only file, fsynced on every write (always) or once a second (everysec); with --dir it outlives the cluster")
         .choices(["always", "everysec"]),
     )
-    .addOption(logLevelOption("least severe log events every component writes"))
+    .addOption(logLevelOption("least severe log events every component writes"));
+  addPythonOptions(up, "every executor: ")
     .action(async (options) => {
       const log = createLogger("up", options.logLevel);
       const mode = options.mode as DispatcherMode;
@@ -121,6 +123,7 @@ export function registerUp(program: Command): void {
           dir,
           logLevel: options.logLevel ?? process.env.FAAS_LOG_LEVEL,
           redisPersistence: options.appendfsync ? { kind: "aof", fsync: options.appendfsync } : { kind: "none" },
+          python: options.python === false ? false : { pythonPath: options.pythonPath, ...(typeof options.python === "string" ? { interpreter: options.python } : {}) },
         });
       } catch (error) {
         throw startFailure(error, dir, options.dir === undefined, removeDir);

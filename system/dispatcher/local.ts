@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { DispatcherSnapshot } from "../status/snapshot.js";
 import type { ExecutorOutcome } from "../executor/contract.js";
+import type { PythonSettings } from "../executor/contract.js";
 import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import type { Logger } from "../log.js";
 import type { QueueEntry } from "../store/replies.js";
@@ -21,6 +22,8 @@ export interface LocalDispatcherOptions extends DispatcherOptions {
   maxResultBytes?: number;
   /** Where the executor threads run (default: the executor host process). */
   isolation?: Isolation;
+  /** Run Python functions too (absent: JavaScript only). */
+  python?: PythonSettings;
 }
 
 export class LocalDispatcher {
@@ -37,7 +40,7 @@ export class LocalDispatcher {
   private readonly finishing = new Set<Promise<unknown>>();
 
   constructor(private readonly options: LocalDispatcherOptions, private readonly log: Logger, private readonly metrics: DispatcherMetrics = noDispatcherMetrics) {
-    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
+    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, python: options.python, name: this.id });
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, {
       capacity: () => {
         const free = this.options.executors - this.inflight.size;

@@ -41,3 +41,9 @@ export interface ExecutorOutcome {
    */
   executor: string;
 }
+
+/** What a pool needs to run Python functions (python-pool.ts): the directories of modules functions pickled by reference need, and the interpreter (with dill). */
+export interface PythonSettings {
+  pythonPath: string[];
+  python?: string;
+}

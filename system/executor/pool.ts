@@ -16,7 +16,7 @@
 import { pythonTaskError } from "../codec/pickle.js";
 import type { Runtime } from "../runtimes.js";
 import { serializedTaskError } from "../task.js";
-import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
+import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask, type PythonSettings } from "./contract.js";
 import type { HostOptions } from "./host-protocol.js";
 import { HostProcess } from "./host-process.js";
 import { PythonPool } from "./python-pool.js";
@@ -45,7 +45,7 @@ export interface ExecutorPoolOptions {
   /** "process" (default): the threads run in the executor host; "thread": in this process, without the second wall. */
   isolation?: Isolation;
   /** Runs Python functions too, in a jail (python-pool.ts): the directories their modules are in, and the interpreter (default /usr/bin/python3). */
-  python?: { pythonPath: string[]; python?: string };
+  python?: PythonSettings;
 }
 
 export class ExecutorPool {

@@ -34,6 +34,16 @@ export interface DispatcherSettings {
   metricsPort?: number;
 }
 
+/** How the executors of a cluster run Python functions: `false` for JavaScript only. */
+export type LaunchPython = false | { pythonPath?: string[]; interpreter?: string };
+
+/** The flags that say so to a local dispatcher or a worker. */
+export function pythonArgs(python: LaunchPython | undefined): string[] {
+  if (python === undefined) return [];
+  if (python === false) return ["--no-python"];
+  return [...(python.pythonPath ?? []).flatMap((dir) => ["--python-path", dir]), ...(python.interpreter !== undefined ? ["--python", python.interpreter] : [])];
+}
+
 /** A CURVE cluster's keys, in `<dir>/curve/`: each worker gets its own key pair, added to the allowlist. */
 export interface CurveFiles {
   dir: string;
@@ -67,6 +77,8 @@ export interface LaunchOptions {
   apiArgs?: string[];
   /** Where executor threads run (local dispatcher and workers): "process" (the executor host, default) or "thread". */
   executorIsolation?: "process" | "thread";
+  /** The Python runtime of the local dispatcher and the workers (default: on wherever it can run, with no --python-path). */
+  python?: LaunchPython;
   /** The API requires this token (`Authorization: Bearer <token>`). */
   apiToken?: string;
   /** Where logs and Redis data go (default: a new temporary directory, removed by stop()). */
@@ -196,6 +208,7 @@ export class LaunchedCluster<P extends ManagedProcess = ManagedProcess> {
     if (this.mode === "local") {
       args.push("--executors", String(this.options.executors ?? 2));
       if (this.options.executorIsolation) args.push("--executor-isolation", this.options.executorIsolation);
+      args.push(...pythonArgs(this.options.python));
     } else {
       // A restarted dispatcher binds the port it had, where its workers reconnect.
       const port = this.dispatcherEndpoint ? new URL(this.dispatcherEndpoint.replace("tcp:", "http:")).port : "0";
@@ -226,7 +239,7 @@ export class LaunchedCluster<P extends ManagedProcess = ManagedProcess> {
    * registered it, or, with `waitForDispatcher: false`, once the process runs (to start a
    * worker before its dispatcher). `index` starts a given worker again.
    */
-  async startWorker(options: { executors?: number; token?: string; waitForDispatcher?: boolean; index?: number } = {}): Promise<WorkerComponent> {
+  async startWorker(options: { executors?: number; token?: string; waitForDispatcher?: boolean; index?: number; python?: LaunchPython } = {}): Promise<WorkerComponent> {
     if (this.mode === "local") throw new Error("a local-mode cluster has no workers");
     if (!this.dispatcherEndpoint) throw new Error("start the dispatcher first, or give the cluster a dispatcherPort: workers need its endpoint");
     // The index is taken before any await, so workers started together get different ones.
@@ -239,6 +252,7 @@ export class LaunchedCluster<P extends ManagedProcess = ManagedProcess> {
     const memory = this.options.dispatcher?.executorMemoryMb;
     if (memory !== undefined) args.push("--executor-memory-mb", String(memory));
     if (this.options.executorIsolation) args.push("--executor-isolation", this.options.executorIsolation);
+    args.push(...pythonArgs(options.python ?? this.options.python));
     if (this.curve) {
       // Key files, not keys, on the command line: `ps` shows it.
       const keyFile = join(this.curve.dir, `${name}.key`);

@@ -7,6 +7,7 @@
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
+import type { PythonSettings } from "../executor/contract.js";
 import { ExecutorPool, type Isolation } from "../executor/pool.js";
 import { logLifecycle, type Logger } from "../log.js";
 import { DISPATCHER_DEFAULTS, presumedLostAfterMs, type Heartbeat } from "../dispatcher/options.js";
@@ -29,6 +30,8 @@ export interface WorkerOptions {
   maxResultBytes?: number;
   /** Where the executor threads run (default: the executor host process). */
   isolation?: Isolation;
+  /** Run Python functions too (absent: JavaScript only). */
+  python?: PythonSettings;
   /** Until the dispatcher's welcome says otherwise. */
   heartbeatMs?: number;
   heartbeatTolerance?: number;
@@ -82,7 +85,7 @@ export class Worker {
     };
     this.helloBackoffMs = this.heartbeat.heartbeatMs;
     this.link = new DispatcherLink(options.curve, this.log, { received: (message) => this.handle(message), refused: (reason) => this.refuse(reason) });
-    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, name: this.id });
+    this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, python: options.python, name: this.id });
     this.demand = demandFor(options.mode, (idle) => this.send({ type: "request", idle }));
     this.refused = new Promise<never>((_, reject) => (this.refusedWith = reject));
     this.refused.catch(() => {});
