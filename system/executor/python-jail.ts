@@ -15,7 +15,7 @@
  * directories must then be readable by that user.
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { basename, delimiter, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -142,6 +142,32 @@ async function sharedLibraries([executable, dynload]: string[]): Promise<string[
   }
   if (libraries.size === 0) throw new Error(`ldd found no shared libraries of ${executable}`);
   return [...libraries].sort();
+}
+
+/**
+ * Why uid 65534 (the jail's user, and bubblewrap's when this process is root) could not read
+ * the modules in `dir`, or undefined when it can: every directory above it must let others
+ * search it, and the directory itself let them list it too.
+ */
+export function unreadableByJail(dir: string): string | undefined {
+  const path = resolve(dir);
+  const canUse = (at: string, bits: number) => {
+    const info = statSync(at);
+    if (info.uid === JAIL_UID) return (info.mode & (bits << 6)) === bits << 6;
+    if (info.gid === JAIL_UID) return (info.mode & (bits << 3)) === bits << 3;
+    return (info.mode & bits) === bits;
+  };
+  try {
+    for (let at = dirname(path); ; at = dirname(at)) {
+      if (!canUse(at, 0o1)) return `${at} does not let others search it`;
+      if (at === dirname(at)) break;
+    }
+    if (!statSync(path).isDirectory()) return `${path} is not a directory`;
+    if (!canUse(path, 0o5)) return `${path} does not let others read it`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
 }
 
 /** What the zygote is told at start (python/zygote.py reads it). */

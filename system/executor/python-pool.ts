@@ -15,9 +15,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pythonTaskError } from "../codec/pickle.js";
-import type { TaskErrorName } from "../task.js";
+import { MAX_DEADLINE_MS, type TaskErrorName } from "../task.js";
 import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
-import { defaultPython, jailCommand, jailContents } from "./python-jail.js";
+import { JAIL_UID, defaultPython, jailCommand, jailContents, unreadableByJail } from "./python-jail.js";
 
 export interface PythonPoolOptions {
   executors: number;
@@ -103,6 +103,8 @@ export class PythonPool {
   /** Runs one task to a terminal outcome; never rejects. The deadline counts from now, waiting for an executor included. */
   async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutorOutcome> {
     const start = performance.now();
+    // A deadline that is not a number of milliseconds (a caller's bug) is the longest a task may have.
+    deadlineMs = Number.isFinite(deadlineMs) ? Math.max(0, Math.min(deadlineMs, MAX_DEADLINE_MS)) : MAX_DEADLINE_MS;
     if (this.closed) return this.failed("ExecutorCrashed", "the executor pool is closed");
     const slot = await this.acquire(deadlineMs);
     if (slot === undefined) {
@@ -216,8 +218,13 @@ class Jail {
       const missing = this.options.pythonPath.find((dir) => !existsSync(dir));
       if (missing) throw new Error(`the --python-path directory ${missing} does not exist`);
       command = jailCommand(contents, this.options);
+      for (const dir of command.uid === undefined ? [] : this.options.pythonPath) {
+        const why = unreadableByJail(dir);
+        if (why) throw new Error(`the --python-path directory ${dir} cannot be read by uid ${JAIL_UID}, which the jail runs as when this process is root: ${why}`);
+      }
     } catch (error) {
-      this.died(`the Python jail cannot be built: ${(error as Error).message}`);
+      this.endReason ??= `the Python jail cannot be built: ${(error as Error).message}`;
+      this.died("not started");
       return;
     }
     if (this.endReason !== undefined) {

@@ -290,9 +290,26 @@ describe.skipIf(!prerequisites.ok)(`the Python executor${prerequisites.ok ? "" :
       expect(failed(await own.run(python("def f():\n    return 1\n"), 10_000)).message).toBe("ExecutorCrashed: the executor pool is closed");
     });
 
+    it("a pythonPath directory that does not exist, or that the jail's user cannot read, fails the tasks with ExecutorCrashed saying so", async () => {
+      const closed = mkdtempSync(join(tmpdir(), "faaslab-python-closed-")); // mode 0700
+      const pools = [new PythonPool({ executors: 1, memoryMb: 128, name: "missing", pythonPath: ["/nonexistent/faaslab-modules"] })];
+      if (process.getuid?.() === 0) pools.push(new PythonPool({ executors: 1, memoryMb: 128, name: "closed", pythonPath: [closed] }));
+      try {
+        expect(failed(await pools[0].run(python("def f():\n    return 1\n"), 10_000)).message).toBe(
+          "ExecutorCrashed: the Python executor could not start: the Python jail cannot be built: the --python-path directory /nonexistent/faaslab-modules does not exist");
+        if (pools[1]) {
+          expect(failed(await pools[1].run(python("def f():\n    return 1\n"), 10_000)).message).toMatch(
+            /^ExecutorCrashed: the Python executor could not start: .*cannot be read by uid 65534, which the jail runs as when this process is root: .* does not let others read it$/);
+        }
+      } finally {
+        await Promise.all(pools.map((p) => p.close()));
+        rmSync(closed, { recursive: true, force: true });
+      }
+    });
+
     it("available() says why when the interpreter has no dill", async () => {
       const answer = await PythonPool.available("/bin/false");
-      expect(answer.ok).toBe(false);
+      expect(answer).toMatchObject({ ok: false, why: expect.stringMatching(/^\/(usr\/)?bin\/false cannot run the executor \(it needs dill/) });
       const missing = await PythonPool.available("/nonexistent/python3");
       expect(missing).toEqual({ ok: false, why: "there is no Python interpreter /nonexistent/python3" });
     });

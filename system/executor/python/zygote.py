@@ -17,9 +17,9 @@ One file, three roles, chosen by the first argument:
 
 A task's child applies its limits (address space, file size, processes, no core dumps) and only
 then unpickles anything: unpickling runs code. It calls the function and answers with base64 of
-the dill pickle of the return value or of the exception, or with one of faaslab's errors by name
-({"error": name, "message": text}), which the pool turns into the built-in exception its client
-gets. Every child is a fresh fork of the forker, so nothing carries from one task to the next;
+the dill pickle of the return value or of the exception, or with one of faaslab's errors by name,
+which the pool turns into the built-in exception its client gets (answer_frame: one frame of an
+8-byte length and b"C"/b"F" and the pickle, or b"E", the name, NUL and the message). Every child is a fresh fork of the forker, so nothing carries from one task to the next;
 when a task ends, main kills every process of the jail that is not main, the forker or a running
 task's child or descendant, and removes the task's directory in /tmp.
 
@@ -27,6 +27,9 @@ Messages, pool to main:   {"type": "run", "id": n, "source": s, "args": a, "dead
           main to pool:   {"type": "ready", "version": "3.11.2"}
                           {"type": "outcome", "id": n, "status": "COMPLETED"|"FAILED", "result": b64}
                           {"type": "outcome", "id": n, "error": name, "message": text, "answered": bool}
+          ("answered": whether a task's child gave the error, or main did: a deadline, a crash)
+main and the forker:      a SOCK_SEQPACKET pair; main sends {"token": t} with the task's two pipe
+                          ends, the forker answers {"token": t, "pid": p}, then {"pid": p, "status": s}
 """
 
 import json
@@ -100,6 +103,12 @@ def forker(config):
     capture_clean_state()
     # Warm up what the first task would otherwise pay for: dill's tables, a function by value.
     dill.loads(dill.dumps((lambda x: x * 2, ((1,), {}))))
+    # What exists now is never collected here, so a collection in a child does not write to
+    # (and so copy) the pages of every object it inherited.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     ctl = socket.socket(fileno=3)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -550,8 +559,8 @@ def main(config):
 
     class Task:
         def __init__(self, request):
-            self.id = request["id"]
-            self.deadline_ms = request["deadlineMs"]
+            self.id = int(request["id"])
+            self.deadline_ms = float(request["deadlineMs"])
             self.deadline = time.monotonic() + self.deadline_ms / 1000
             self.payload = json.dumps({"source": request.get("source"), "args": request.get("args")}).encode()
             self.token = None
@@ -868,10 +877,14 @@ def main(config):
             line = bytes(stdin_buffer[:end])
             del stdin_buffer[:end + 1]
             scanned[0] = 0
-            request = json.loads(line)
-            if request.get("type") != "run":
+            try:
+                request = json.loads(line)
+                if request.get("type") != "run":
+                    continue
+                task = Task(request)
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                log("a request that is not one was ignored: %s" % error)
                 continue
-            task = Task(request)
             tasks[task.id] = task
             queue.append(task)
             start_queued()
