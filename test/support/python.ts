@@ -11,8 +11,18 @@ import type { ExecutorOutcome } from "../../system/executor/contract.js";
 
 export const PYTHON = "/usr/bin/python3";
 
-/** Whether this machine has what the Python executor needs: the interpreter with dill, and bubblewrap. */
+/**
+ * Whether this machine has what the Python executor needs: the interpreter with dill, and
+ * bubblewrap. Under CI (which installs them) a machine without them fails the tests rather
+ * than skipping them.
+ */
 export function pythonPrerequisites(): { ok: boolean; why: string } {
+  const found = findPrerequisites();
+  if (!found.ok && process.env.CI) throw new Error(`CI runs the Python tests, and this machine cannot: ${found.why}`);
+  return found;
+}
+
+function findPrerequisites(): { ok: boolean; why: string } {
   if (!existsSync(PYTHON)) return { ok: false, why: `${PYTHON} is not installed` };
   if (!existsSync("/usr/bin/bwrap")) return { ok: false, why: "bubblewrap (/usr/bin/bwrap) is not installed" };
   try {

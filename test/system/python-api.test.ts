@@ -17,7 +17,7 @@ function mpcsSerialize(expression: string): string {
 }
 
 describe("Python payloads at the API (JavaScript-only executors)", () => {
-  const fx = useCluster({ executors: 1 });
+  const fx = useCluster({ executors: 1, python: false });
 
   it("registers a dill-pickled function (newlines every 76 characters and all), refuses what is neither codec nor pickle, and checks arguments for the runtime", async () => {
     const payload = mpcsSerialize("double");
