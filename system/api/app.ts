@@ -2,9 +2,10 @@
  * The REST API, compatible with the MPCSFaaS course project. `buildApp` composes one plugin
  * per resource (routes/) over a store; `server.ts` owns the connections and the socket, so
  * tests can use `inject`. What applies to every route is set here, before the plugins: the
- * token, the metrics hook, the error and not-found answers, and the answers to requests that
- * never reach a route (client-errors.ts).
+ * token, the metrics hook, the error and not-found answers, the answers to requests that
+ * never reach a route (client-errors.ts), and the OpenAPI document's generator (openapi.ts).
  */
+import fastifySwagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Registry } from "prom-client";
 import type { Logger } from "../log.js";
@@ -16,7 +17,9 @@ import { ApiError, describeError, describeRouterError, MAX_PARAM_LENGTH, type Er
 import type { FinishedTasks } from "./finished-tasks.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from "./limits.js";
 import { noApiMetrics, type ApiMetrics } from "./metrics.js";
+import { openApiOptions } from "./openapi.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
+import { docsRoutes } from "./routes/docs.js";
 import { functionRoutes } from "./routes/functions.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -92,6 +95,8 @@ export function buildApp({
   const reader = new ClusterReader(store.redis, store.keys);
   metrics.observe({ taskCounts: () => reader.taskCounts() });
 
+  // The OpenAPI document is made of the routes registered after this: before every route plugin.
+  void app.register(fastifySwagger, openApiOptions({ tokenRequired: Boolean(apiToken) }));
   void app.register(functionRoutes, { store });
   void app.register(taskRoutes, { store, maxArgsBytes, metrics });
   void app.register(resultRoutes, { store, finished, maxResponseBytes });
@@ -99,5 +104,6 @@ export function buildApp({
   void app.register(dashboardRoutes);
   if (registry) void app.register(metricsRoutes, { registry });
   void app.register(healthRoutes, { redis: store.redis });
+  void app.register(docsRoutes);
   return app;
 }

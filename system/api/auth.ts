@@ -7,6 +7,13 @@ import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { ErrorBody } from "./errors.js";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Served without the API token, when one is set. */
+    public?: boolean;
+  }
+}
+
 /** Routes with `config.public` are served without the API token. */
 export function isPublicRoute(config: unknown): boolean {
   return (config as { public?: boolean } | undefined)?.public === true;

@@ -8,33 +8,19 @@
  * where it fails: CI installs Chromium, so its absence there is a defect.
  */
 import { existsSync, mkdirSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../harness/wait.js";
 import { FaaSClient, type ClusterSnapshot } from "../../system/client/index.js";
+import { browserOrReason } from "../support/chromium.js";
 import { useCluster } from "../support/cluster.js";
 
-const CHROMIUM = process.env.FAAS_CHROMIUM ?? "/usr/bin/chromium";
 const SCREENSHOT = "test-output/dashboard.png";
 const TOKEN = "dashboard-test-token";
 const HEARTBEAT_MS = 200;
 const TOLERANCE = 3;
 /** The page polls every second; the dispatcher publishes every heartbeat. */
 const PAGE_POLL_MS = 1000;
-
-/** Launches Chromium, or says why it cannot. */
-async function launch(): Promise<Browser | string> {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} does not exist (apt-get install -y chromium, or set FAAS_CHROMIUM)`;
-  try {
-    return await chromium.launch({
-      executablePath: CHROMIUM, headless: true, timeout: 30_000,
-      // As root in a container there is no sandbox to use; the closed network refuses Chromium's own calls home.
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
-  } catch (error) {
-    return `Chromium at ${CHROMIUM} does not start here: ${(error as Error).message.split("\n")[0]}`;
-  }
-}
 
 describe("the dashboard in Chromium", () => {
   const fx = useCluster({
@@ -48,11 +34,9 @@ describe("the dashboard in Chromium", () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    const launched = await launch();
+    const launched = await browserOrReason("the dashboard's browser test");
     if (typeof launched === "string") {
-      if (process.env.CI) throw new Error(`the dashboard test needs Chromium under CI: ${launched}`);
       unavailable = launched;
-      console.warn(`the dashboard's browser test is skipped: ${unavailable}`);
       return;
     }
     browser = launched;

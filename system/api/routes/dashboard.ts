@@ -1,7 +1,8 @@
 /**
  * `GET /dashboard`: a page that polls `GET /cluster`. The page and its scripts are static
  * files and hold no data, so they are served without the token (`config.public`); the page
- * asks for the token when `/cluster` answers 401.
+ * asks for the token when `/cluster` answers 401. They are for a browser, not operations of
+ * the API: the OpenAPI document leaves them out (`schema.hide`).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -49,12 +50,12 @@ const DASHBOARD_HEADERS = {
 };
 
 export const dashboardRoutes: FastifyPluginAsync = async (app) => {
-  app.get("/dashboard", { config: { public: true } }, async (_request, reply) =>
+  app.get("/dashboard", { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
     reply.type("text/html; charset=utf-8").headers(DASHBOARD_HEADERS).send(read(PAGE)));
   // The page's links are relative to /dashboard: from /dashboard/ they would miss.
-  app.get("/dashboard/", { config: { public: true } }, async (_request, reply) => reply.redirect("/dashboard"));
+  app.get("/dashboard/", { config: { public: true }, schema: { hide: true } }, async (_request, reply) => reply.redirect("/dashboard"));
 
-  app.get<{ Params: { file: string } }>("/dashboard/:file", { config: { public: true } }, async (request, reply) => {
+  app.get<{ Params: { file: string } }>("/dashboard/:file", { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     const asset = Object.hasOwn(ASSETS, request.params.file) ? ASSETS[request.params.file] : undefined;
     if (!asset) {
       return reply.code(404).send({ error: `the dashboard has no file ${request.params.file}`, code: "ROUTE_NOT_FOUND" } satisfies ErrorBody);

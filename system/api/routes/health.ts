@@ -2,9 +2,10 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { Redis } from "ioredis";
 import type { ErrorBody } from "../errors.js";
+import * as schemas from "../schemas.js";
 
 export const healthRoutes: FastifyPluginAsync<{ redis: Redis }> = async (app, { redis }) => {
-  app.get("/healthz", async (_request, reply) => {
+  app.get("/healthz", { schema: schemas.getHealth }, async (_request, reply) => {
     try {
       await redis.ping();
       return { status: "ok" };
