@@ -3,7 +3,7 @@
  *  - sequential: execute, then result?wait, one task at a time; p50/p99 latency
  *  - concurrent: N tasks from C clients, each executing and awaiting its task; tasks/s
  *
- *   npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread] [--no-metrics]
+ *   npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread] [--no-metrics] [--runtime javascript|python|both]
  *
  * --workers is <count>x<executors> (local mode: 1x<executors>).
  */
@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { LaunchedCluster, type WorkerShape } from "../system/launcher/cluster.js";
 import { parseWorkers } from "../system/cli/options.js";
 import { isDispatcherMode, type DispatcherMode } from "../system/modes.js";
-import { closedLoop, sequential } from "./study/loads.js";
+import { closedLoop, executeJavaScript, executePython, sequential } from "./study/loads.js";
 import { FaaSClient } from "../system/client/index.js";
 
 /**
@@ -37,11 +37,13 @@ const { values } = parseArgs({
     curve: { type: "boolean", default: false },
     "executor-isolation": { type: "string", default: "process" },
     "no-metrics": { type: "boolean", default: false },
+    runtime: { type: "string", default: "javascript" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread] [--no-metrics]");
+  console.log("usage: npm run bench:roundtrip -- [--mode local|pull|push] [--workers 2x2] [--sequential 1000] [--tasks 5000] [--clients 50] [--curve] [--executor-isolation process|thread] [--no-metrics] [--runtime javascript|python|both]");
+  console.log("  --runtime: the no-op function's language; both runs JavaScript, then Python, on the same cluster in one run");
   console.log("  --curve: pull and push, the worker links encrypted and authenticated with CURVE");
   console.log("  --executor-isolation thread: executors in the dispatcher or worker process, without the executor host (the second wall)");
   console.log("  --no-metrics: every component runs with FAAS_METRICS=off (nothing counted), to measure what metrics cost");
@@ -67,6 +69,11 @@ try {
   console.error((error as Error).message);
   process.exit(2);
 }
+if (!["javascript", "python", "both"].includes(values.runtime)) {
+  console.error("--runtime must be javascript, python or both");
+  process.exit(2);
+}
+const runtimes = values.runtime === "both" ? (["javascript", "python"] as const) : [values.runtime as "javascript" | "python"];
 const sequentialCount = count("sequential");
 const tasks = count("tasks");
 const clients = count("clients");
@@ -85,13 +92,16 @@ const stop = () => cluster.stop();
 process.once("SIGINT", () => void stop().then(() => process.exit(130)));
 try {
   const client = new FaaSClient({ baseUrl: cluster.apiUrl });
-  const noop = await client.register(() => null, "noop");
-  const seq = await sequential(client, noop, sequentialCount);
-  const loop = await closedLoop(client, noop, tasks, clients);
   const layout = mode === "local" ? `${shape.executors} executors` : `${shape.count} workers x ${shape.executors} executors`;
   console.log(`faaslab round trip, ${mode} mode${values.curve ? " with CURVE" : ""}, metrics ${metrics ? "on" : "off"}, ${layout} (cluster and client on this machine)`);
-  console.log(`sequential no-op round trip over ${sequentialCount} calls: p50 ${seq.p50.toFixed(2)} ms, p99 ${seq.p99.toFixed(2)} ms`);
-  console.log(`throughput: ${tasks} no-op tasks from ${clients} concurrent clients in ${loop.seconds.toFixed(2)} s = ${loop.tasksPerSecond.toFixed(0)} tasks/s`);
+  for (const runtime of runtimes) {
+    const noop = runtime === "python" ? await client.registerPython("def noop():\n    return None\n", "noop") : await client.register(() => null, "noop");
+    const submit = runtime === "python" ? executePython : executeJavaScript;
+    const seq = await sequential(client, noop, sequentialCount, 100, submit);
+    const loop = await closedLoop(client, noop, tasks, clients, [], submit);
+    console.log(`${runtime}: sequential no-op round trip over ${sequentialCount} calls: p50 ${seq.p50.toFixed(2)} ms, p99 ${seq.p99.toFixed(2)} ms`);
+    console.log(`${runtime}: throughput: ${tasks} no-op tasks from ${clients} concurrent clients in ${loop.seconds.toFixed(2)} s = ${loop.tasksPerSecond.toFixed(0)} tasks/s`);
+  }
 } finally {
   await stop();
 }

@@ -6,23 +6,28 @@
  */
 import { mapConcurrent } from "../../harness/concurrent.js";
 import { percentiles, type Percentiles } from "../../harness/percentile.js";
-import type { FaaSClient } from "../../system/client/index.js";
+import type { FaaSClient, PythonValue } from "../../system/client/index.js";
 
 export type { Percentiles };
 
+/** How a load submits one task of its function: a JavaScript function's arguments go in faaslab's codec, a Python one's pickled. */
+export type Submit = (client: FaaSClient, functionId: string, args: unknown[]) => Promise<string>;
+export const executeJavaScript: Submit = (client, functionId, args) => client.execute(functionId, ...args);
+export const executePython: Submit = (client, functionId, args) => client.executePython(functionId, args as PythonValue[]);
+
 /** One task: execute, then wait for its result; returns the latency in ms and the task id. */
-export async function roundTrip(client: FaaSClient, functionId: string, args: unknown[] = []): Promise<{ ms: number; taskId: string }> {
+export async function roundTrip(client: FaaSClient, functionId: string, args: unknown[] = [], submit: Submit = executeJavaScript): Promise<{ ms: number; taskId: string }> {
   const start = performance.now();
-  const taskId = await client.execute(functionId, ...args);
+  const taskId = await submit(client, functionId, args);
   const outcome = await client.result(taskId, { wait: 30 });
   if (outcome.status !== "COMPLETED") throw new Error(`task ${taskId} ended ${outcome.status}: ${outcome.result}`);
   return { ms: performance.now() - start, taskId };
 }
 
-export async function sequential(client: FaaSClient, functionId: string, count: number, warmup = 100): Promise<Percentiles & { count: number }> {
-  for (let i = 0; i < warmup; i++) await roundTrip(client, functionId);
+export async function sequential(client: FaaSClient, functionId: string, count: number, warmup = 100, submit: Submit = executeJavaScript): Promise<Percentiles & { count: number }> {
+  for (let i = 0; i < warmup; i++) await roundTrip(client, functionId, [], submit);
   const latencies: number[] = [];
-  for (let i = 0; i < count; i++) latencies.push((await roundTrip(client, functionId)).ms);
+  for (let i = 0; i < count; i++) latencies.push((await roundTrip(client, functionId, [], submit)).ms);
   return { count, ...percentiles(latencies) };
 }
 
@@ -35,9 +40,9 @@ export interface LoadResult {
 }
 
 /** `clients` clients, each running one task after another, `tasks` in all. */
-export async function closedLoop(client: FaaSClient, functionId: string, tasks: number, clients: number, args: unknown[] = []): Promise<LoadResult> {
+export async function closedLoop(client: FaaSClient, functionId: string, tasks: number, clients: number, args: unknown[] = [], submit: Submit = executeJavaScript): Promise<LoadResult> {
   const start = performance.now();
-  const runs = await mapConcurrent(Array.from({ length: tasks }), clients, () => roundTrip(client, functionId, args));
+  const runs = await mapConcurrent(Array.from({ length: tasks }), clients, () => roundTrip(client, functionId, args, submit));
   const seconds = (performance.now() - start) / 1000;
   return { tasks, seconds, tasksPerSecond: tasks / seconds, latency: percentiles(runs.map((r) => r.ms)), taskIds: runs.map((r) => r.taskId) };
 }

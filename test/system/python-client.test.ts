@@ -4,7 +4,8 @@
  * OS's CPython against a faaslab cluster in each mode, its project directory on the workers'
  * --python-path for the functions dill pickles by reference.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { useCluster } from "../support/cluster.js";
@@ -29,5 +30,18 @@ describe.each(["local", "pull", "push"] as const)("%s: the MPCSFaaS client suite
     expect(output).toMatch(/Ran 1[0-9] tests/);
     expect(code, output).toBe(0);
     expect(output).toMatch(/\nOK\n?$/);
+  });
+
+});
+
+describe("the README's Python client", () => {
+  const fx = useCluster({ executors: 1 });
+
+  it("runs as written (the API's address aside) and prints COMPLETED 42", async () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    const example = /```python\n(import codecs, dill, json, time[\s\S]*?)```/.exec(readme)?.[1];
+    expect(example, "the README's Python client example").toBeDefined();
+    const output = execFileSync("/usr/bin/python3", ["-c", example!.replace("http://127.0.0.1:8000", fx.url)], { encoding: "utf8", env: {} });
+    expect(output).toBe("COMPLETED 42\n");
   });
 });
