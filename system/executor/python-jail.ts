@@ -15,10 +15,11 @@
  * directories must then be readable by that user.
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
-import { basename, delimiter, dirname, join, resolve, sep } from "node:path";
+import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { findExecutable } from "../paths.js";
 
 const run = promisify(execFile);
 
@@ -46,19 +47,6 @@ export function defaultPython(): string {
   return existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 }
 
-/** The absolute path of a program, looked up on PATH when it has no slash; undefined when none is there. */
-export function findProgram(name: string): string | undefined {
-  const candidates = name.includes(sep) ? [resolve(name)] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, name));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
 
 /** What the interpreter needs in the jail, found on the host (describe runs only our own code). */
 export interface JailContents {
@@ -86,9 +74,9 @@ export function jailContents(python: string): Promise<JailContents> {
 }
 
 async function findContents(python: string): Promise<JailContents> {
-  const interpreter = findProgram(python);
+  const interpreter = findExecutable(python);
   if (!interpreter) throw new Error(`there is no Python interpreter ${python}`);
-  const bwrap = findProgram("bwrap") ?? (existsSync("/usr/bin/bwrap") ? "/usr/bin/bwrap" : undefined);
+  const bwrap = findExecutable("bwrap") ?? (existsSync("/usr/bin/bwrap") ? "/usr/bin/bwrap" : undefined);
   if (!bwrap) throw new Error("bubblewrap (bwrap) is not installed, and the Python executor runs in its jail");
   if (!existsSync(ZYGOTE_FILE)) throw new Error(`the zygote ${ZYGOTE_FILE} is missing (npm run build copies it)`);
   let described: { executable: string; version: string; stdlib: string[]; dynload: string; dill: string; dillVersion: string };

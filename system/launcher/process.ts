@@ -4,10 +4,10 @@
  * readiness read from its output, and every one of them killed when the launching process
  * exits, however it exits.
  */
-import { accessSync, constants, createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
-import { delimiter, isAbsolute, join } from "node:path";
 import { execa, type ResultPromise } from "execa";
+import { findExecutable } from "../paths.js";
 
 export interface ProcessSpec {
   /** A name for logs and errors: "api", "redis", "dispatcher". */
@@ -25,19 +25,7 @@ export interface ProcessSpec {
 /** Makes the process object for a spec: the harness gives one that can also be paused. */
 export type ProcessFactory<P extends ManagedProcess = ManagedProcess> = (spec: ProcessSpec) => P;
 
-/** The path of an executable, looked up in PATH as a shell would; undefined when absent. */
-export function findExecutable(command: string): string | undefined {
-  const candidates = isAbsolute(command) || command.includes("/") ? [command] : (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, command));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
+export { findExecutable };
 
 /**
  * util-linux's setpriv sets the kernel's parent-death signal and then execs the command (the
