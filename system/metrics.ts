@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { deserialize } from "./codec/index.js";
+import { decodedResult, errorNameAndMessage } from "./codec/pickle.js";
 import { TaskErrors } from "./task.js";
 
 /** FAAS_METRICS=off turns collection off: the metrics objects do nothing (to measure what they cost). */
@@ -61,9 +61,8 @@ const FAASLAB_ERRORS = new Set<string>(Object.keys(TaskErrors));
  */
 export function failureReason(serializedError: string): string {
   try {
-    const error = deserialize(serializedError) as { name?: unknown } | null;
-    const name = typeof error?.name === "string" ? error.name : undefined;
-    return name !== undefined && FAASLAB_ERRORS.has(name) ? name : FUNCTION_ERROR;
+    const { name } = errorNameAndMessage(decodedResult(serializedError));
+    return FAASLAB_ERRORS.has(name) ? name : FUNCTION_ERROR;
   } catch {
     return FUNCTION_ERROR;
   }

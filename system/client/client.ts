@@ -3,8 +3,8 @@
  * over the REST API. Values cross the wire with the package's codec.
  */
 import { Pool } from "undici";
-import { deserialize, FunctionSource, serialize } from "../codec/index.js";
-import { isPicklePayload, pickledArguments, unpickledData, type PythonValue } from "../codec/pickle.js";
+import { FunctionSource, serialize } from "../codec/index.js";
+import { decodedResult, pickledArguments, type PythonValue } from "../codec/pickle.js";
 import { isTerminal, type TaskRecord, type TaskStatus } from "../task.js";
 import { MAX_WAIT_SECONDS } from "../api/limits.js";
 import type { ClusterSnapshot } from "../status/snapshot.js";
@@ -216,19 +216,5 @@ export class FaaSClient {
       throw new FaaSError(error ?? `HTTP ${statusCode}`, statusCode, code ?? "HTTP_ERROR");
     }
     return parsed as T;
-  }
-}
-
-/**
- * A result as a value: faaslab's codec, or a Python task's pickle read as plain data (one that
- * holds more than plain data, such as an object of the function's own class, is left undefined:
- * read `result` with Python and dill).
- */
-function decodedResult(result: string): unknown {
-  if (!isPicklePayload(result)) return deserialize(result);
-  try {
-    return unpickledData(result);
-  } catch {
-    return undefined;
   }
 }

@@ -7,6 +7,7 @@
  * `deserialize` without faaslab installed.
  */
 import type { TaskErrorName } from "../task.js";
+import { deserialize } from "./index.js";
 
 /** Base64 (standard alphabet) with any line breaks or spaces between its characters. */
 const BASE64 = /^[A-Za-z0-9+/\s]+={0,2}\s*$/;
@@ -282,4 +283,37 @@ export function unpickledData(payload: string): unknown {
         throw new Error(`opcode 0x${opcode.toString(16)} is not plain data: read this result with Python (dill)`);
     }
   }
+}
+
+/**
+ * A result or error as a value, whichever runtime's it is: faaslab's codec, or a Python task's
+ * pickle read as plain data (one holding more than plain data, such as an object of the
+ * function's own class, gives undefined: read it with Python and dill). Throws on text that is
+ * neither.
+ */
+export function decodedResult(result: string): unknown {
+  if (!isPicklePayload(result)) return deserialize(result);
+  try {
+    return unpickledData(result);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The name and message of a decoded error: a Python exception that faaslab raised (its message
+ * starts with faaslab's name, as pythonTaskError writes it) is named by faaslab's name.
+ */
+export function errorNameAndMessage(error: unknown): { name: string; message: string } {
+  if (error instanceof PythonException) {
+    const faaslab = /^([A-Za-z]+): ([\s\S]*)$/.exec(error.message);
+    const name = faaslab?.[1] as TaskErrorName | undefined;
+    if (name !== undefined && PYTHON_EXCEPTION_FOR[name] === error.name) return { name, message: faaslab![2] };
+    return { name: error.name, message: error.message };
+  }
+  const fields = error as { name?: unknown; message?: unknown } | null;
+  return {
+    name: typeof fields?.name === "string" ? fields.name : "Error",
+    message: typeof fields?.message === "string" ? fields.message : String(error),
+  };
 }

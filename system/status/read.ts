@@ -5,7 +5,7 @@
  * is scanned).
  */
 import type { Redis } from "ioredis";
-import { deserialize } from "../codec/index.js";
+import { decodedResult, errorNameAndMessage } from "../codec/pickle.js";
 import type { Keys } from "../store/keys.js";
 import { RECENT_FAILURES } from "../store/keys.js";
 import { TASK_STATUSES } from "../task.js";
@@ -169,9 +169,9 @@ function parseFailure(json: string): StoredFailure[] {
 function describeError(serialized: string | null): FailureSnapshot["error"] {
   if (serialized === null) return null;
   try {
-    const error = deserialize(serialized) as { name?: unknown; message?: unknown } | null;
-    const name = typeof error?.name === "string" ? error.name : "Error";
-    const message = typeof error?.message === "string" ? error.message : String(error);
+    const decoded = decodedResult(serialized);
+    if (decoded === undefined) return { name: "Error", message: "(a Python object that is not plain data: read it with dill)" };
+    const { name, message } = errorNameAndMessage(decoded);
     return { name, message: message.length > MESSAGE_CHARS ? `${message.slice(0, MESSAGE_CHARS)}…` : message };
   } catch {
     return { name: "Error", message: "(the error could not be decoded)" };

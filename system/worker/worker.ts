@@ -14,6 +14,7 @@ import { DISPATCHER_DEFAULTS, presumedLostAfterMs, type Heartbeat } from "../dis
 import { encode, type DispatcherMessage, type RejectReason, type TaskMessage, type WorkerMessage, type WorkerMode } from "../protocol/messages.js";
 import type { CurveKeyPair } from "../protocol/curve.js";
 import { serializedTaskError } from "../task.js";
+import type { Runtime } from "../runtimes.js";
 import { demandFor, type Demand } from "./demand.js";
 import { DispatcherLink } from "./link.js";
 
@@ -44,6 +45,8 @@ export class WorkerRefused extends Error {
 
 /** A task this worker holds until the dispatcher acknowledges its result: running, or finished. */
 interface HeldTask {
+  /** Its function's runtime: an error the worker itself gives it is in that runtime's format. */
+  runtime: Runtime;
   /** The result message, once the task has finished. */
   result?: Extract<WorkerMessage, { type: "result" }>;
   sentAt?: number;
@@ -211,12 +214,12 @@ export class Worker {
       this.send({ type: "rejected", taskId: task.taskId, reason: refusal });
       return;
     }
-    const held: HeldTask = {};
+    const held: HeldTask = { runtime: task.runtime ?? "javascript" };
     this.held.set(task.taskId, held);
     this.running++;
     this.send({ type: "started", taskId: task.taskId });
     this.log.debug({ taskId: task.taskId }, "task started");
-    void this.pool.run({ functionId: task.functionId, source: source!, args: task.args, runtime: task.runtime ?? "javascript" }, task.deadlineMs).then(({ status, result, executor }) => {
+    void this.pool.run({ functionId: task.functionId, source: source!, args: task.args, runtime: held.runtime }, task.deadlineMs).then(({ status, result, executor }) => {
       this.running--;
       held.result = { type: "result", taskId: task.taskId, status, result, executor };
       this.log.debug({ taskId: task.taskId, status, executor }, "task finished");
@@ -240,7 +243,7 @@ export class Worker {
       // The dispatcher would close the connection on it, and it would be sent again after each reconnection, forever.
       held.result = {
         ...held.result, status: "FAILED",
-        result: serializedTaskError("ResultTooLarge", `the result takes ${frame.length} bytes on the wire, more than the dispatcher accepts in one message (${this.maxMessageBytes}, its --max-message-bytes)`),
+        result: serializedTaskError("ResultTooLarge", `the result takes ${frame.length} bytes on the wire, more than the dispatcher accepts in one message (${this.maxMessageBytes}, its --max-message-bytes)`, held.runtime),
       };
       frame = encode(held.result);
     }

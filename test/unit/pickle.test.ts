@@ -5,7 +5,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { isPicklePayload, pickledArguments, pickleFramingProblem, PythonException, pythonTaskError, unpickledData } from "../../system/codec/pickle.js";
+import { decodedResult, errorNameAndMessage, isPicklePayload, pickledArguments, pickleFramingProblem, PythonException, pythonTaskError, unpickledData } from "../../system/codec/pickle.js";
+import { failureReason } from "../../system/metrics.js";
 
 /** Runs a Python program with dill; it reads the payloads given on stdin as JSON and prints JSON. */
 function python(program: string, input: unknown = null): unknown {
@@ -38,6 +39,17 @@ describe("the MPCSFaaS pickle format", () => {
     const seen = python("print(json.dumps([[type(e).__name__, str(e)] for e in map(deserialize, input)]))", payloads);
     expect(seen).toEqual([["TimeoutError", "DeadlineExceeded: the task ran past its deadline of 50 ms"], ["RuntimeError", "WorkerLost: lost — ü"], ["ImportError", "FunctionNotFound: no module named 'tests'"]]);
     expect(unpickledData(payloads[0])).toMatchObject({ name: "TimeoutError", message: "DeadlineExceeded: the task ran past its deadline of 50 ms" });
+  });
+
+  it("a Python task's error is named by faaslab's name when faaslab raised it, in the metrics and the cluster view alike", () => {
+    expect(failureReason(pythonTaskError("DeadlineExceeded", "50 ms"))).toBe("DeadlineExceeded");
+    expect(errorNameAndMessage(decodedResult(pythonTaskError("WorkerLost", "lost")))).toEqual({ name: "WorkerLost", message: "lost" });
+    const raised = python("print(json.dumps(serialize(TimeoutError('DeadlineExceeded: my own, not faaslab'))))") as string;
+    // A TimeoutError the function raised itself is still the function's, unless it names faaslab's error exactly as faaslab does.
+    expect(errorNameAndMessage(decodedResult(raised))).toEqual({ name: "DeadlineExceeded", message: "my own, not faaslab" });
+    const valueError = python("print(json.dumps(serialize(ValueError('nope'))))") as string;
+    expect(failureReason(valueError)).toBe("function_error");
+    expect(errorNameAndMessage(decodedResult(valueError))).toEqual({ name: "ValueError", message: "nope" });
   });
 
   it("tells a pickle's framing: base64, the PROTO header, the STOP opcode", () => {
