@@ -10,6 +10,7 @@ import { waitFor } from "../../harness/wait.js";
 import { serialize } from "../../system/codec/index.js";
 import { cliPath } from "../../system/paths.js";
 import { http, useCluster } from "../support/cluster.js";
+import { findLogged } from "../support/logs.js";
 
 /** `serialize(obj)` as an MPCSFaaS client writes it, for a Python expression, by the OS's CPython with dill. */
 function mpcsSerialize(expression: string): string {
@@ -68,5 +69,17 @@ describe("Python payloads at the API (JavaScript-only executors)", () => {
     const status = execFileSync(process.execPath, [cliPath, "status", "--api", fx.url], { encoding: "utf8" });
     expect(status).toContain("waiting: 3 Python task(s) wait: no live executor runs python");
     expect(status).toMatch(/RUNTIMES[\s\S]*javascript/);
+  });
+});
+
+describe("a machine whose Python cannot run functions", () => {
+  const fx = useCluster({ executors: 1, python: { interpreter: "/nonexistent/python3" } });
+
+  it("runs JavaScript only and says so once at start, with the reason", async () => {
+    expect(await fx.client.run((x: number) => x * 2, 21)).toBe(42);
+    const warnings = findLogged(fx.cluster.logFile("dispatcher"), "Python functions are not run here (JavaScript only): it needs python3 with dill and bubblewrap (Debian: apt-get install python3 python3-dill bubblewrap)");
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0].why)).toContain("/nonexistent/python3");
+    expect((await fx.client.cluster()).workers.map((worker) => worker.runtimes)).toEqual([["javascript"]]);
   });
 });
