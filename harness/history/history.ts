@@ -16,7 +16,11 @@ export type HistoryEvent =
   | { t: number; type: "invoke"; op: number; process: string; kind: string; args: string; expected: Expected }
   /** The execute request's outcome: ok (accepted, with the task id), fail (refused), info (unknown: timeout, connection lost). */
   | { t: number; type: "complete"; op: number; outcome: "ok" | "fail" | "info"; taskId?: string; error?: string }
-  /** A status seen by a request sent at `invokedAt`. MISSING: the task does not exist. */
+  /**
+   * A status seen by a request sent at `invokedAt`. MISSING: the task does not exist. `result`
+   * is codec text, as the checkers compare it: a Python task's as the driver read it (its
+   * value as plain data, its exception as an Error with the exception's name and message).
+   */
   | {
       t: number; type: "status"; taskId: string; status: TaskStatus | "MISSING"; result?: string | null; invokedAt: number; by: "client" | "observer" | "final";
       /** How many times the task was started (the final read sees the whole record). */

@@ -13,6 +13,7 @@ import { packageRoot } from "../../system/paths.js";
 import { SCENARIO_DIR } from "../scenario/load.js";
 import type { Schedule } from "../scenario/schedule.js";
 import type { Scenario } from "../scenario/schema.js";
+import { scenarioRuntimes } from "../workload/kinds.js";
 import { environmentLine, type Environment } from "./environment.js";
 
 export interface RunReport {
@@ -68,7 +69,15 @@ function describeCluster(scenario: Scenario, mode: string): string {
     `max attempts ${dispatcher.maxAttempts ?? DISPATCHER_DEFAULTS.maxAttempts}`,
     `task deadline ${dispatcher.taskDeadline ?? DISPATCHER_DEFAULTS.taskDeadlineMs} ms`,
   ];
-  return `${shape}; ${settings.join(", ")}; Redis persistence ${redis.persistence}`;
+  return `${shape}; ${settings.join(", ")}; Redis persistence ${redis.persistence}; ${describeRuntime(scenario)}`;
+}
+
+/** The runtime(s) the tasks ran in, as the cluster line says it. */
+export function describeRuntime(scenario: Scenario): string {
+  const names = { javascript: "JavaScript", python: "Python" } as const;
+  const runtimes = scenarioRuntimes(scenario).map((runtime) => names[runtime]);
+  const builtins = scenario.cluster.runtime === "mixed" ? " (runtime mixed: each built-in kind in both, half its weight each)" : ` (runtime ${scenario.cluster.runtime})`;
+  return `${runtimes.join(" and ")} tasks${builtins}`;
 }
 
 function describeWorkload(scenario: Scenario): string {
@@ -77,7 +86,8 @@ function describeWorkload(scenario: Scenario): string {
     const length = phase.duration !== undefined ? `for ${s(phase.duration)}` : `${phase.tasks} tasks`;
     const mix = phase.mix.map((kind) => {
       const detail = kind.kind === "sleep" ? ` ${kind.ms[0]}–${kind.ms[1]} ms` : kind.kind === "cpu" ? ` fib(${kind.fib[0]}–${kind.fib[1]})` : kind.kind === "function" ? ` ${kind.file}` : "";
-      return `${kind.kind}${detail} ×${kind.weight}`;
+      const runtime = kind.kind === "function" ? "" : scenario.cluster.runtime === "mixed" ? " (JavaScript and Python)" : scenario.cluster.runtime === "python" ? " (Python)" : "";
+      return `${kind.kind}${detail}${runtime} ×${kind.weight}`;
     }).join(", ");
     return `${phase.name}: ${loop} ${length}; mix ${mix}`;
   }).join("<br>");

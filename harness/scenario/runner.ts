@@ -19,6 +19,9 @@ import { describeEnvironment } from "../report/environment.js";
 import { verdictOf, writeReport, type RunReport, type ScenarioReport } from "../report/markdown.js";
 import { Workload } from "../workload/driver.js";
 import { templatesFor, type TaskTemplate } from "../workload/kinds.js";
+import type { LaunchPython } from "../../system/launcher/cluster.js";
+import { PythonPool } from "../../system/executor/python-pool.js";
+import { ScenarioError } from "./load.js";
 import type { Progress } from "./progress.js";
 import { drawSchedule, type Schedule } from "./schedule.js";
 import type { DispatcherMode } from "../../system/modes.js";
@@ -37,6 +40,12 @@ export interface RunOptions {
   runCheck?: typeof runCheck;
   /** Errors caught outside the run's own code (the CLI's last-resort handler puts them here): each becomes a problem of the run in progress. */
   harnessErrors?: string[];
+  /**
+   * The cluster's Python runtime (default: on wherever it can run); its `interpreter` also
+   * computes the expected outcomes of .py files, and is the one checked before a run with
+   * Python tasks.
+   */
+  python?: LaunchPython;
 }
 
 export interface ScenarioOutcome {
@@ -62,13 +71,15 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   const startedAt = new Date();
   // Read before the run, so what the run writes cannot change what it says it ran on.
   const environment = describeEnvironment();
+  const started = performance.now();
+  const interpreter = options.python ? options.python.interpreter : undefined;
+  const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile, { runtime: scenario.cluster.runtime, python: interpreter })));
+  await requirePython(phases.flat(), options.python);
   const reportsDir = options.reportsDir ?? defaultRunDir(scenario.name, startedAt);
   const outDir = join(reportsDir, scenario.name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const modes = (Array.isArray(scenario.cluster.mode) ? scenario.cluster.mode : [scenario.cluster.mode]) as DispatcherMode[];
-  const started = performance.now();
-  const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile)));
   const runs: RunReport[] = [];
   for (const mode of modes) {
     if (options.signal?.aborted) break;
@@ -82,7 +93,23 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   return { passed: !options.signal?.aborted && verdictOf(report), reportFile, report };
 }
 
-function clusterOptions(scenario: Scenario, mode: DispatcherMode): ClusterOptions {
+/**
+ * A scenario with Python tasks needs Python where they run: refused before anything starts,
+ * saying why, on a machine where the executor cannot run Python (rather than a run whose
+ * Python tasks wait QUEUED for an executor that never comes).
+ */
+async function requirePython(templates: readonly TaskTemplate[], python: LaunchPython | undefined): Promise<void> {
+  const kinds = [...new Set(templates.filter((template) => template.runtime === "python").map((template) => template.name))];
+  if (kinds.length === 0) return;
+  const what = `this scenario runs Python tasks (${kinds.join(", ")})`;
+  if (python === false) throw new ScenarioError(`${what}, and the cluster is to run without Python`);
+  const available = await PythonPool.available(python?.interpreter);
+  if (!available.ok) {
+    throw new ScenarioError(`${what}, and this machine cannot run them: ${available.why} (Python functions need the OS's CPython with dill, and bubblewrap: apt-get install python3 python3-dill bubblewrap)`);
+  }
+}
+
+function clusterOptions(scenario: Scenario, mode: DispatcherMode, python: LaunchPython | undefined): ClusterOptions {
   const { workers, dispatcher, redis } = scenario.cluster;
   return {
     mode,
@@ -99,6 +126,7 @@ function clusterOptions(scenario: Scenario, mode: DispatcherMode): ClusterOption
       .flatMap((fault) => (fault.action === "random" ? fault.among : [fault]))
       .some((fault) => fault.action === "latency" || fault.action === "cut" || fault.action === "blackhole"),
     logLevel: "info",
+    ...(python === undefined ? {} : { python }),
   };
 }
 
@@ -117,7 +145,7 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, phases: TaskTem
   progress?.phase(mode, "start cluster");
   let cluster: Cluster | undefined;
   try {
-    cluster = await Cluster.start(clusterOptions(scenario, mode));
+    cluster = await Cluster.start(clusterOptions(scenario, mode, options.python));
   } catch (error) {
     aborted.push(`the cluster did not start: ${(error as Error).message}`);
   }

@@ -20,7 +20,7 @@ export const SCHEDULED_TASKS_PER_CLIENT = 200;
 export interface Schedule {
   seed: number;
   faults: PlannedFault[];
-  /** Per client, in order: [task kind, serialized arguments]. */
+  /** Per client, in order: [task kind (its runtime too: noop/python), serialized arguments]. */
   clients: Record<string, [string, string][]>;
   /** sha256 of the above, first 16 hex digits. */
   digest: string;
@@ -35,7 +35,7 @@ export function drawSchedule(scenario: Scenario, mode: DispatcherMode, templates
     for (let client = 0; client < clientsOf(phase); client++) {
       const stream = clientStream(random, phaseIndex, client);
       clients[clientName(phase, phaseIndex, client)] = Array.from({ length: SCHEDULED_TASKS_PER_CLIENT }, () => {
-        const { template, args } = drawTask(templates[phaseIndex], phase.mix, stream);
+        const { template, args } = drawTask(templates[phaseIndex], stream);
         return [kindOf(template), serialize(args)];
       });
     }

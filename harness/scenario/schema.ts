@@ -9,6 +9,10 @@
 import { z } from "zod";
 import { DISPATCHER_MODES } from "../../system/modes.js";
 
+/** What `cluster.runtime` may say: the language of the built-in kinds' bodies, or both. */
+export const SCENARIO_RUNTIMES = ["javascript", "python", "mixed"] as const;
+export type ScenarioRuntime = (typeof SCENARIO_RUNTIMES)[number];
+
 /** The input as an error message shows it. */
 export const shown = (input: unknown): string => (typeof input === "bigint" ? `${input}n` : (JSON.stringify(input) ?? String(input)));
 
@@ -63,6 +67,12 @@ const ClusterSchema = z
         error: unlessMissing((input) => `mode must be one of ${DISPATCHER_MODES.join(", ")} (or a list of them), got ${shown(input)}`),
       })
       .describe("local (the dispatcher runs tasks on its own executors), pull or push (on worker processes); a list runs the scenario once per mode, in one report"),
+    runtime: z
+      .enum(SCENARIO_RUNTIMES, { error: unlessMissing((input) => `runtime must be one of ${SCENARIO_RUNTIMES.join(", ")}, got ${shown(input)}`) })
+      .default("javascript")
+      .describe(
+        "the language of the built-in kinds (noop, sleep, cpu, throw): javascript, python, or mixed (each kind twice, a JavaScript and a Python version, each with half its weight, in one history); a function file runs in its own language (.py: Python). Python needs the machine's CPython with dill and bubblewrap: without them a scenario that has Python tasks is refused before it starts",
+      ),
     workers: z
       .object({
         count: z.number().int().min(1).max(32).describe("worker processes (pull and push), numbered 0 to count - 1"),
@@ -123,20 +133,23 @@ const TaskKindSchema = z.discriminatedUnion(
     z.object({ kind: z.literal("noop"), weight }).strict().describe("returns null"),
     z.object({ kind: z.literal("sleep"), weight, ms: range.describe("how long the task sleeps, in ms") }).strict().describe("waits (I/O-bound), returns the ms it slept"),
     z.object({ kind: z.literal("cpu"), weight, fib: range.describe("n of the recursive fibonacci(n) it computes") }).strict().describe("CPU-bound: fibonacci(n)"),
-    z.object({ kind: z.literal("throw"), weight }).strict().describe("throws an Error: the task must end FAILED with it"),
+    z.object({ kind: z.literal("throw"), weight }).strict().describe("throws an Error (JavaScript: a RangeError; Python: a ValueError): the task must end FAILED with it"),
     z
       .object({
         kind: z.literal("function"), weight,
-        file: z.string().min(1).describe("a .js file (relative to the scenario file) holding one function's source: a declaration, a function expression or an arrow"),
+        file: z
+          .string()
+          .min(1)
+          .describe("a file relative to the scenario file: a .js file holding one function's source (a declaration, a function expression or an arrow), or a .py file that defines one Python function (def name(...):), which runs as a Python task whatever cluster.runtime says"),
         args: z.array(z.array(z.unknown())).min(1).meta({ label: "list of argument lists" }).describe("argument lists; each task takes one at random"),
         expect: z
           .array(ExpectationSchema)
           .optional()
-          .describe("the outcome of each argument list, in the same order: { value: <any> } or { error: <name>, message: <text> }; without it, the harness runs the file with plain Node to find them"),
+          .describe("the outcome of each argument list, in the same order: { value: <any> } or { error: <name>, message: <text> }; without it, the harness runs the file with plain Node (a .py file: with /usr/bin/python3) to find them"),
       })
       .strict()
       .describe(
-        "a user function from a file. Its expected results are the scenario's `expect`, or else what the file's function returns (or throws) when the harness evaluates it with plain Node in a child process, apart from faaslab's own sandbox; a value the codec carries (bigint, undefined, Map, Date…) compares as such",
+        "a user function from a file. Its expected results are the scenario's `expect`, or else what the file's function returns (or throws) when the harness evaluates it with plain Node (a .py file: the OS's CPython) in a child process, apart from faaslab's own sandbox; a value the codec carries (bigint, undefined, Map, Date…) compares as such, and a Python result as the plain data it unpickles to (a tuple as a list, a dict as an object)",
       ),
   ],
   { error: tagError("kind", TASK_KINDS) },

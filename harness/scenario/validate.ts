@@ -13,6 +13,7 @@
  *    `from` (its first time, one interval in, would be after the end); `from` after `until`;
  *  - the same for each fault a `random` rule draws from (`among`);
  *  - an `expect` list that is not as long as its `args`;
+ *  - a function file that is neither .js nor .py (its extension says its runtime);
  *  - an `fsyncWindow` without Redis on `aof-everysec` (it would excuse losses that the
  *    persistence in force does not explain).
  */
@@ -98,7 +99,11 @@ export function validateScenario(scenario: Scenario): Problem[] {
 
   scenario.workload.phases.forEach((phase, i) =>
     phase.mix.forEach((kind: TaskKind, j) => {
-      if (kind.kind !== "function" || kind.expect === undefined || kind.expect.length === kind.args.length) return;
+      if (kind.kind !== "function") return;
+      if (!/\.(js|py)$/.test(kind.file)) {
+        problem(["workload", "phases", i, "mix", j, "file"], `${JSON.stringify(kind.file)} is neither a .js nor a .py file: its extension says its runtime (.js: JavaScript, .py: Python)`);
+      }
+      if (kind.expect === undefined || kind.expect.length === kind.args.length) return;
       problem(
         ["workload", "phases", i, "mix", j, "expect"],
         `${kind.expect.length} expected outcome${kind.expect.length === 1 ? "" : "s"} for ${kind.args.length} argument list${kind.args.length === 1 ? "" : "s"}: give one for each, in the same order`,

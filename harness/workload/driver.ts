@@ -10,11 +10,14 @@
  * how many each client submits, never which.
  */
 import { FaaSClient, FaaSError, isTerminal, serialize } from "../../system/client/index.js";
+import type { PythonValue } from "../../system/codec/pickle.js";
+import type { Runtime } from "../../system/runtimes.js";
 import type { Expected, History } from "../history/history.js";
 import { mapConcurrent } from "../concurrent.js";
 import type { Random } from "../random.js";
 import type { Phase } from "../scenario/schema.js";
 import { pickWeighted, type TaskTemplate } from "./kinds.js";
+import { observedResult } from "./python.js";
 
 /** A request that takes longer than this is abandoned (its outcome is then unknown). */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -40,14 +43,17 @@ export function clientName(phase: Phase, phaseIndex: number, client: number): st
   return `${phase.name}#${phaseIndex}/client-${client}`;
 }
 
-/** A task's kind as the history and the schedule name it: noop, sleep, cpu, throw, or function:<file>. */
+/**
+ * A task's kind as the history and the schedule name it: noop, sleep, cpu, throw (JavaScript),
+ * noop/python, sleep/python, cpu/python, throw/python, or function:<file> (a .py file is Python).
+ */
 export function kindOf(template: TaskTemplate): string {
   return template.key.startsWith("function:") ? `function:${template.name}` : template.key;
 }
 
-/** One task drawn from a client's stream: which template, its arguments, and what it must give. */
-export function drawTask(templates: readonly TaskTemplate[], mix: Phase["mix"], stream: Random): { template: TaskTemplate; args: unknown[]; expected: Expected } {
-  const template = pickWeighted(templates, mix, stream);
+/** One task drawn from a client's stream: which template (by the templates' weights), its arguments, and what it must give. */
+export function drawTask(templates: readonly TaskTemplate[], stream: Random): { template: TaskTemplate; args: unknown[]; expected: Expected } {
+  const template = pickWeighted(templates, stream);
   return { template, ...template.draw(stream) };
 }
 
@@ -66,6 +72,8 @@ export class Workload {
   readonly pending = new Set<string>();
   private readonly awaiting = new Set<Promise<void>>();
   private readonly functionIds = new Map<string, string>();
+  /** The runtime of each accepted task: how its results are read (see `observedResult`). */
+  private readonly runtimes = new Map<string, Runtime>();
   private nextOp = 0;
   private drainDeadline = Number.POSITIVE_INFINITY;
   private readonly stopped = new AbortController();
@@ -83,7 +91,8 @@ export class Workload {
   async register(templates: readonly TaskTemplate[]): Promise<void> {
     for (const template of templates) {
       if (this.functionIds.has(template.key)) continue;
-      this.functionIds.set(template.key, await this.client.registerSource(template.source, template.name));
+      const register = template.runtime === "python" ? this.client.registerPython(template.source, template.name) : this.client.registerSource(template.source, template.name);
+      this.functionIds.set(template.key, await register);
     }
   }
 
@@ -91,11 +100,12 @@ export class Workload {
   async probe(template: TaskTemplate): Promise<string | undefined> {
     const { args, expected } = template.draw(this.probeStream);
     try {
-      const taskId = await this.client.execute(this.functionIds.get(template.key)!, ...args);
+      const taskId = await this.execute(template, args);
       const outcome = await this.client.result(taskId, { wait: 30 });
-      if (!isTerminal(outcome.status)) return `a ${template.name} task did not finish within 30 s`;
-      if (expected.ok && (outcome.status !== "COMPLETED" || outcome.result !== expected.value)) {
-        return `a ${template.name} task ended ${outcome.status} with ${outcome.result}, expected ${expected.value}`;
+      if (!isTerminal(outcome.status)) return `a ${template.name} task (${template.runtime}) did not finish within 30 s`;
+      const result = observedResult(template.runtime, outcome.status, outcome.result);
+      if (expected.ok && (outcome.status !== "COMPLETED" || result !== expected.value)) {
+        return `a ${template.name} task (${template.runtime}) ended ${outcome.status} with ${result}, expected ${expected.value}`;
       }
       if (!expected.ok && outcome.status !== "FAILED") return `a ${template.name} task ended ${outcome.status}, expected it to fail`;
       return undefined;
@@ -116,7 +126,7 @@ export class Workload {
       const name = clientName(phase, phaseIndex, client);
       return () => {
         budget--;
-        const { template, args, expected } = drawTask(templates, phase.mix, stream);
+        const { template, args, expected } = drawTask(templates, stream);
         return this.submit(template, name, { args, expected });
       };
     };
@@ -178,9 +188,8 @@ export class Workload {
       const invokedAt = this.history.now();
       try {
         const task = await this.client.task(taskId);
-        this.history.record({
-          type: "status", taskId, status: task.status, result: isTerminal(task.status) ? task.result : null, invokedAt, by: "final", attempts: task.attempts,
-        });
+        const result = isTerminal(task.status) ? observedResult(this.runtimes.get(taskId) ?? "javascript", task.status, task.result) : null;
+        this.history.record({ type: "status", taskId, status: task.status, result, invokedAt, by: "final", attempts: task.attempts });
       } catch (error) {
         if (error instanceof FaaSError && error.status === 404) this.history.record({ type: "status", taskId, status: "MISSING", invokedAt, by: "final" });
       }
@@ -206,7 +215,7 @@ export class Workload {
     this.history.record({ type: "invoke", op, process, kind: kindOf(template), args: serialize(args), expected });
     let taskId: string;
     try {
-      taskId = await this.client.execute(this.functionIds.get(template.key)!, ...args);
+      taskId = await this.execute(template, args);
     } catch (error) {
       const definite = error instanceof FaaSError && error.status >= 400 && error.status < 500;
       this.history.record({ type: "complete", op, outcome: definite ? "fail" : "info", error: (error as Error).message });
@@ -216,6 +225,7 @@ export class Workload {
     this.history.record({ type: "complete", op, outcome: "ok", taskId });
     accepted?.(taskId);
     this.counters.accepted++;
+    this.runtimes.set(taskId, template.runtime);
     this.pending.add(taskId);
     const awaited = this.awaitResult(taskId);
     this.awaiting.add(awaited);
@@ -230,7 +240,8 @@ export class Workload {
         const wait = Math.max(0, Math.min(WAIT_SECONDS, (this.drainDeadline - invokedAt) / 1000));
         const outcome = await this.client.result(taskId, { wait });
         const terminal = isTerminal(outcome.status);
-        this.history.record({ type: "status", taskId, status: outcome.status, result: terminal ? outcome.result : null, invokedAt, by: "client" });
+        const result = terminal ? observedResult(this.runtimes.get(taskId) ?? "javascript", outcome.status, outcome.result) : null;
+        this.history.record({ type: "status", taskId, status: outcome.status, result, invokedAt, by: "client" });
         if (terminal) {
           this.pending.delete(taskId);
           this.counters.finished++;
@@ -241,6 +252,12 @@ export class Workload {
         await this.pause(RETRY_DELAY_MS);
       }
     }
+  }
+
+  /** Submits one task in its template's runtime: a Python task's arguments are pickled as the positional arguments. */
+  private execute(template: TaskTemplate, args: unknown[]): Promise<string> {
+    const functionId = this.functionIds.get(template.key)!;
+    return template.runtime === "python" ? this.client.executePython(functionId, args as PythonValue[]) : this.client.execute(functionId, ...args);
   }
 
   private pause(ms: number): Promise<void> {

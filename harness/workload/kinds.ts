@@ -1,6 +1,7 @@
 /**
- * The kinds of task a workload mixes, each with its function's source, its arguments drawn
- * from the run's seeded randomness, and the result the harness expects.
+ * The kinds of task a workload mixes, each with its function's source (JavaScript or
+ * Python), its arguments drawn from the run's seeded randomness, and the result the harness
+ * expects.
  *
  * The expectations come from outside the system under test. A user function from a file has
  * them from the scenario (`expect`), or else from the oracle: the file's function evaluated
@@ -19,15 +20,54 @@ import { serialize } from "../../system/codec/index.js";
 import type { Expected } from "../history/history.js";
 import type { Random } from "../random.js";
 import { ScenarioError } from "../scenario/load.js";
-import { shown, type Expectation, type TaskKind } from "../scenario/schema.js";
+import { shown, type Expectation, type Scenario, type ScenarioRuntime, type TaskKind } from "../scenario/schema.js";
+import type { Runtime } from "../../system/runtimes.js";
+import { pythonOracle } from "./python.js";
 
 export interface TaskTemplate {
-  /** Identifies the registered function: one per kind (and file). */
+  /**
+   * Identifies the registered function, one per kind and runtime (and file): noop, sleep,
+   * cpu, throw for JavaScript, noop/python… for Python, function:<path> for a file. The
+   * history and the schedule name a task's kind by it (see `kindOf`).
+   */
   key: string;
   name: string;
   source: string;
+  /** The language of `source`: how the driver registers and submits it, and reads its results. */
+  runtime: Runtime;
+  /** Its relative frequency in the phase's mix. */
+  weight: number;
   /** Draws one task's arguments and its expected outcome. */
   draw(random: Random): { args: unknown[]; expected: Expected };
+}
+
+/** The runtime of a function file: Python for a .py file, else JavaScript. */
+export function fileRuntime(file: string): Runtime {
+  return file.endsWith(".py") ? "python" : "javascript";
+}
+
+/** The runtimes a built-in kind runs in under `cluster.runtime`. */
+export function builtinRuntimes(runtime: ScenarioRuntime): Runtime[] {
+  return runtime === "mixed" ? ["javascript", "python"] : [runtime];
+}
+
+/** Every runtime the scenario's tasks run in, JavaScript first. */
+export function scenarioRuntimes(scenario: Scenario): Runtime[] {
+  const found = new Set<Runtime>();
+  for (const phase of scenario.workload.phases) {
+    for (const kind of phase.mix) {
+      if (kind.kind === "function") found.add(fileRuntime(kind.file));
+      else for (const runtime of builtinRuntimes(scenario.cluster.runtime)) found.add(runtime);
+    }
+  }
+  return (["javascript", "python"] as const).filter((runtime) => found.has(runtime));
+}
+
+export interface TemplateOptions {
+  /** The language of the built-in kinds (default javascript); with mixed, each appears once per runtime, with half its weight. */
+  runtime?: ScenarioRuntime;
+  /** The CPython that computes a .py file's expected outcomes (default /usr/bin/python3). */
+  python?: string;
 }
 
 const drawIn = (random: Random, [min, max]: readonly [number, number]) => random.int(min, max);
@@ -38,19 +78,57 @@ function fibonacci(n: number): number {
 
 const ok = (value: unknown): Expected => ({ ok: true, value: serialize(value) });
 
-/** The templates of a phase's mix; user functions get their expected outcomes here, once per argument list. */
-export async function templatesFor(mix: readonly TaskKind[], scenarioFile: string): Promise<TaskTemplate[]> {
-  return Promise.all(mix.map((kind) => templateFor(kind, scenarioFile)));
+/**
+ * The templates of a phase's mix, in its order (with `mixed`, each built-in kind's JavaScript
+ * version, then its Python one); user functions get their expected outcomes here, once per
+ * argument list.
+ */
+export async function templatesFor(mix: readonly TaskKind[], scenarioFile: string, options: TemplateOptions = {}): Promise<TaskTemplate[]> {
+  const runtimes = builtinRuntimes(options.runtime ?? "javascript");
+  const templates = await Promise.all(mix.map((kind) =>
+    kind.kind === "function"
+      ? fileTemplate(kind, scenarioFile, options.python).then((template) => [template])
+      : runtimes.map((runtime) => ({ ...builtinTemplate(kind, runtime), weight: kind.weight / runtimes.length }))));
+  return templates.flat();
 }
 
-async function templateFor(kind: TaskKind, scenarioFile: string): Promise<TaskTemplate> {
+/** The source of each built-in kind in each runtime, and its function's name. */
+const BODIES = {
+  noop: {
+    name: "noop",
+    javascript: "() => null",
+    python: "def noop():\n    return None\n",
+  },
+  sleep: {
+    name: "sleep",
+    javascript: "async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)); return ms; }",
+    python: "import time\n\ndef sleep(ms):\n    time.sleep(ms / 1000)\n    return ms\n",
+  },
+  cpu: {
+    name: "fibonacci",
+    javascript: "function fibonacci(n) { return n < 2 ? n : fibonacci(n - 1) + fibonacci(n - 2); }",
+    python: "def fibonacci(n):\n    return n if n < 2 else fibonacci(n - 1) + fibonacci(n - 2)\n",
+  },
+  throw: {
+    name: "throws",
+    javascript: '(n) => { throw new RangeError("expected failure " + n); }',
+    python: 'def throws(n):\n    raise ValueError("expected failure %d" % n)\n',
+  },
+} as const;
+
+/** The error each runtime's throw body raises. */
+const THROWN: Record<Runtime, string> = { javascript: "RangeError", python: "ValueError" };
+
+function builtinTemplate(kind: Exclude<TaskKind, { kind: "function" }>, runtime: Runtime): Omit<TaskTemplate, "weight"> {
+  const body = BODIES[kind.kind];
+  // JavaScript's keys are those from before Python ran here, so existing scenarios' schedules keep their digests.
+  const base = { key: runtime === "javascript" ? kind.kind : `${kind.kind}/${runtime}`, name: body.name, source: body[runtime], runtime };
   switch (kind.kind) {
     case "noop":
-      return { key: "noop", name: "noop", source: "() => null", draw: () => ({ args: [], expected: ok(null) }) };
+      return { ...base, draw: () => ({ args: [], expected: ok(null) }) };
     case "sleep":
       return {
-        key: "sleep", name: "sleep",
-        source: "async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)); return ms; }",
+        ...base,
         draw: (random) => {
           const ms = drawIn(random, kind.ms);
           return { args: [ms], expected: ok(ms) };
@@ -58,8 +136,7 @@ async function templateFor(kind: TaskKind, scenarioFile: string): Promise<TaskTe
       };
     case "cpu":
       return {
-        key: "cpu", name: "fibonacci",
-        source: "function fibonacci(n) { return n < 2 ? n : fibonacci(n - 1) + fibonacci(n - 2); }",
+        ...base,
         draw: (random) => {
           const n = drawIn(random, kind.fib);
           return { args: [n], expected: ok(fibonacci(n)) };
@@ -67,26 +144,33 @@ async function templateFor(kind: TaskKind, scenarioFile: string): Promise<TaskTe
       };
     case "throw":
       return {
-        key: "throw", name: "throws",
-        source: '(n) => { throw new RangeError("expected failure " + n); }',
+        ...base,
         draw: (random) => {
           const n = random.int(0, 1_000_000);
-          return { args: [n], expected: { ok: false, name: "RangeError", message: `expected failure ${n}` } };
+          return { args: [n], expected: { ok: false, name: THROWN[runtime], message: `expected failure ${n}` } };
         },
       };
-    case "function": {
-      const path = resolve(dirname(scenarioFile), kind.file);
-      let source: string;
-      try {
-        source = readFileSync(path, "utf8").trim();
-      } catch (error) {
-        throw new ScenarioError(`cannot read the function file ${displayPath(path)}: ${(error as Error).message}`);
-      }
-      const expected = kind.expect ? kind.expect.map(fromScenario) : await oracle(path, source, kind.args);
-      const outcomes = kind.args.map((args, i) => ({ args, expected: expected[i] }));
-      return { key: `function:${path}`, name: kind.file, source, draw: (random) => random.pick(outcomes) };
-    }
   }
+}
+
+async function fileTemplate(kind: Extract<TaskKind, { kind: "function" }>, scenarioFile: string, python: string | undefined): Promise<TaskTemplate> {
+  const path = resolve(dirname(scenarioFile), kind.file);
+  let source: string;
+  try {
+    source = readFileSync(path, "utf8").trim();
+  } catch (error) {
+    throw new ScenarioError(`cannot read the function file ${displayPath(path)}: ${(error as Error).message}`);
+  }
+  const runtime = fileRuntime(path);
+  const expected = kind.expect
+    ? kind.expect.map(fromScenario)
+    : runtime === "python"
+      ? await pythonOracle(displayPath(path), path, `${source}\n`, kind.args, ORACLE_TIMEOUT_MS, python)
+      : await oracle(path, source, kind.args);
+  const outcomes = kind.args.map((args, i) => ({ args, expected: expected[i] }));
+  return {
+    key: `function:${path}`, name: kind.file, source: runtime === "python" ? `${source}\n` : source, runtime, weight: kind.weight, draw: (random) => random.pick(outcomes),
+  };
 }
 
 /** An outcome written in the scenario. */
@@ -236,13 +320,13 @@ export async function oracle(file: string, source: string, argLists: readonly un
   });
 }
 
-/** Picks a template by the mix's weights. */
-export function pickWeighted(templates: readonly TaskTemplate[], mix: readonly TaskKind[], random: Random): TaskTemplate {
-  const total = mix.reduce((sum, kind) => sum + kind.weight, 0);
+/** Picks a template by the templates' weights. */
+export function pickWeighted(templates: readonly TaskTemplate[], random: Random): TaskTemplate {
+  const total = templates.reduce((sum, template) => sum + template.weight, 0);
   let point = random.next() * total;
-  for (let i = 0; i < mix.length; i++) {
-    point -= mix[i].weight;
-    if (point < 0) return templates[i];
+  for (const template of templates) {
+    point -= template.weight;
+    if (point < 0) return template;
   }
   return templates[templates.length - 1];
 }

@@ -50,7 +50,7 @@ export function recorded(cluster: Cluster): Recorded {
 
 /** A task kind made of a test's own function. */
 export function template(name: string, fn: (...args: never[]) => unknown): TaskTemplate {
-  return { key: name, name, source: fn.toString(), draw: () => { throw new Error("tests choose their arguments"); } };
+  return { key: name, name, source: fn.toString(), runtime: "javascript", weight: 1, draw: () => { throw new Error("tests choose their arguments"); } };
 }
 
 /** A fault as a scenario would give it, without its timing: injected now. */

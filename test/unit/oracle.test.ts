@@ -2,15 +2,19 @@
  * The oracle of `kind: function` tasks: the expected outcomes come from the author's file run
  * with plain Node in a child process (never faaslab's sandbox), or from the scenario itself.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../system/paths.js";
 import { Random } from "../../harness/random.js";
 import { loadScenario, parseScenario, ScenarioError, SCENARIO_DIR } from "../../harness/scenario/load.js";
-import { oracle, templatesFor } from "../../harness/workload/kinds.js";
-import { serialize } from "../../system/codec/index.js";
+import { oracle, pickWeighted, templatesFor } from "../../harness/workload/kinds.js";
+import { observedResult, pythonOracle } from "../../harness/workload/python.js";
+import { drawSchedule } from "../../harness/scenario/schedule.js";
+import { deserialize, serialize } from "../../system/codec/index.js";
+import { pickledBuiltinException, pythonTaskError } from "../../system/codec/pickle.js";
+import { PYTHON, pythonPrerequisites } from "../support/python.js";
 
 const dir = mkdtempSync(join(tmpdir(), "faaslab-oracle-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -187,5 +191,109 @@ checks: [{ check: results-correct }]
       "[2]": { ok: false, name: "RangeError", message: "too far" },
       "[3]": { ok: false, name: "TypeError", message: "" },
     });
+  });
+});
+
+const python = existsSync(PYTHON) ? { ok: true, why: "" } : pythonPrerequisites();
+const runPython = (path: string, args: unknown[][], timeoutMs = 30_000) => pythonOracle(path, path, readFileSync(path, "utf8"), args, timeoutMs, PYTHON);
+
+describe.skipIf(!python.ok)(`the oracle of a .py file (the OS's CPython, outside faaslab)${python.ok ? "" : ` (skipped: ${python.why})`}`, () => {
+  it("gives collatz.py the outcomes of collatz.js, as codec text", async () => {
+    const args = [[1], [7], [27], [97], [871], [6171], [77_031]];
+    const fromPython = await runPython(join(SCENARIO_DIR, "functions/collatz.py"), args);
+    expect(fromPython).toEqual(await run(join(SCENARIO_DIR, "functions/collatz.js"), args));
+  });
+
+  it("reads a raised exception by its name and message, tuples as lists, and big ints as bigints", async () => {
+    const path = file("many.py", "def many(kind):\n    if kind == 'raise':\n        raise ValueError('no good %d' % 3)\n    if kind == 'tuple':\n        return (1, 2.5, 'x', None, [True])\n    return 2 ** 70\n");
+    expect(await runPython(path, [["raise"], ["tuple"], ["big"]])).toEqual([
+      { ok: false, name: "ValueError", message: "no good 3" },
+      value([1, 2.5, "x", null, [true]]),
+      value(2n ** 70n),
+    ]);
+  });
+
+  it("refuses, naming the file, what it cannot tell", async () => {
+    await expect(runPython(file("two.py", "def a():\n    pass\ndef b():\n    pass\n"), [[]])).rejects.toThrow(/two\.py does not hold one Python function: it must define exactly one function, and it defines 2/);
+    await expect(runPython(file("syntax.py", "def a(:\n"), [[]])).rejects.toThrow(/syntax\.py does not hold one Python function: SyntaxError/);
+    await expect(runPython(file("object.py", "def a():\n    return object()\n"), [[]])).rejects.toThrow(/object\.py: the call with arguments \[\] returns a Python value that is not plain data \(builtins\.object\).*expect/);
+    await expect(runPython(file("loop.py", "def a():\n    while True:\n        pass\n"), [[]], 500)).rejects.toThrow(/loop\.py: computing its expected results took longer than 0\.5 s/);
+    await expect(pythonOracle("x.py", join(dir, "x.py"), "def a():\n    return 1\n", [[]], 5000, "/nonexistent/python3")).rejects.toThrow(/x\.py: its expected results need \/nonexistent\/python3, which cannot be run/);
+  });
+});
+
+describe("a Python task's result, as the driver records it", () => {
+  it("is a JavaScript task's as it is, and a Python task's as the codec text the checkers compare", () => {
+    expect(observedResult("javascript", "COMPLETED", serialize(5))).toBe(serialize(5));
+    // None, as dill pickles it (protocol 4): the codec's null.
+    expect(observedResult("python", "COMPLETED", Buffer.from([0x80, 4, 0x4e, 0x2e]).toString("base64"))).toBe(serialize(null));
+    const raised = deserialize(observedResult("python", "FAILED", pickledBuiltinException("ValueError", "expected failure 7"))!) as Error;
+    expect([raised.name, raised.message]).toEqual(["ValueError", "expected failure 7"]);
+    // faaslab's own errors come back under faaslab's name, as for a JavaScript task (allowFailures: [WorkerLost] holds for both).
+    const lost = deserialize(observedResult("python", "FAILED", pythonTaskError("WorkerLost", "the worker was lost 3 times"))!) as Error;
+    expect([lost.name, lost.message]).toEqual(["WorkerLost", "the worker was lost 3 times"]);
+    const user = deserialize(observedResult("python", "FAILED", pickledBuiltinException("ValueError", "WorkerLost: not faaslab's"))!) as Error;
+    expect(user.name).toBe("ValueError");
+    expect(observedResult("python", "COMPLETED", "not a pickle")).toMatch(/^\(a Python result the harness cannot read/);
+    expect(observedResult("python", "RUNNING", null)).toBeNull();
+  });
+});
+
+describe("cluster.runtime in the templates and the schedule", () => {
+  const mix = parseScenario(`
+name: kinds
+description: every built-in kind
+cluster: { mode: local }
+workload:
+  phases:
+    - clients: 2
+      tasks: 10
+      mix: [{ kind: noop, weight: 4 }, { kind: sleep, ms: 5 }, { kind: cpu, fib: 3 }, { kind: throw }]
+checks: [{ check: results-correct }]
+`).workload.phases[0].mix;
+
+  it("javascript by default; python; mixed: each kind once per runtime, with half its weight", async () => {
+    const shape = (templates: Awaited<ReturnType<typeof templatesFor>>) => templates.map((t) => [t.key, t.runtime, t.weight]);
+    expect(shape(await templatesFor(mix, join(dir, "s.yaml")))).toEqual([["noop", "javascript", 4], ["sleep", "javascript", 1], ["cpu", "javascript", 1], ["throw", "javascript", 1]]);
+    expect(shape(await templatesFor(mix, join(dir, "s.yaml"), { runtime: "python" }))).toEqual([["noop/python", "python", 4], ["sleep/python", "python", 1], ["cpu/python", "python", 1], ["throw/python", "python", 1]]);
+    expect(shape(await templatesFor(mix, join(dir, "s.yaml"), { runtime: "mixed" }))).toEqual([
+      ["noop", "javascript", 2], ["noop/python", "python", 2], ["sleep", "javascript", 0.5], ["sleep/python", "python", 0.5],
+      ["cpu", "javascript", 0.5], ["cpu/python", "python", 0.5], ["throw", "javascript", 0.5], ["throw/python", "python", 0.5],
+    ]);
+    const [, , , pyThrow] = await templatesFor(mix, join(dir, "s.yaml"), { runtime: "python" });
+    expect(pyThrow.source).toContain("raise ValueError");
+    expect(pyThrow.draw(new Random(1)).expected).toMatchObject({ ok: false, name: "ValueError", message: expect.stringMatching(/^expected failure \d+$/) });
+  });
+
+  it("a seed draws the same tasks, and the schedule's digest covers each task's runtime", async () => {
+    const scenario = (runtime: string) => parseScenario(`
+name: kinds
+description: every built-in kind
+cluster: { mode: local, runtime: ${runtime} }
+workload:
+  phases:
+    - { clients: 2, tasks: 10, mix: [{ kind: noop }, { kind: throw }] }
+checks: [{ check: results-correct }]
+`);
+    const digest = async (runtime: string, seed: number) => {
+      const s = scenario(runtime);
+      const templates = await templatesFor(s.workload.phases[0].mix, join(dir, "s.yaml"), { runtime: s.cluster.runtime });
+      return drawSchedule(s, "local", [templates], new Random(seed));
+    };
+    expect((await digest("mixed", 4)).digest).toBe((await digest("mixed", 4)).digest);
+    expect((await digest("mixed", 4)).digest).not.toBe((await digest("mixed", 5)).digest);
+    expect((await digest("python", 4)).digest).not.toBe((await digest("javascript", 4)).digest);
+    const kinds = new Set(Object.values((await digest("mixed", 4)).clients).flat().map(([kind]) => kind));
+    expect(kinds).toEqual(new Set(["noop", "noop/python", "throw", "throw/python"]));
+    // The same weights in the same order draw as before: a JavaScript scenario's choices are unchanged.
+    const js = await templatesFor(scenario("javascript").workload.phases[0].mix, join(dir, "s.yaml"));
+    const weights = scenario("javascript").workload.phases[0].mix.map((kind) => kind.weight);
+    const before = (random: Random) => { // the pick by the mix's weights, as it was before templates had their own
+      let point = random.next() * weights.reduce((sum, w) => sum + w, 0);
+      for (let i = 0; i < weights.length; i++) if ((point -= weights[i]) < 0) return js[i].key;
+      return js[js.length - 1].key;
+    };
+    const [now, then] = [new Random(9), new Random(9)];
+    expect(Array.from({ length: 50 }, () => pickWeighted(js, now).key)).toEqual(Array.from({ length: 50 }, () => before(then)));
   });
 });

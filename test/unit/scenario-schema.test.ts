@@ -34,7 +34,7 @@ function refusal(text: string): string {
 describe("scenario schema", () => {
   it("fills in the defaults of a minimal file, the report's title from the name", () => {
     const scenario = parseScenario(minimal);
-    expect(scenario.cluster).toEqual({ mode: "local", workers: { count: 2, executors: 2 }, dispatcher: {}, redis: { persistence: "none" } });
+    expect(scenario.cluster).toEqual({ mode: "local", runtime: "javascript", workers: { count: 2, executors: 2 }, dispatcher: {}, redis: { persistence: "none" } });
     expect(scenario.nemesis).toEqual([]);
     expect(scenario.drain).toBe(60_000);
     expect(scenario.report).toEqual({ title: "Tiny", charts: ["latency", "throughput", "states", "percentiles"] });
@@ -64,6 +64,13 @@ nemesis:
     expect(scenario.workload.phases[0].mix).toEqual([{ kind: "sleep", ms: [10, 20], weight: 1 }, { kind: "cpu", fib: [20, 20], weight: 3 }]);
   });
 
+  it("reads cluster.runtime: javascript by default, python or mixed", () => {
+    expect(parseScenario(minimal).cluster.runtime).toBe("javascript");
+    for (const runtime of ["javascript", "python", "mixed"]) {
+      expect(parseScenario(minimal.replace("cluster: { mode: local }", `cluster: { mode: local, runtime: ${runtime} }`)).cluster.runtime).toBe(runtime);
+    }
+  });
+
   it("reads a function kind's expected outcomes", () => {
     const scenario = parseScenario(minimal.replace(
       "mix: [{ kind: noop }]",
@@ -74,6 +81,8 @@ nemesis:
 
   it.each([
     ["an unknown mode", minimal.replace("mode: local", "mode: puhs"), 'cluster.mode (line 4): mode must be one of local, pull, push (or a list of them), got "puhs"'],
+    ["an unknown runtime", minimal.replace("cluster: { mode: local }", "cluster: { mode: local, runtime: node }"), 'cluster.runtime (line 4): runtime must be one of javascript, python, mixed, got "node"'],
+    ["a runtime that is not a word", minimal.replace("cluster: { mode: local }", "cluster: { mode: local, runtime: [python] }"), 'cluster.runtime (line 4): runtime must be one of javascript, python, mixed, got ["python"]'],
     ["an unknown mode in a list", minimal.replace("mode: local", "mode: [push, puhs]"), 'cluster.mode[1] (line 4): expected one of local, pull, push, got "puhs"'],
     ["a misspelled field", minimal.replace("cluster: { mode: local }", "cluster:\n  mode: local\n  wrokers: 3"), 'cluster (line 6): unknown field "wrokers"'],
     ["a bare number as a duration", minimal.replace("tasks: 5", "duration: 30"), 'workload.phases[0].duration (line 7): 30 is a bare number: give its unit, "30s" or "30ms"'],

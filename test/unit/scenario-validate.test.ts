@@ -10,11 +10,11 @@ import { formatDuration, plannedLength, validateScenario, type Problem } from ".
 const FIXTURES = join(packageRoot, "test/fixtures/scenarios");
 
 /** A scenario of two 20 s phases (40 s in all) on `mode` with two workers, and these faults. */
-function scenario(nemesis: unknown[], options: { mode?: unknown; count?: number; phases?: unknown[]; checks?: unknown[]; persistence?: string } = {}) {
+function scenario(nemesis: unknown[], options: { mode?: unknown; runtime?: string; count?: number; phases?: unknown[]; checks?: unknown[]; persistence?: string } = {}) {
   return ScenarioSchema.parse({
     name: "faults",
     description: "faults to validate",
-    cluster: { mode: options.mode ?? "push", workers: { count: options.count ?? 2, executors: 1 }, redis: { persistence: options.persistence ?? "none" } },
+    cluster: { mode: options.mode ?? "push", ...(options.runtime ? { runtime: options.runtime } : {}), workers: { count: options.count ?? 2, executors: 1 }, redis: { persistence: options.persistence ?? "none" } },
     workload: {
       phases: options.phases ?? [
         { clients: 1, duration: "20s", mix: [{ kind: "noop" }] },
@@ -137,6 +137,25 @@ describe("the rest of the scenario", () => {
     ]);
     const matching = [{ clients: 1, duration: "1s", mix: [{ kind: "function", file: "f.js", args: [[1], [2]], expect: [{ value: 1 }, { error: "RangeError" }] }] }];
     expect(problems([], { phases: matching })).toEqual([]);
+  });
+
+  it("takes a function file's runtime from its extension: .js or .py, under every cluster.runtime", () => {
+    const phase = (...files: string[]) => [{ clients: 1, duration: "1s", mix: files.map((file) => ({ kind: "function", file, args: [[1]] })) }];
+    for (const runtime of [undefined, "javascript", "python", "mixed"]) {
+      expect(problems([], { runtime, phases: phase("f.js", "g.py", "sub/h.py") })).toEqual([]);
+      expect(problems([], { runtime, phases: phase("f.js", "f.ts", "f") })).toEqual([
+        { path: ["workload", "phases", 0, "mix", 1, "file"], message: '"f.ts" is neither a .js nor a .py file: its extension says its runtime (.js: JavaScript, .py: Python)' },
+        { path: ["workload", "phases", 0, "mix", 2, "file"], message: '"f" is neither a .js nor a .py file: its extension says its runtime (.js: JavaScript, .py: Python)' },
+      ]);
+    }
+  });
+
+  it("has nothing against a runtime in any mode, with or without faults", () => {
+    const faults = [{ action: "kill", target: { worker: 0 }, at: "1s" }, { action: "restart", target: "dispatcher", at: "2s" }];
+    for (const runtime of ["javascript", "python", "mixed"]) {
+      expect(problems(faults, { runtime, mode: ["push", "pull"] })).toEqual([]);
+      expect(problems([], { runtime, mode: "local" })).toEqual([]);
+    }
   });
 
   it("refuses an fsync window unless Redis is on appendfsync everysec", () => {
