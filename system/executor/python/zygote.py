@@ -763,10 +763,19 @@ def main(config):
         except (KeyError, ValueError):
             pass
         state["ctl"].close()
-        for task in list(tasks.values()):
-            if task.token is not None and task.pid is None:
-                answer(task, {"error": "ExecutorCrashed", "message": "the process that starts executors died before the task started", "answered": False})
+        # A task handed to the dead forker that it never forked has run nothing: it goes first
+        # to the new one (a task that killed the forker must not fail the next task with it).
+        unstarted = [task for task in tasks.values() if task.token is not None and task.pid is None]
+        for task in unstarted:
+            by_token.pop(task.token, None)
+            for fd in (task.writer, task.reader):
+                if fd is not None:
+                    close_watched(fd)
+            task.token = task.writer = task.reader = task.started = None
+            task.buffer = bytearray()
+        queue[:0] = sorted(unstarted, key=lambda task: task.id)
         start_forker()
+        start_queued()
 
     def exited(task, status):
         if task.status is not None:
