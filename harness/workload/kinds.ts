@@ -10,7 +10,6 @@
  * as devalue text and are turned into codec text with the codec's `serialize`, which is what
  * results are compared as.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
@@ -20,6 +19,7 @@ import { serialize } from "../../system/codec/index.js";
 import type { Expected } from "../history/history.js";
 import type { Random } from "../random.js";
 import { ScenarioError } from "../scenario/load.js";
+import { runOracleChild } from "./oracle-child.js";
 import { shown, type Expectation, type Scenario, type ScenarioRuntime, type TaskKind } from "../scenario/schema.js";
 import type { Runtime } from "../../system/runtimes.js";
 import { pythonOracle } from "./python.js";
@@ -266,29 +266,11 @@ export async function oracle(file: string, source: string, argLists: readonly un
   devalueUrl ??= pathToFileURL(createRequire(import.meta.url).resolve("devalue")).href;
   const name = displayPath(file);
   const { NODE_OPTIONS: _, ...env } = process.env;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD(devalueUrl)], { cwd: dirname(file), env, stdio: ["pipe", "pipe", "pipe"] });
-  const outcomes: ChildOutcome[] = [];
-  let stdout = "";
-  let stderr = "";
-  let timedOut = false;
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-    for (let newline = stdout.indexOf("\n"); newline >= 0; newline = stdout.indexOf("\n")) {
-      outcomes.push(parseDevalue(stdout.slice(0, newline), revivers) as ChildOutcome);
-      stdout = stdout.slice(newline + 1);
-    }
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
-  child.stdin.on("error", () => {}); // a child that died early: its exit says why
-  child.stdin.end(stringifyDevalue({ source, args: argLists }));
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, timeoutMs);
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
-    child.once("error", fail);
-    child.once("close", (code, signal) => done({ code, signal }));
-  }).finally(() => clearTimeout(timer));
+  const { outcomes, stderr, timedOut, exit, spawnError } = await runOracleChild(
+    process.execPath, ["--input-type=module", "-e", CHILD(devalueUrl)], { cwd: dirname(file), env },
+    stringifyDevalue({ source, args: argLists }), (line) => parseDevalue(line, revivers) as ChildOutcome, timeoutMs,
+  );
+  if (spawnError) throw spawnError;
 
   const call = (i: number) => `the call with arguments ${shown(argLists[i])}`;
   const giveExpect = "give its outcomes in the scenario instead (expect: beside args)";

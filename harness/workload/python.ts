@@ -14,7 +14,7 @@
  * and its outcomes go through the same normalization, so expected and observed are compared
  * in one form.
  */
-import { spawn } from "node:child_process";
+import { runOracleChild } from "./oracle-child.js";
 import { serialize } from "../../system/codec/index.js";
 import { PYTHON_EXCEPTION_FOR, PythonException, PythonObject, unpickledData } from "../../system/codec/pickle.js";
 import { defaultPython } from "../../system/executor/python-jail.js";
@@ -157,33 +157,9 @@ export async function pythonOracle(
   } catch (error) {
     throw new ScenarioError(`${name}: its arguments cannot be given to Python (${(error as Error).message})`);
   }
-  const child = spawn(interpreter, ["-I", "-c", CHILD], { env: {}, stdio: ["pipe", "pipe", "pipe"] });
-  const outcomes: ChildOutcome[] = [];
-  let stdout = "";
-  let stderr = "";
-  let timedOut = false;
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-    for (let newline = stdout.indexOf("\n"); newline >= 0; newline = stdout.indexOf("\n")) {
-      outcomes.push(JSON.parse(stdout.slice(0, newline)) as ChildOutcome);
-      stdout = stdout.slice(newline + 1);
-    }
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
-  child.stdin.on("error", () => {}); // a child that died early: its exit says why
-  child.stdin.end(input);
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, timeoutMs);
-  let spawnError: Error | undefined;
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
-    child.once("error", (error) => {
-      spawnError = error;
-      done({ code: null, signal: null });
-    });
-    child.once("close", (code, signal) => done({ code, signal }));
-  }).finally(() => clearTimeout(timer));
+  const { outcomes, stderr, timedOut, exit, spawnError } = await runOracleChild(
+    interpreter, ["-I", "-c", CHILD], { env: {} }, input, (line) => JSON.parse(line) as ChildOutcome, timeoutMs,
+  );
   if (spawnError) throw new ScenarioError(`${name}: its expected results need ${interpreter}, which cannot be run (${spawnError.message}); ${giveExpect}`);
 
   if (outcomes[0]?.type === "invalid") throw new ScenarioError(`${name} does not hold one Python function: ${outcomes[0].reason}`);
