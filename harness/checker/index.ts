@@ -1,6 +1,7 @@
 /** Runs a scenario's checks over a history. */
 import type { Check } from "../scenario/schema.js";
 import type { Analysis } from "../history/analysis.js";
+import { checkCapacity } from "./capacity.js";
 import { checkErrorsOnlyDuringFaults } from "./client-errors.js";
 import { checkNoDuplicateResults } from "./duplicates.js";
 import { checkNoLostTasks } from "./lost.js";
@@ -23,6 +24,7 @@ export function runCheck(check: Check, analysis: Analysis): CheckResult {
     case "recovery": return checkRecovery(analysis, check.within);
     case "latency": return checkLatency(analysis, check);
     case "throughput": return checkThroughput(analysis, check.atLeast);
+    case "capacity": return checkCapacity(analysis, check.grace);
   }
 }
 

@@ -62,6 +62,8 @@ export interface Analysis {
   problems: Problem[];
   /** The workload's phases: [start, end] in ms. */
   workload: { start: number; end: number };
+  /** The cluster's executors in all, when the history says (a `cluster` event). */
+  executors?: number;
 }
 
 export function analyse(history: readonly HistoryEvent[]): Analysis {
@@ -74,6 +76,7 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
   let unknown = 0;
   let workloadStart = Number.POSITIVE_INFINITY;
   let workloadEnd = 0;
+  let executors: number | undefined;
   for (const event of history) {
     switch (event.type) {
       case "invoke":
@@ -120,6 +123,9 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
       case "problem":
         problems.push({ t: event.t, source: event.source, fault: event.fault, description: event.description });
         break;
+      case "cluster":
+        executors = event.executors;
+        break;
     }
   }
   if (!Number.isFinite(workloadStart)) workloadStart = 0;
@@ -127,6 +133,7 @@ export function analyse(history: readonly HistoryEvent[]): Analysis {
     tasks, clientErrors, invoked: invokes.size, accepted: tasks.size, refused, unknown,
     faults: [...faults.values()].sort((a, b) => a.start - b.start), problems,
     workload: { start: workloadStart, end: Math.max(workloadEnd, workloadStart) },
+    ...(executors === undefined ? {} : { executors }),
   };
 }
 

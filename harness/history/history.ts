@@ -36,6 +36,8 @@ export type HistoryEvent =
       targets?: string[]; crashed?: string[]; skipped?: string;
     }
   | { t: number; type: "phase"; phase: "start" | "end"; name: string }
+  /** The cluster as it was started: how many executors it has in all (what the capacity check holds RUNNING tasks to). */
+  | { t: number; type: "cluster"; executors: number }
   /** Something went wrong on the harness's side (a process that did not come back, a harness error): it fails the run. */
   | { t: number; type: "problem"; source: "nemesis" | "harness"; fault?: number; description: string };
 

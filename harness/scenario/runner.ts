@@ -150,6 +150,8 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, phases: TaskTem
     aborted.push(`the cluster did not start: ${(error as Error).message}`);
   }
   if (cluster) {
+    const { workers } = scenario.cluster;
+    history.record({ type: "cluster", executors: mode === "local" ? workers.executors : workers.count * workers.executors });
     const workload = new Workload(cluster.apiUrl, history, random);
     const nemesis = new Nemesis(schedule.faults, cluster, history);
     let observer: NodeJS.Timeout | undefined;

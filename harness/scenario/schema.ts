@@ -254,7 +254,7 @@ const FaultSchema = z
   .refine((fault) => (fault.at === undefined) !== (fault.every === undefined), { message: "give exactly one of at or every" })
   .refine((fault) => fault.every !== undefined || (fault.from === undefined && fault.until === undefined), { message: "from and until go with every" });
 
-const CHECKS = ["no-lost-tasks", "errors-only-during-faults", "results-correct", "no-duplicate-results", "monotonic-status", "recovery", "latency", "throughput"] as const;
+const CHECKS = ["no-lost-tasks", "errors-only-during-faults", "results-correct", "no-duplicate-results", "monotonic-status", "recovery", "latency", "throughput", "capacity"] as const;
 const CheckSchema = z.discriminatedUnion(
   "check",
   [
@@ -282,6 +282,10 @@ const CheckSchema = z.discriminatedUnion(
       p99: duration.optional().describe("99th percentile must be below this"),
     }).strict().describe("latency percentiles (submission to result seen) must be below these"),
     z.object({ check: z.literal("throughput"), atLeast: z.number().positive().describe("completed tasks per second over the workload") }).strict().describe("the workload's throughput must reach this"),
+    z.object({
+      check: z.literal("capacity"),
+      grace: duration.prefault("2s").describe("how long after a fault ends RUNNING tasks are not counted (a task whose worker was lost stays RUNNING until it runs again)"),
+    }).strict().describe("at no time are more tasks RUNNING than the cluster has executors, as the harness's status observations show (outside faults)"),
   ],
   { error: tagError("check", CHECKS) },
 );

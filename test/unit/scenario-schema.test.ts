@@ -97,7 +97,7 @@ nemesis:
     ["an unknown task kind", minimal.replace("kind: noop", "kind: teleport"), 'workload.phases[0].mix[0].kind (line 7): kind must be one of noop, sleep, cpu, throw, function, got "teleport"'],
     ["a task without a kind", minimal.replace("{ kind: noop }", "{ weight: 2 }"), "workload.phases[0].mix[0].kind (line 7): kind is required: one of noop, sleep, cpu, throw, function"],
     ["a wrong expected outcome", minimal.replace("{ kind: noop }", "{ kind: function, file: f.js, args: [[1]], expect: [{ nope: 1 }] }"), 'workload.phases[0].mix[0].expect[0] (line 7): expected { value: <any> } or { error: <name>, message: <text> }, got {"nope":1}'],
-    ["an unknown check", minimal.replace("no-lost-tasks", "no-bugs"), 'checks[0].check (line 8): check must be one of no-lost-tasks, errors-only-during-faults, results-correct, no-duplicate-results, monotonic-status, recovery, latency, throughput, got "no-bugs"'],
+    ["an unknown check", minimal.replace("no-lost-tasks", "no-bugs"), 'checks[0].check (line 8): check must be one of no-lost-tasks, errors-only-during-faults, results-correct, no-duplicate-results, monotonic-status, recovery, latency, throughput, capacity, got "no-bugs"'],
     ["no checks", minimal.replace("checks: [{ check: no-lost-tasks }]", "checks: []"), "checks (line 8): Too small"],
     ["a missing field", minimal.replace("checks: [{ check: no-lost-tasks }]", ""), "  - checks: required"],
     ["a fault with neither at nor every", `${minimal}nemesis: [{ action: restart, target: api }]`, "nemesis[0] (line 9): give exactly one of at or every"],
