@@ -14,7 +14,7 @@
  * the namespace and its veth really go.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { execa, type Options as ExecaOptions } from "execa";
+import { execa } from "execa";
 import { findExecutable } from "../../system/paths.js";
 import type { ProcessSpec } from "../../system/launcher/process.js";
 
@@ -153,10 +153,11 @@ export class NetworkNamespace {
     return { ...spec, ...this.command(spec.command, spec.args) };
   }
 
-  /** Runs a command inside and resolves with its result (execa; rejects on failure unless told not to). */
-  exec(command: string, args: string[] = [], options: ExecaOptions = {}) {
+  /** Runs a command inside and resolves with its output; rejects on a non-zero exit unless `reject: false`. */
+  async exec(command: string, args: string[] = [], options: { reject?: boolean; timeoutMs?: number; input?: string } = {}): Promise<{ stdout: string; stderr: string; exitCode: number | undefined }> {
     const inside = this.command(command, args);
-    return execa(inside.command, inside.args, options);
+    const result = await execa(inside.command, inside.args, { reject: options.reject ?? true, timeout: options.timeoutMs, input: options.input });
+    return { stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), exitCode: result.exitCode };
   }
 
   /** The pids of every process inside. */
@@ -230,7 +231,18 @@ function removeNamespace(name: string): void {
     }
     sleepSync(10);
   }
+  // The root ends of its veths go at once (the namespace itself is destroyed asynchronously).
+  for (const device of rootDevicesInto(name)) tryIp(["link", "del", device]);
   tryIp(["netns", "del", name]);
+}
+
+/** Root-namespace devices whose veth peer is in the namespace `name` (`ip -o link` says link-netns). */
+function rootDevicesInto(name: string): string[] {
+  return (tryIp(["-o", "link", "show"]) ?? "")
+    .split("\n")
+    .filter((line) => line.includes(` link-netns ${name} `) || line.endsWith(` link-netns ${name}`))
+    .map((line) => /^\d+: ([^@:]+)/.exec(line)?.[1])
+    .filter((device): device is string => Boolean(device));
 }
 
 function isAlive(pid: number): boolean {
@@ -336,6 +348,11 @@ function reap() {
       if (pids.length === 0 || Date.now() > deadline) break;
       for (const pid of pids) { try { process.kill(pid, "SIGKILL"); } catch {} }
       sleep(10);
+    }
+    for (const line of run(["-o", "link", "show"]).split("\\n")) {
+      if (!line.includes(" link-netns " + name + " ") && !line.endsWith(" link-netns " + name)) continue;
+      const device = /^\\d+: ([^@:]+)/.exec(line);
+      if (device) run(["link", "del", device[1]]);
     }
     run(["netns", "del", name]);
   }
