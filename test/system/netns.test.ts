@@ -198,6 +198,23 @@ describe.skipIf(!available.available)(`network namespaces${available.available ?
       expect(await ping(a.address)).toBe("+PONG");
     });
 
+    it("a partition of a link between two namespaces stops only that link", async (context) => {
+      if (!support.nftables.available) context.skip(support.nftables.reason);
+      const [a, b] = [await namespace("n1"), await namespace("n2")];
+      await redisIn(b);
+      const link = await NetworkNamespace.connect(a, b);
+      const pingFromA = async () => (await a.exec("timeout", ["1", "redis-cli", "-h", link.b.address, "-p", "6379", "PING"], { reject: false })).stdout.trim();
+      expect(await pingFromA()).toBe("PONG");
+      const fault = partition(link);
+      try {
+        expect(await pingFromA()).not.toBe("PONG");
+        expect(await ping(b.address)).toBe("+PONG");
+      } finally {
+        fault.heal();
+      }
+      expect(await pingFromA()).toBe("PONG");
+    });
+
     it("a one-way partition drops only that direction", async (context) => {
       if (!support.nftables.available) context.skip(support.nftables.reason);
       const ns = await namespace("oneway");
