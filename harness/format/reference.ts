@@ -121,7 +121,8 @@ function rows(node: Node, path: string, required: boolean, out: string[]): void 
   for (const [key, child] of Object.entries(node.properties ?? {})) rows(child, path ? `${path}.${key}` : key, node.required?.includes(key) ?? false, out);
   const list = node.type === "array" ? node.items : undefined;
   if (list) expand(list, `${path}[]`, out);
-  for (const alt of node.anyOf ?? []) if (alt.properties) expand(alt, path, out);
+  if (path && tagOf(node.oneOf ?? node.anyOf)) expand(node, path, out);
+  else for (const alt of node.anyOf ?? []) if (alt.properties) expand(alt, path, out);
 }
 
 /** An object, or a union of objects (told apart by a constant field, such as kind, action or check, or by their fields). */
