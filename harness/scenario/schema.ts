@@ -8,44 +8,13 @@
  */
 import { z } from "zod";
 import { DISPATCHER_MODES } from "../../system/modes.js";
+import { duration, shown, tagError, unlessMissing } from "../format/schema.js";
 
 /** What `cluster.runtime` may say: the language of the built-in kinds' bodies, or both. */
 export const SCENARIO_RUNTIMES = ["javascript", "python", "mixed"] as const;
 export type ScenarioRuntime = (typeof SCENARIO_RUNTIMES)[number];
 
-/** The input as an error message shows it. */
-export const shown = (input: unknown): string => (typeof input === "bigint" ? `${input}n` : (JSON.stringify(input) ?? String(input)));
-
-/**
- * A schema-level error message for when the input is present but wrong; a missing field is
- * left to the loader's message ("required").
- */
-const unlessMissing = (message: (input: unknown) => string) => (issue: { input?: unknown }) =>
-  issue.input === undefined ? undefined : message(issue.input);
-
-const DURATION = /^\d+(\.\d+)?(ms|s|m)$/;
-const durationExpected = (input: unknown) => `expected a duration like "500ms", "10s" or "2m", got ${shown(input)}`;
-
-/** The spellings a bare number may have meant: "30s" or "30ms"; a large one was probably milliseconds. */
-const unitsFor = (n: number) => (n >= 1000 && n % 1000 === 0 ? `"${n}ms" (that is "${n / 1000}s") or "${n}s"` : `"${n}s" or "${n}ms"`);
-
-/**
- * A duration: "500ms", "10s", "2m" (decimals allowed). A bare number is refused: it would
- * mean milliseconds to some readers and seconds to others.
- */
-const duration = z
-  .string({
-    error: unlessMissing((input) =>
-      typeof input === "number" ? `${input} is a bare number: give its unit, ${unitsFor(input)}` : durationExpected(input),
-    ),
-  })
-  .regex(DURATION, { error: unlessMissing(durationExpected) })
-  .transform((value) => {
-    const amount = Number.parseFloat(value);
-    return value.endsWith("ms") ? amount : value.endsWith("m") ? amount * 60_000 : amount * 1000;
-  })
-  .meta({ label: "duration" })
-  .describe('a duration: "500ms", "10s" or "2m"');
+export { shown };
 
 const wholeNumber = z.number().int().nonnegative();
 /** A number, or a [min, max] range from which each task draws one (inclusive). */
@@ -117,13 +86,6 @@ const ExpectationSchema = z
     { error: unlessMissing((input) => `expected { value: <any> } or { error: <name>, message: <text> }, got ${shown(input)}`) },
   )
   .describe("{ value: <any> } or { error: <name>, message: <text> }");
-
-/** A discriminated union's message when its tag is missing or unknown. */
-const tagError = (tag: string, options: readonly string[]) => (issue: { code?: string; input?: unknown }) => {
-  if (issue.code !== "invalid_union") return undefined;
-  const value = typeof issue.input === "object" && issue.input !== null ? (issue.input as Record<string, unknown>)[tag] : undefined;
-  return value === undefined ? `${tag} is required: one of ${options.join(", ")}` : `${tag} must be one of ${options.join(", ")}, got ${shown(value)}`;
-};
 
 const TASK_KINDS = ["noop", "sleep", "cpu", "throw", "function"] as const;
 const weight = z.number().positive().default(1).describe("relative frequency of this kind in the mix");

@@ -19,12 +19,9 @@
  */
 import type { Fault, Link, ProcessTarget, Scenario, TaskKind, UntimedFault } from "./schema.js";
 
-export type IssuePath = (string | number)[];
+import type { IssuePath, Problem } from "../format/load.js";
 
-export interface Problem {
-  path: IssuePath;
-  message: string;
-}
+export type { IssuePath, Problem } from "../format/load.js";
 
 /** A duration in ms as a scenario would write it. */
 export function formatDuration(ms: number): string {
