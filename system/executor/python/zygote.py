@@ -526,7 +526,7 @@ def main(config):
     by_pid = {}
     by_token = {}
     queue = []
-    state = {"forker": None, "ctl": None, "ready": False, "tokens": 0, "forker_ready": False}
+    state = {"forker": None, "ctl": None, "ready": False, "tokens": 0, "forker_ready": False, "unready_deaths": 0}
 
     def log(text):
         try:
@@ -754,9 +754,13 @@ def main(config):
                 exited(by_pid[pid], status)
 
     def forker_died(status):
+        # A forker that never once became ready cannot start here (the jail ends, and says why);
+        # one killed while it restarts (a task's kill(-1), say) is started again, a few times in a row at most.
         if not state["forker_ready"]:
-            log("the forker died before it was ready (wait status %d); the jail ends" % status)
-            os._exit(1)
+            state["unready_deaths"] += 1
+            if not state["ready"] or state["unready_deaths"] > 5:
+                log("the forker died before it was ready (wait status %d); the jail ends" % status)
+                os._exit(1)
         log("the forker ended (wait status %d); starting a new one" % status)
         try:
             selector.unregister(state["ctl"])
@@ -848,6 +852,7 @@ def main(config):
             message = json.loads(data)
             if message.get("ready"):
                 state["forker_ready"] = True
+                state["unready_deaths"] = 0
                 if not state["ready"]:
                     state["ready"] = True
                     emit({"type": "ready", "version": "%d.%d.%d" % sys.version_info[:3]})
