@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -138,6 +138,7 @@ describe.skipIf(!available.available)(`network namespaces${available.available ?
     for (const ns of made.splice(0)) await ns.remove();
   });
   afterAll(() => {
+    rmSync(logDir, { recursive: true, force: true });
     expect(listNamespaces().filter((name) => ownerOf(name) === process.pid)).toEqual([]);
   });
 
@@ -346,6 +347,7 @@ setInterval(() => {}, 1000);
         harness.kill("SIGKILL");
         for (const pid of made.pids) if (isAlive(pid)) process.kill(pid, "SIGKILL");
         for (const name of made.names) await execa("ip", ["netns", "del", name], { reject: false });
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });
