@@ -134,14 +134,20 @@ function nftFault(link: Link, direction: Direction, verdict: string, description
   }
   lines.push("}");
   runIn(ns.name, NFT!, ["-f", "-"], lines.join("\n") + "\n");
+  return healedOnce(description, () => {
+    if (ns.exists()) runIn(ns.name, NFT!, ["delete", "table", "inet", table]);
+  });
+}
+
+/** A fault whose `heal` acts once, however often it is called (the nemesis heals at the end as well). */
+function healedOnce(description: string, heal: () => void): LinkFault {
   let healed = false;
   return {
     description,
     heal() {
       if (healed) return;
       healed = true;
-      if (!ns.exists()) return;
-      runIn(ns.name, NFT!, ["delete", "table", "inet", table]);
+      heal();
     },
   };
 }
@@ -163,20 +169,14 @@ function netemFault(link: Link, direction: Direction, netemArgs: string[], descr
     for (const end of added) tcOn(end, ["qdisc", "del", "dev", end.device, "root"]);
     throw error;
   }
-  let healed = false;
-  return {
-    description,
-    heal() {
-      if (healed) return;
-      healed = true;
-      senders.forEach((end, i) => {
-        if (end.namespace && !end.namespace.exists()) return;
-        tcOn(end, ["qdisc", "del", "dev", end.device, "root"]);
-        const after = qdiscs(end);
-        if (after !== before[i]) throw new Error(`healing ${description}: ${end.device}'s qdisc is "${after}", was "${before[i]}"`);
-      });
-    },
-  };
+  return healedOnce(description, () => {
+    senders.forEach((end, i) => {
+      if (end.namespace && !end.namespace.exists()) return;
+      tcOn(end, ["qdisc", "del", "dev", end.device, "root"]);
+      const after = qdiscs(end);
+      if (after !== before[i]) throw new Error(`healing ${description}: ${end.device}'s qdisc is "${after}", was "${before[i]}"`);
+    });
+  });
 }
 
 function qdiscs(end: LinkEnd): string {

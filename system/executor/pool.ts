@@ -13,7 +13,6 @@
  * and tasks of the `python` runtime go there; without them such a task fails with
  * ExecutorCrashed, as a built-in exception pickle its client can read.
  */
-import { pythonTaskError } from "../codec/pickle.js";
 import type { Runtime } from "../runtimes.js";
 import { serializedTaskError } from "../task.js";
 import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask, type PythonSettings } from "./contract.js";
@@ -100,12 +99,9 @@ export class ExecutorPool {
 
   /** Runs one task to a terminal outcome; never rejects. */
   async run(task: ExecutorTask, deadlineMs: number): Promise<ExecutorOutcome> {
-    if (task.runtime === "python") {
-      if (this.closed) return { status: "FAILED", result: pythonTaskError("ExecutorCrashed", "the executor pool is closed"), executor: this.options.name };
-      if (!this.python) return { status: "FAILED", result: pythonTaskError("ExecutorCrashed", "this executor has no Python runtime"), executor: this.options.name };
-      return this.python.run(task, deadlineMs);
-    }
-    if (this.closed) return { status: "FAILED", result: serializedTaskError("ExecutorCrashed", "the executor pool is closed"), executor: this.options.name };
+    const crashed = (message: string): ExecutorOutcome => ({ status: "FAILED", result: serializedTaskError("ExecutorCrashed", message, task.runtime), executor: this.options.name });
+    if (this.closed) return crashed("the executor pool is closed");
+    if (task.runtime === "python") return this.python ? this.python.run(task, deadlineMs) : crashed("this executor has no Python runtime");
     if (this.threads) return this.threads.run(task, deadlineMs);
     if (!this.host?.accepting) this.host = this.startHost();
     return this.host.run(task, deadlineMs);

@@ -159,14 +159,20 @@ def forker(config):
                     os.read(wake_r, 4096)
                 except BlockingIOError:
                     pass
-            while True:
-                try:
-                    pid, status = os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
-                if pid == 0:
-                    break
+            for pid, status in exited_children():
                 send({"pid": pid, "status": status})
+
+
+def exited_children():
+    """(pid, wait status) of each child that has exited, without waiting for any."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status
 
 
 def child(config, token, task_fd, result_fd, inherited):
@@ -741,13 +747,7 @@ def main(config):
         return remaining
 
     def reap():
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in exited_children():
             if pid == state["forker"]:
                 forker_died(status)
             elif pid in by_pid:
