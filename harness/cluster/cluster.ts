@@ -7,6 +7,7 @@
 import { LaunchedCluster, type Component, type LaunchOptions, type LinkTarget } from "../../system/launcher/cluster.js";
 import { FaultableProcess } from "./process.js";
 import { FaultProxy } from "./proxy.js";
+import type { ClusterUnderTest, NetworkLink } from "./under-test.js";
 
 export interface ClusterOptions extends LaunchOptions {
   /**
@@ -16,7 +17,7 @@ export interface ClusterOptions extends LaunchOptions {
   faultProxies?: boolean;
 }
 
-export class Cluster extends LaunchedCluster<FaultableProcess> {
+export class Cluster extends LaunchedCluster<FaultableProcess> implements ClusterUnderTest {
   private readonly faultProxies: boolean;
   private readonly proxies = new Map<string, FaultProxy>();
   private readonly restarting = new Map<Component, Promise<void>>();
@@ -75,6 +76,11 @@ export class Cluster extends LaunchedCluster<FaultableProcess> {
    */
   link(name: string): FaultProxy | undefined {
     return this.proxies.get(name);
+  }
+
+  /** Packet faults need components in network namespaces: a target run (target-cluster.ts). */
+  networkLink(): NetworkLink {
+    return { why: "faaslab's built-in launcher runs every component on the harness's loopback: packet faults need a target run in network namespaces (--target faaslab, with cluster.hosts: separate for the links between components); latency, cut and blackhole act through fault proxies" };
   }
 
   /** Every link's proxy, by name. */

@@ -160,6 +160,26 @@ export class NetworkNamespace {
     return { stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), exitCode: result.exitCode };
   }
 
+  /**
+   * Makes these ports of the namespace's loopback reachable at its uplink address: a packet for
+   * `<address>:<port>` arriving on the uplink is rewritten to 127.0.0.1:<port> (nftables DNAT,
+   * with route_localnet on), so an implementation that listens on 127.0.0.1 only, as student
+   * code does, is still reached by the harness through the veth pair.
+   */
+  exposeLoopback(ports: readonly number[]): void {
+    if (ports.length === 0) return;
+    ip(["netns", "exec", this.name, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"]);
+    const device = this.uplink.b.device;
+    const rules = ports.map((port) => `    iifname "${device}" tcp dport ${port} dnat to 127.0.0.1:${port}`).join("\n");
+    const table = `table ip faaslab_expose {\n  chain prerouting {\n    type nat hook prerouting priority -100; policy accept;\n${rules}\n  }\n}\n`;
+    try {
+      execFileSync(IP ?? "ip", ["netns", "exec", this.name, findExecutable("nft") ?? "nft", "-f", "-"], { input: table, stdio: ["pipe", "pipe", "pipe"] });
+    } catch (error) {
+      const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
+      throw new Error(`exposing ports ${ports.join(", ")} of ${this.name} on its uplink (nftables): ${stderr || (error as Error).message}`);
+    }
+  }
+
   /** The pids of every process inside. */
   pids(): number[] {
     return namespacePids(this.name);

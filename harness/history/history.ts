@@ -11,6 +11,9 @@ import type { TaskStatus } from "../../system/task.js";
 /** What the harness expects a task to end with. */
 export type Expected = { ok: true; value: string } | { ok: false; name: string; message: string };
 
+/** A status a target said that its dialect gives no faaslab name: recorded as it was said (no checker ranks it). */
+type UnnamedStatus = string & { readonly unnamed?: never };
+
 export type HistoryEvent =
   /** A client asks to execute a task. `t` is ms since the run started. */
   | { t: number; type: "invoke"; op: number; process: string; kind: string; args: string; expected: Expected }
@@ -22,7 +25,7 @@ export type HistoryEvent =
    * value as plain data, its exception as an Error with the exception's name and message).
    */
   | {
-      t: number; type: "status"; taskId: string; status: TaskStatus | "MISSING"; result?: string | null; invokedAt: number; by: "client" | "observer" | "final";
+      t: number; type: "status"; taskId: string; status: TaskStatus | "MISSING" | UnnamedStatus; result?: string | null; invokedAt: number; by: "client" | "observer" | "final";
       /** How many times the task was started (the final read sees the whole record). */
       attempts?: number;
     }

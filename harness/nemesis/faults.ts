@@ -5,9 +5,10 @@
  * not come back is reported to `onProblem` (the nemesis records it) and the fault still ends.
  */
 import type { Component } from "../../system/launcher/cluster.js";
-import type { Cluster } from "../cluster/cluster.js";
+import { delay, loss, partition, reorder, type Direction, type LinkFault } from "../cluster/link-faults.js";
+import type { ClusterUnderTest as Cluster } from "../cluster/under-test.js";
 import type { UntimedFault } from "../scenario/schema.js";
-import { linkTargets, processTargets } from "./targets.js";
+import { linkTargets, networkLinkTargets, NoTarget, processTargets } from "./targets.js";
 
 export interface ActiveFault {
   description: string;
@@ -60,6 +61,43 @@ async function restartAll(cluster: Cluster, components: Component[]): Promise<vo
   if (failures.length > 0) throw new Error(failures.join("; "));
 }
 
+/** A scenario's direction as a link's: each link's a end is the side that connects (upstream is b). */
+const DIRECTIONS: Record<"both" | "toUpstream" | "toDownstream", Direction> = { both: "both", toUpstream: "a->b", toDownstream: "b->a" };
+
+type PacketFault = Extract<UntimedFault, { action: "partition" | "loss" | "delay" | "reorder" }>;
+
+/** A packet fault on each link it names, every one healed if any cannot be made (a kernel without netem says so, and the fault is skipped). */
+function injectPacketFault(fault: PacketFault, cluster: Cluster, onProblem: ProblemSink): ActiveFault {
+  const links = networkLinkTargets(fault.link, cluster);
+  const direction = DIRECTIONS[fault.direction];
+  const made: LinkFault[] = [];
+  try {
+    for (const { link } of links) {
+      if (fault.action === "partition") made.push(partition(link, direction));
+      else if (fault.action === "loss") made.push(loss(link, fault.percent, direction));
+      else if (fault.action === "delay") made.push(delay(link, { ms: fault.ms, jitterMs: fault.jitter, direction }));
+      else made.push(reorder(link, { percent: fault.percent, delayMs: fault.ms, direction }));
+    }
+  } catch (error) {
+    for (const fault of made) fault.heal();
+    throw new NoTarget((error as Error).message);
+  }
+  const way = fault.direction === "both" ? "" : ` (${fault.direction})`;
+  const what = fault.action === "partition" ? "partition" : fault.action === "loss" ? `${fault.percent}% packet loss` : fault.action === "delay" ? `${fault.ms}±${fault.jitter} ms packet delay` : `reorder ${fault.percent}% (others ${fault.ms} ms late)`;
+  const names = links.map((link) => link.name);
+  return timed(`${what}${way} on ${links.map((link) => `${link.description} link`).join(", ")} for ${seconds(fault.for)}`, names, fault.for, () => {
+    const failures: string[] = [];
+    for (const linkFault of made) {
+      try {
+        linkFault.heal();
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
+    if (failures.length > 0) throw new Error(failures.join("; "));
+  }, onProblem);
+}
+
 /** Injects one fault now (its timing, if any, is the nemesis's business); throws NoTarget when it cannot happen. */
 export async function injectFault(fault: UntimedFault, cluster: Cluster, onProblem: ProblemSink = () => {}): Promise<ActiveFault> {
   switch (fault.action) {
@@ -103,5 +141,10 @@ export async function injectFault(fault: UntimedFault, cluster: Cluster, onProbl
         for (const proxy of proxies) proxy.heal();
       }, onProblem);
     }
+    case "partition":
+    case "loss":
+    case "delay":
+    case "reorder":
+      return injectPacketFault(fault, cluster, onProblem);
   }
 }

@@ -7,7 +7,7 @@
  * `nemesis` check.
  */
 import type { Component } from "../../system/launcher/cluster.js";
-import type { Cluster } from "../cluster/cluster.js";
+import type { ClusterUnderTest as Cluster } from "../cluster/under-test.js";
 import type { History } from "../history/history.js";
 import { injectFault, type ActiveFault } from "./faults.js";
 import type { PlannedFault } from "./plan.js";

@@ -18,6 +18,10 @@ import { environmentLine, type Environment } from "./environment.js";
 
 export interface RunReport {
   mode: string;
+  /** The target it ran against, when the scenario names targets (none: faaslab through its built-in launcher). */
+  target?: string;
+  /** Why the run could not happen as asked (a mode the target lacks…): no check ran, and nothing passed. */
+  notApplicable?: string;
   summary: Summary;
   checks: CheckResult[];
   analysis: Analysis;
@@ -55,13 +59,26 @@ export function replayCommand(scenario: Scenario, scenarioFile: string, seed: nu
   return `npm run scenario ${/^[\w./-]+$/.test(what) ? what : JSON.stringify(what)} -- --seed ${seed}`;
 }
 
-export function verdictOf(report: ScenarioReport): boolean {
-  return report.runs.every((run) => !run.aborted && passed(run.checks));
+/** How a run is named in the report: its mode, with its target's name when the scenario names targets. */
+export function runLabel(run: Pick<RunReport, "mode" | "target">): string {
+  return run.target ? `${run.target} ${run.mode}` : run.mode;
 }
 
-function describeCluster(scenario: Scenario, mode: string): string {
+/** PASS: every run that could happen passed every check, and at least one could (a not-applicable run is never a pass). */
+export function verdictOf(report: ScenarioReport): boolean {
+  const applicable = report.runs.filter((run) => !run.notApplicable);
+  return applicable.length > 0 && applicable.every((run) => !run.aborted && passed(run.checks));
+}
+
+function describeCluster(scenario: Scenario, run: RunReport): string {
+  const { mode } = run;
   const { workers, dispatcher, redis } = scenario.cluster;
   const shape = mode === "local" ? `local pool of ${workers.executors} executors` : `${workers.count} ${mode} workers × ${workers.executors} executors`;
+  if (run.notApplicable) return `${shape}: not applicable: ${run.notApplicable}`;
+  if (run.target) {
+    const hosts = scenario.cluster.hosts === "separate" ? "each component in a network namespace of its own, a veth pair per link" : "one host (one network namespace, where it could be made)";
+    return `${shape}; target \`${run.target}\` started from its target file, ${hosts}; its own dispatcher and Redis settings (the scenario's apply to faaslab's built-in launcher); ${describeRuntime(scenario)}`;
+  }
   // What the scenario leaves out, the dispatcher runs with its defaults.
   const settings = [
     `heartbeat ${dispatcher.heartbeat ?? DISPATCHER_DEFAULTS.heartbeatMs} ms`,
@@ -95,17 +112,20 @@ function describeWorkload(scenario: Scenario): string {
 
 export function renderReport(report: ScenarioReport, reportFile: string): string {
   const { scenario, runs } = report;
-  const modes = runs.map((run) => run.mode);
+  const modes = runs.map(runLabel);
   const ok = verdictOf(report);
   const dir = (file: string) => relative(reportFile.replace(/[^/]+$/, ""), file);
   const lines: string[] = [];
   lines.push(`# ${scenario.report.title}`, "");
-  const failedChecks = runs.flatMap((run) => run.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.name} (${run.mode})`));
-  const aborted = runs.filter((run) => run.aborted).map((run) => `${run.mode}: ${run.aborted}`);
-  const allRuns = runs.length === 1 ? "the run" : runs.length === 2 ? "both runs" : `all ${runs.length} runs`;
+  const failedChecks = runs.flatMap((run) => run.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.name} (${runLabel(run)})`));
+  const aborted = runs.filter((run) => run.aborted).map((run) => `${runLabel(run)}: ${run.aborted}`);
+  const skipped = runs.filter((run) => run.notApplicable);
+  const applicable = runs.length - skipped.length;
+  const allRuns = applicable === 1 ? "the run" : applicable === 2 ? "both runs" : `all ${applicable} runs`;
+  const notRun = skipped.length === 0 ? "" : ` Not applicable (not run, so not passed): ${skipped.map((run) => `${runLabel(run)} (${run.notApplicable})`).join("; ")}.`;
   lines.push(ok
-    ? `**Verdict: PASS** — every check passed in ${allRuns}.`
-    : `**Verdict: FAIL** — ${[...aborted, ...failedChecks.map((c) => `${c} did not pass`)].join("; ")}.`, "");
+    ? `**Verdict: PASS** — every check passed in ${allRuns}${skipped.length ? " that could run" : ""}.${notRun}`
+    : `**Verdict: FAIL** — ${[...aborted, ...failedChecks.map((c) => `${c} did not pass`), ...(applicable === 0 ? ["no run could happen"] : [])].join("; ")}.${notRun}`, "");
   lines.push(scenario.description, "");
   if (scenario.report.notes) lines.push(scenario.report.notes.trim(), "");
 
@@ -114,16 +134,16 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   lines.push(`| seed | ${report.seed} — replay with \`${replayCommand(scenario, report.scenarioFile, report.seed)}\` |`);
   const digests = [...new Set(runs.map((run) => run.schedule?.digest).filter(Boolean))];
   if (digests.length > 0) {
-    lines.push(`| schedule | digest \`${digests.join("`, `")}\`: the faults (kinds, targets, planned times) and every client's tasks (kinds and arguments, in order) that this seed draws; the same seed gives the same digest (listed in ${runs.filter((run) => run.schedule).map((run) => `\`schedule-${run.mode}.json\``).join(", ")}) |`);
+    lines.push(`| schedule | digest \`${digests.join("`, `")}\`: the faults (kinds, targets, planned times) and every client's tasks (kinds and arguments, in order) that this seed draws; the same seed gives the same digest (listed in ${runs.filter((run) => run.schedule).map((run) => `\`schedule-${run.target ? `${run.target}-` : ""}${run.mode}.json\``).join(", ")}) |`);
   }
-  for (const mode of modes) lines.push(`| cluster (${mode}) | ${describeCluster(scenario, mode)} |`);
+  for (const run of runs) lines.push(`| cluster (${runLabel(run)}) | ${describeCluster(scenario, run)} |`);
   lines.push(`| workload | ${describeWorkload(scenario)} |`);
   lines.push(`| nemesis | ${scenario.nemesis.length === 0 ? "no faults" : `${plural(scenario.nemesis.length, "fault rule")} (the faults that happened are listed per run below); times count from the workload's start, as in the scenario file`} |`);
   lines.push(`| machine | ${environmentLine(report.environment)} |`);
   lines.push(`| when | ${report.startedAt.toISOString()}, ${s(report.durationMs)} in all |`, "");
 
   lines.push("## Summary", "", `| | ${modes.join(" | ")} |`, `|---|${modes.map(() => "---").join("|")}|`);
-  const row = (label: string, cell: (run: RunReport) => string) => lines.push(`| ${label} | ${runs.map(cell).join(" | ")} |`);
+  const row = (label: string, cell: (run: RunReport) => string) => lines.push(`| ${label} | ${runs.map((run) => (run.notApplicable ? "n/a" : cell(run))).join(" | ")} |`);
   row("tasks submitted", (r) => String(r.summary.invoked));
   row("accepted (201)", (r) => String(r.summary.accepted));
   row("refused / outcome unknown", (r) => `${r.summary.refused} / ${r.summary.unknown}`);
@@ -142,6 +162,7 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   const names = [...new Set(runs.flatMap((run) => run.checks.map((check) => check.name)))];
   for (const name of names) {
     lines.push(`| ${name} | ${runs.map((run) => {
+      if (run.notApplicable) return "n/a (not run)";
       const result = run.checks.find((check) => check.name === name);
       return result ? `${mark(result.verdict)}: ${result.figure}` : "not run";
     }).join(" | ")} |`);
@@ -149,12 +170,16 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   lines.push("");
   for (const run of runs) {
     for (const result of run.checks.filter((c) => c.verdict !== "pass" && c.details.length > 0)) {
-      lines.push(`**${result.name} (${run.mode})**:`, "", ...result.details.map((detail) => `- ${detail}`), "");
+      lines.push(`**${result.name} (${runLabel(run)})**:`, "", ...result.details.map((detail) => `- ${detail}`), "");
     }
   }
 
   for (const run of runs) {
-    lines.push(`## ${runs.length > 1 ? `${run.mode} run` : "The run"}`, "");
+    lines.push(`## ${runs.length > 1 ? `${runLabel(run)} run` : "The run"}`, "");
+    if (run.notApplicable) {
+      lines.push(`Not applicable, so not run: ${run.notApplicable}.`, "");
+      continue;
+    }
     if (run.aborted) lines.push(`The run ended early: ${run.aborted}.`, "");
     const recovered = new Map(recoveries(run.analysis).map((recovery) => [recovery.fault, recovery]));
     if (run.analysis.faults.length > 0) {
@@ -178,7 +203,7 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
       lines.push("");
     }
     for (const error of run.chartErrors ?? []) lines.push(`- ${error}`, "");
-    for (const [name, file] of Object.entries(run.charts)) lines.push(`![${name} (${run.mode})](${dir(file)})`, "");
+    for (const [name, file] of Object.entries(run.charts)) lines.push(`![${name} (${runLabel(run)})](${dir(file)})`, "");
     lines.push(`History (every operation, status and fault, JSON lines): [${basename(run.historyFile)}](${dir(run.historyFile)}). Component logs: \`${dir(run.logsDir)}/\`.`, "");
   }
   return lines.join("\n");

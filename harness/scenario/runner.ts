@@ -6,8 +6,14 @@
  * that says what happened: `runScenario` throws only for a scenario it cannot begin.
  */
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Cluster, type ClusterOptions } from "../cluster/cluster.js";
+import { reapStaleNamespaces } from "../cluster/netns.js";
+import { notApplicableReason, NotApplicable, TargetCluster } from "../cluster/target-cluster.js";
+import type { ClusterUnderTest } from "../cluster/under-test.js";
+import { loadTarget, TargetError, type LoadedTarget } from "../target/load.js";
+import { DialectApi, FaaslabApi, type TaskApi } from "../workload/api.js";
+import { REQUEST_TIMEOUT_MS } from "../workload/driver.js";
 import { runCheck, runChecks } from "../checker/index.js";
 import { analyse, maximum, summarize } from "../history/analysis.js";
 import { History, type HistoryEvent } from "../history/history.js";
@@ -46,6 +52,16 @@ export interface RunOptions {
    * Python tasks.
    */
   python?: LaunchPython;
+  /** Targets to run against instead of the scenario's own `targets` (--target): names or paths. */
+  targets?: string[];
+  /** The implementation's directory for targets that need one (--target-dir). */
+  targetDir?: string;
+}
+
+/** What one set of runs is against: faaslab through its built-in launcher, or a target file. */
+export interface RunTarget {
+  name: string;
+  loaded?: LoadedTarget;
 }
 
 export interface ScenarioOutcome {
@@ -73,17 +89,27 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   const environment = describeEnvironment();
   const started = performance.now();
   const interpreter = options.python ? options.python.interpreter : undefined;
-  const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile, { runtime: scenario.cluster.runtime, python: interpreter })));
-  await requirePython(phases.flat(), options.python);
+  const targets = resolveTargets(scenario, scenarioFile, options);
+  const phasesFor = new Map<RunTarget, TaskTemplate[][]>();
+  for (const target of targets) {
+    const runtime = target.loaded && target.loaded.target.functions.codec !== "faaslab" ? "python" : scenario.cluster.runtime;
+    const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile, { runtime, python: interpreter })));
+    if (!target.loaded || target.loaded.target.functions.codec === "faaslab") await requirePython(phases.flat(), options.python);
+    phasesFor.set(target, phases);
+  }
+  // Namespaces a killed earlier run left behind go first (their owner is gone).
+  if (targets.some((target) => target.loaded)) reapStaleNamespaces();
   const reportsDir = options.reportsDir ?? defaultRunDir(scenario.name, startedAt);
   const outDir = join(reportsDir, scenario.name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const modes = (Array.isArray(scenario.cluster.mode) ? scenario.cluster.mode : [scenario.cluster.mode]) as DispatcherMode[];
   const runs: RunReport[] = [];
-  for (const mode of modes) {
-    if (options.signal?.aborted) break;
-    runs.push(await runOnce(scenario, mode, phases, outDir, options));
+  for (const target of targets) {
+    for (const mode of modes) {
+      if (options.signal?.aborted) break;
+      runs.push(await runOnce(scenario, mode, target, phasesFor.get(target)!, outDir, options));
+    }
   }
   const report: ScenarioReport = {
     scenario, scenarioFile, seed: options.seed, startedAt, durationMs: performance.now() - started, environment, runs,
@@ -109,6 +135,60 @@ async function requirePython(templates: readonly TaskTemplate[], python: LaunchP
   }
 }
 
+/**
+ * The targets a run is against: --target, else the scenario's `targets`, else faaslab through
+ * its built-in launcher. A scenario's target paths are relative to its file. A target that does
+ * not load is refused before anything starts.
+ */
+function resolveTargets(scenario: Scenario, scenarioFile: string, options: RunOptions): RunTarget[] {
+  const names = options.targets ?? scenario.targets;
+  if (!names) return [{ name: "faaslab" }];
+  const fromScenario = options.targets === undefined;
+  const loaded = names.map((name) => {
+    const path = fromScenario && /[/\\]|\.ya?ml$/.test(name) ? join(dirname(scenarioFile), name) : name;
+    try {
+      return loadTarget(path, { targetDir: options.targetDir });
+    } catch (error) {
+      if (error instanceof TargetError) throw new ScenarioError(error.message);
+      throw error;
+    }
+  });
+  const seen = new Set<string>();
+  for (const { target } of loaded) {
+    if (seen.has(target.name)) throw new ScenarioError(`the target ${target.name} is named twice`);
+    seen.add(target.name);
+  }
+  return loaded.map((target) => ({ name: target.target.name, loaded: target }));
+}
+
+/** Why this run cannot happen as the scenario asks (reported not applicable), before anything starts. */
+function notApplicable(scenario: Scenario, mode: DispatcherMode, target: RunTarget, phases: TaskTemplate[][]): string | undefined {
+  const hosts = scenario.cluster.hosts;
+  if (!target.loaded) {
+    return hosts === "separate" ? "cluster.hosts: separate puts each component in a network namespace of its own, which only a target run does (name the target: targets: [faaslab])" : undefined;
+  }
+  const why = notApplicableReason(target.loaded, mode, hosts);
+  if (why) return why;
+  if (target.loaded.target.functions.codec !== "faaslab") {
+    const javascript = [...new Set(phases.flat().filter((template) => template.runtime !== "python").map((template) => template.name))];
+    if (javascript.length > 0) return `${target.name} runs Python functions only, and the scenario has JavaScript ones (${javascript.join(", ")})`;
+  }
+  return undefined;
+}
+
+async function startCluster(scenario: Scenario, mode: DispatcherMode, target: RunTarget, options: RunOptions): Promise<ClusterUnderTest> {
+  if (!target.loaded) return Cluster.start(clusterOptions(scenario, mode, options.python));
+  const interpreter = options.python ? options.python.interpreter : undefined;
+  return TargetCluster.start({ target: target.loaded, mode, workers: scenario.cluster.workers, hosts: scenario.cluster.hosts, ...(interpreter ? { python: interpreter } : {}) });
+}
+
+/** The client a target's API is driven with: faaslab's SDK, or its dialect (MPCSFaaS's endpoints and dill). */
+function apiFor(target: RunTarget, apiUrl: string, options: RunOptions): TaskApi {
+  const interpreter = options.python ? options.python.interpreter : undefined;
+  if (!target.loaded || target.loaded.target.functions.codec === "faaslab") return new FaaslabApi(apiUrl, REQUEST_TIMEOUT_MS);
+  return new DialectApi(apiUrl, target.loaded.target.dialect, REQUEST_TIMEOUT_MS, interpreter);
+}
+
 function clusterOptions(scenario: Scenario, mode: DispatcherMode, python: LaunchPython | undefined): ClusterOptions {
   const { workers, dispatcher, redis } = scenario.cluster;
   return {
@@ -130,40 +210,46 @@ function clusterOptions(scenario: Scenario, mode: DispatcherMode, python: Launch
   };
 }
 
-async function runOnce(scenario: Scenario, mode: DispatcherMode, phases: TaskTemplate[][], outDir: string, options: RunOptions): Promise<RunReport> {
+async function runOnce(scenario: Scenario, mode: DispatcherMode, target: RunTarget, phases: TaskTemplate[][], outDir: string, options: RunOptions): Promise<RunReport> {
   const progress = options.progress;
-  const historyFile = join(outDir, `history-${mode}.jsonl`);
-  const logsDir = join(outDir, "logs", mode);
+  // A target run's files carry its name: several targets write beside each other.
+  const id = target.loaded ? `${target.name}-${mode}` : mode;
+  const label = target.loaded ? `${target.name} ${mode}` : mode;
+  const historyFile = join(outDir, `history-${id}.jsonl`);
+  const logsDir = join(outDir, "logs", id);
+  const why = notApplicable(scenario, mode, target, phases);
+  if (why) return notApplicableRun(mode, target, why, historyFile, logsDir);
   const history = new History(historyFile);
   const random = new Random(options.seed);
   const schedule = drawSchedule(scenario, mode, phases, random);
-  const scheduleFile = join(outDir, `schedule-${mode}.json`);
+  const scheduleFile = join(outDir, `schedule-${id}.json`);
   writeFileSync(scheduleFile, `${JSON.stringify(schedule, null, 1)}\n`);
   const aborted: string[] = [];
   const interrupted = () => options.signal?.aborted ?? false;
 
-  progress?.phase(mode, "start cluster");
-  let cluster: Cluster | undefined;
+  progress?.phase(label, "start cluster");
+  let cluster: ClusterUnderTest | undefined;
   try {
-    cluster = await Cluster.start(clusterOptions(scenario, mode, options.python));
+    cluster = await startCluster(scenario, mode, target, options);
   } catch (error) {
+    if (error instanceof NotApplicable) return notApplicableRun(mode, target, error.message, historyFile, logsDir);
     aborted.push(`the cluster did not start: ${(error as Error).message}`);
   }
   if (cluster) {
     const { workers } = scenario.cluster;
     history.record({ type: "cluster", executors: mode === "local" ? workers.executors : workers.count * workers.executors });
-    const workload = new Workload(cluster.apiUrl, history, random);
+    const workload = new Workload(apiFor(target, cluster.apiUrl, options), history, random);
     const nemesis = new Nemesis(schedule.faults, cluster, history);
     let observer: NodeJS.Timeout | undefined;
     const onAbort = () => workload.stop();
     options.signal?.addEventListener("abort", onAbort);
     try {
-      progress?.phase(mode, "steady-state probe");
+      progress?.phase(label, "steady-state probe");
       const probe = await steadyState(workload, phases.flat());
       if (probe) aborted.push(`the steady state was not reached before any fault: ${probe}`);
 
       if (aborted.length === 0 && !interrupted()) {
-        progress?.phase(mode, "workload and nemesis");
+        progress?.phase(label, "workload and nemesis");
         progress?.watch(workload, nemesis);
         // t = 0: the workload's start, from which the scenario's fault times count.
         history.begin();
@@ -176,9 +262,9 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, phases: TaskTem
         if (interrupted()) aborted.push("interrupted");
       }
 
-      progress?.phase(mode, "heal");
+      progress?.phase(label, "heal");
       await nemesis.heal();
-      progress?.phase(mode, "drain");
+      progress?.phase(label, "drain");
       // Interrupted or not, the accepted tasks are awaited (a second Ctrl-C quits at once).
       await workload.drain(scenario.drain);
       clearInterval(observer);
@@ -189,18 +275,26 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, phases: TaskTem
       clearInterval(observer);
       options.signal?.removeEventListener("abort", onAbort);
       progress?.unwatch();
-      progress?.phase(mode, "collect logs and tear down");
+      progress?.phase(label, "collect logs and tear down");
       await nemesis.heal();
       collectLogs(cluster.dir, logsDir);
       await cluster.stop().catch((error: Error) => history.record({ type: "problem", source: "harness", description: `tearing the cluster down failed: ${error.message}` }));
-      await workload.client.close().catch(() => {});
+      await workload.api.close().catch(() => {});
     }
   }
   for (const error of options.harnessErrors?.splice(0) ?? []) history.record({ type: "problem", source: "harness", description: error });
   await history.close();
 
-  progress?.phase(mode, "check and report");
-  return judgeRun(scenario, mode, history.events, { outDir, historyFile, logsDir, schedule, aborted: aborted.length ? aborted.join("; then ") : undefined, runCheck: options.runCheck });
+  progress?.phase(label, "check and report");
+  return judgeRun(scenario, mode, history.events, {
+    outDir, historyFile, logsDir, schedule, aborted: aborted.length ? aborted.join("; then ") : undefined, runCheck: options.runCheck, ...(target.loaded ? { target: target.name } : {}),
+  });
+}
+
+/** A run that could not happen as asked: no check is run, and the report says n/a and why. */
+function notApplicableRun(mode: DispatcherMode, target: RunTarget, why: string, historyFile: string, logsDir: string): RunReport {
+  const analysis = analyse([]);
+  return { mode, ...(target.loaded ? { target: target.name } : {}), summary: summarize(analysis), checks: [], analysis, charts: {}, historyFile, logsDir, notApplicable: why };
 }
 
 /**
@@ -209,16 +303,17 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, phases: TaskTem
  */
 export function judgeRun(
   scenario: Scenario, mode: string, events: readonly HistoryEvent[],
-  run: { outDir: string; historyFile: string; logsDir: string; schedule?: Schedule; aborted?: string; runCheck?: typeof runCheck },
+  run: { outDir: string; historyFile: string; logsDir: string; schedule?: Schedule; aborted?: string; runCheck?: typeof runCheck; target?: string },
 ): RunReport {
   const analysis = analyse(events);
   const checks = runChecks(scenario.checks, analysis, run.runCheck);
   const charts: Record<string, string> = {};
   const chartErrors: string[] = [];
   const end = Math.max(maximum(events.map((event) => event.t)) ?? 0, 1);
-  const title = (what: string) => `${scenario.name} (${mode}): ${what}`;
+  const label = run.target ? `${run.target} ${mode}` : mode;
+  const title = (what: string) => `${scenario.name} (${label}): ${what}`;
   for (const chart of scenario.report.charts) {
-    const file = join(run.outDir, `${mode}-${chart}.png`);
+    const file = join(run.outDir, `${run.target ? `${run.target}-` : ""}${mode}-${chart}.png`);
     try {
       if (chart === "latency") latencyChart(file, analysis, events, end, title("latency of every task, by outcome"));
       if (chart === "throughput") throughputChart(file, analysis, end, title("throughput"));
@@ -230,7 +325,7 @@ export function judgeRun(
     }
   }
   return {
-    mode, summary: summarize(analysis), checks, analysis, charts, chartErrors, historyFile: run.historyFile, logsDir: run.logsDir,
+    mode, ...(run.target ? { target: run.target } : {}), summary: summarize(analysis), checks, analysis, charts, chartErrors, historyFile: run.historyFile, logsDir: run.logsDir,
     schedule: run.schedule, aborted: run.aborted,
   };
 }

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { DISPATCHER_MODES } from "../../system/modes.js";
 import { duration, shown, tagError, unlessMissing } from "../format/schema.js";
+import { HOSTS } from "../target/schema.js";
 
 /** What `cluster.runtime` may say: the language of the built-in kinds' bodies, or both. */
 export const SCENARIO_RUNTIMES = ["javascript", "python", "mixed"] as const;
@@ -60,6 +61,12 @@ const ClusterSchema = z
       .strict()
       .default({})
       .describe("dispatcher settings (defaults: those of `faas dispatcher`)"),
+    hosts: z
+      .enum(HOSTS, { error: unlessMissing((input) => `hosts must be shared or separate, got ${shown(input)}`) })
+      .default("shared")
+      .describe(
+        "shared: the cluster on one host (the harness's loopback, or one network namespace for a target); separate: each component in a network namespace of its own with a veth pair for each link, as on separate machines, so packet faults act on one link (a target run: needs root and `ip`; the target must list hosts: separate)",
+      ),
     redis: z
       .object({
         persistence: z.enum(["none", "aof-always", "aof-everysec"]).default("none").describe("none, or AOF with its fsync policy"),
@@ -155,10 +162,11 @@ const LinkSchema = z
     [
       z.object({ workerLink: workerSelector }).strict().describe("between a worker and the dispatcher (pull and push only)"),
       z.object({ redisLink: z.enum(["api", "dispatcher", "all"]).describe("which component's link to Redis") }).strict().describe("between a component and Redis"),
+      z.object({ clientLink: z.literal("api").describe("the API") }).strict().describe("between the harness's clients and the API (packet faults only)"),
     ],
-    { error: unlessMissing((input) => `expected { workerLink: <worker> } or { redisLink: api | dispatcher | all }, got ${shown(input)}`) },
+    { error: unlessMissing((input) => `expected { workerLink: <worker> }, { redisLink: api | dispatcher | all } or { clientLink: api }, got ${shown(input)}`) },
   )
-  .describe("{ workerLink: <worker> } (pull and push only) or { redisLink: api | dispatcher | all }");
+  .describe("{ workerLink: <worker> } (pull and push only), { redisLink: api | dispatcher | all }, or { clientLink: api } (packet faults only)");
 
 const timing = {
   at: duration.optional().describe("once, this long after the workload starts (before it ends)"),
@@ -182,7 +190,7 @@ const latencyFault = z.object({
   action: z.literal("latency"), link: LinkSchema,
   ms: z.number().int().min(1).max(60_000).describe("delay added to every chunk, each way"),
   for: duration.describe("how long the latency lasts"),
-}).strict().describe("delays the traffic on a link (through the harness's TCP fault proxy)");
+}).strict().describe("delays the traffic on a link (through the harness's TCP fault proxy: faaslab's built-in launcher)");
 const cutFault = z
   .object({ action: z.literal("cut"), link: LinkSchema, for: duration.describe("connections are closed and refused for this long") })
   .strict()
@@ -191,8 +199,35 @@ const blackholeFault = z.object({
   action: z.literal("blackhole"), link: LinkSchema, for: duration.describe("how long the data is dropped"),
   direction: z.enum(["toUpstream", "toDownstream"]).describe("toUpstream drops what the client side sends; toDownstream what it receives"),
 }).strict().describe("drops a link's data one way while its connections stay open");
-const FAULT_ACTIONS = ["kill", "pause", "restart", "latency", "cut", "blackhole"] as const;
-const UntimedFaultSchema = z.discriminatedUnion("action", [killFault, pauseFault, restartFault, latencyFault, cutFault, blackholeFault], {
+const packetDirection = z
+  .enum(["both", "toUpstream", "toDownstream"])
+  .default("both")
+  .describe("both ways, or one: toUpstream is what the connecting side (client, API, dispatcher, worker) sends to the side it connects to (API, Redis, dispatcher), toDownstream the way back");
+const PACKET_FAULTS_NEED = "(real packets: the cluster runs in network namespaces, a target run; a link between components needs cluster.hosts: separate)";
+const partitionFault = z.object({
+  action: z.literal("partition"), link: LinkSchema, direction: packetDirection,
+  for: duration.describe("how long every packet is dropped"),
+}).strict().describe(`drops every packet on a link, both ways or one way, with nftables; connections stay open and time out as on a real network ${PACKET_FAULTS_NEED}`);
+const lossFault = z.object({
+  action: z.literal("loss"), link: LinkSchema, direction: packetDirection,
+  percent: z.number().gt(0).max(100).describe("the share of packets dropped, each one independently"),
+  for: duration.describe("how long the loss lasts"),
+}).strict().describe(`drops a share of a link's packets at random, with nftables ${PACKET_FAULTS_NEED}`);
+const delayFault = z.object({
+  action: z.literal("delay"), link: LinkSchema, direction: packetDirection,
+  ms: z.number().int().min(1).max(60_000).describe("delay of every packet"),
+  jitter: z.number().int().min(0).max(60_000).default(0).describe("each packet's delay varies by up to this much, in ms (normal distribution)"),
+  for: duration.describe("how long the delay lasts"),
+}).strict().describe(`delays every packet on a link, with tc netem (a kernel without the netem qdisc refuses it: the fault is then skipped, saying so) ${PACKET_FAULTS_NEED}`);
+const reorderFault = z.object({
+  action: z.literal("reorder"), link: LinkSchema, direction: packetDirection,
+  percent: z.number().gt(0).max(100).describe("the share of packets sent at once, overtaking the others"),
+  ms: z.number().int().min(1).max(60_000).describe("the delay of the others"),
+  for: duration.describe("how long the reordering lasts"),
+}).strict().describe(`reorders a link's packets, with tc netem (skipped, saying so, on a kernel without it) ${PACKET_FAULTS_NEED}`);
+
+const FAULT_ACTIONS = ["kill", "pause", "restart", "latency", "cut", "blackhole", "partition", "loss", "delay", "reorder"] as const;
+const UntimedFaultSchema = z.discriminatedUnion("action", [killFault, pauseFault, restartFault, latencyFault, cutFault, blackholeFault, partitionFault, lossFault, delayFault, reorderFault], {
   error: tagError("action", FAULT_ACTIONS),
 });
 
@@ -206,6 +241,10 @@ const FaultSchema = z
       latencyFault.extend(timing).describe(latencyFault.description!),
       cutFault.extend(timing).describe(cutFault.description!),
       blackholeFault.extend(timing).describe(blackholeFault.description!),
+      partitionFault.extend(timing).describe(partitionFault.description!),
+      lossFault.extend(timing).describe(lossFault.description!),
+      delayFault.extend(timing).describe(delayFault.description!),
+      reorderFault.extend(timing).describe(reorderFault.description!),
       z.object({
         action: z.literal("random"), ...timing,
         among: z.array(UntimedFaultSchema).min(1).describe("faults written as above but without timing; each time one is drawn (seeded), each once before any again"),
@@ -268,6 +307,14 @@ export const ScenarioSchema = z
       .meta({ label: "lowercase letters, digits and dashes" })
       .describe("the report is reports/<name>.md"),
     description: z.string().min(1).describe("one line, shown by --list"),
+    targets: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .meta({ fallback: "faaslab through its built-in launcher" })
+      .describe(
+        "the implementations to run it against, each a target name (targets/<name>.yaml) or a path to a target file (relative to the scenario file); the report shows every target's runs side by side. --target overrides. Without it: faaslab through its built-in launcher, with the scenario's dispatcher and Redis settings and the TCP fault proxies",
+      ),
     cluster: ClusterSchema,
     workload: WorkloadSchema,
     nemesis: z.array(FaultSchema).default([]).describe("the faults, on a timeline from the start of the workload"),

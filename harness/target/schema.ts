@@ -23,8 +23,10 @@ export const PLACEHOLDERS = {
   redisPort: "the port of Redis",
   apiPort: "the port of the API",
   dispatcherPort: "the port workers connect to (pull and push)",
-  redisUrl: "redis://127.0.0.1:<redisPort>",
-  dispatcherUrl: "tcp://127.0.0.1:<dispatcherPort> (pull and push)",
+  redisUrl: "redis://<Redis's address>:<redisPort>: 127.0.0.1, or with cluster.hosts: separate the address of Redis's end of this component's link to it",
+  dispatcherUrl: "tcp://<the dispatcher's address>:<dispatcherPort> (pull and push): 127.0.0.1, or with cluster.hosts: separate the dispatcher's end of this worker's link",
+  listen: "the address to listen on: 127.0.0.1 on the harness's loopback, 0.0.0.0 in network namespaces (so that the links from other hosts reach it)",
+  python: "the OS's CPython (/usr/bin/python3, where Debian's python3-fastapi, python3-zmq, python3-redis and python3-dill install), not whatever python3 comes first on PATH",
   mode: "the dispatcher mode: local, pull or push",
   executors: "executors of the local dispatcher's pool, or of one worker (the scenario's cluster.workers.executors)",
   worker: "the worker's index, 0 to count - 1",
@@ -35,11 +37,11 @@ export const PLACEHOLDER_NAMES = Object.keys(PLACEHOLDERS) as Placeholder[];
 /** The components a target runs; the dispatcher has one entry per mode. */
 export type ComponentKey = "redis" | "api" | `dispatcher.${DispatcherMode}` | "pull-worker" | "push-worker";
 
-const ALWAYS = ["dir", "dataDir", "redisPort", "redisUrl"] as const satisfies readonly Placeholder[];
+const ALWAYS = ["dir", "dataDir", "redisPort", "redisUrl", "listen", "python"] as const satisfies readonly Placeholder[];
 const WITH_DISPATCHER = ["dispatcherPort", "dispatcherUrl"] as const satisfies readonly Placeholder[];
 /** The placeholders each component is given (a command using another is refused). */
 export const COMPONENT_PLACEHOLDERS: Record<ComponentKey, readonly Placeholder[]> = {
-  redis: ["dir", "dataDir", "port", "redisPort"],
+  redis: ["dir", "dataDir", "port", "redisPort", "listen"],
   api: [...ALWAYS, "port", "apiPort"],
   "dispatcher.local": [...ALWAYS, "mode", "executors"],
   "dispatcher.pull": [...ALWAYS, "mode", "port", ...WITH_DISPATCHER],
@@ -175,6 +177,10 @@ const ComponentsSchema = z
   .strict()
   .describe("how to run each component");
 
+/** Where a cluster's components run: on one host, or each on a host of its own (cluster.hosts). */
+export const HOSTS = ["shared", "separate"] as const;
+export type Hosts = (typeof HOSTS)[number];
+
 export const FUNCTION_RUNTIMES = ["python", "javascript"] as const;
 export const CODECS = ["dill-base64", "faaslab"] as const;
 const FunctionsSchema = z
@@ -251,6 +257,13 @@ export const TargetSchema = z
       .refine((modes) => new Set(modes).size === modes.length, "a mode is listed twice")
       .describe("the dispatcher modes it supports: a scenario run in another mode is reported not applicable to it"),
     ports: PortsSchema,
+    hosts: z
+      .array(z.enum(HOSTS, { error: unlessMissing((input) => `expected shared or separate, got ${shown(input)}`) }))
+      .min(1)
+      .default(["shared"])
+      .describe(
+        "how its components can be placed: shared (one host: one network namespace for the whole cluster, or the harness's loopback) and, if it takes every address it connects to from {redisUrl} and {dispatcherUrl} and listens on {listen}, separate (each component in a namespace of its own, as on separate machines: cluster.hosts: separate)",
+      ),
     functions: FunctionsSchema,
     components: ComponentsSchema,
     dialect: DialectSchema,

@@ -9,8 +9,7 @@
  * submits, in order, are a function of the seed alone: how fast the cluster answers changes
  * how many each client submits, never which.
  */
-import { FaaSClient, FaaSError, isTerminal, serialize } from "../../system/client/index.js";
-import type { PythonValue } from "../../system/codec/pickle.js";
+import { FaaSError, isTerminal, serialize } from "../../system/client/index.js";
 import type { Runtime } from "../../system/runtimes.js";
 import type { Expected, History } from "../history/history.js";
 import { mapConcurrent } from "../concurrent.js";
@@ -18,9 +17,10 @@ import type { Random } from "../random.js";
 import type { Phase } from "../scenario/schema.js";
 import { pickWeighted, type TaskTemplate } from "./kinds.js";
 import { observedResult } from "./python.js";
+import { FaaslabApi, type TaskApi } from "./api.js";
 
 /** A request that takes longer than this is abandoned (its outcome is then unknown). */
-const REQUEST_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 10_000;
 /** How long one result request may be held by the API. */
 const WAIT_SECONDS = 5;
 /** How long a client waits before trying again after a failed request. */
@@ -66,7 +66,8 @@ export interface WorkloadCounters {
 }
 
 export class Workload {
-  readonly client: FaaSClient;
+  /** How it talks to the API under test: faaslab's SDK, or a target's dialect. */
+  readonly api: TaskApi;
   readonly counters: WorkloadCounters = { submitted: 0, accepted: 0, finished: 0, finishedAt: [] };
   /** Accepted tasks not yet seen terminal. */
   readonly pending = new Set<string>();
@@ -81,8 +82,9 @@ export class Workload {
   private readonly observerStream: Random;
   private readonly probeStream: Random;
 
-  constructor(apiUrl: string, private readonly history: History, private readonly random: Random) {
-    this.client = new FaaSClient({ baseUrl: apiUrl, timeoutMs: REQUEST_TIMEOUT_MS });
+  /** `api`: a TaskApi, or the URL of a faaslab API. */
+  constructor(api: TaskApi | string, private readonly history: History, private readonly random: Random) {
+    this.api = typeof api === "string" ? new FaaslabApi(api, REQUEST_TIMEOUT_MS) : api;
     this.observerStream = random.derive("observer");
     this.probeStream = random.derive("probe");
   }
@@ -91,8 +93,7 @@ export class Workload {
   async register(templates: readonly TaskTemplate[]): Promise<void> {
     for (const template of templates) {
       if (this.functionIds.has(template.key)) continue;
-      const register = template.runtime === "python" ? this.client.registerPython(template.source, template.name) : this.client.registerSource(template.source, template.name);
-      this.functionIds.set(template.key, await register);
+      this.functionIds.set(template.key, await this.api.register(template));
     }
   }
 
@@ -101,7 +102,7 @@ export class Workload {
     const { args, expected } = template.draw(this.probeStream);
     try {
       const taskId = await this.execute(template, args);
-      const outcome = await this.client.result(taskId, { wait: 30 });
+      const outcome = await this.api.result(taskId, 30);
       if (!isTerminal(outcome.status)) return `a ${template.name} task (${template.runtime}) did not finish within 30 s`;
       const result = observedResult(template.runtime, outcome.status, outcome.result);
       if (expected.ok && (outcome.status !== "COMPLETED" || result !== expected.value)) {
@@ -174,7 +175,7 @@ export class Workload {
       const taskId = ids.splice(this.observerStream.int(0, ids.length - 1), 1)[0];
       const invokedAt = this.history.now();
       try {
-        const status = await this.client.status(taskId);
+        const status = await this.api.status(taskId);
         this.history.record({ type: "status", taskId, status, invokedAt, by: "observer" });
       } catch {
         /* the API may be down: observations are best effort */
@@ -187,11 +188,15 @@ export class Workload {
     await mapConcurrent(taskIds, 20, async (taskId) => {
       const invokedAt = this.history.now();
       try {
-        const task = await this.client.task(taskId);
+        const task = await this.api.final(taskId);
+        if (!task) {
+          this.history.record({ type: "status", taskId, status: "MISSING", invokedAt, by: "final" });
+          return;
+        }
         const result = isTerminal(task.status) ? observedResult(this.runtimes.get(taskId) ?? "javascript", task.status, task.result) : null;
-        this.history.record({ type: "status", taskId, status: task.status, result, invokedAt, by: "final", attempts: task.attempts });
-      } catch (error) {
-        if (error instanceof FaaSError && error.status === 404) this.history.record({ type: "status", taskId, status: "MISSING", invokedAt, by: "final" });
+        this.history.record({ type: "status", taskId, status: task.status, result, invokedAt, by: "final", ...(task.attempts === undefined ? {} : { attempts: task.attempts }) });
+      } catch {
+        /* the API may be down: the history then ends with the last status seen */
       }
     });
   }
@@ -238,7 +243,7 @@ export class Workload {
       const invokedAt = this.history.now();
       try {
         const wait = Math.max(0, Math.min(WAIT_SECONDS, (this.drainDeadline - invokedAt) / 1000));
-        const outcome = await this.client.result(taskId, { wait });
+        const outcome = await this.api.result(taskId, wait);
         const terminal = isTerminal(outcome.status);
         const result = terminal ? observedResult(this.runtimes.get(taskId) ?? "javascript", outcome.status, outcome.result) : null;
         this.history.record({ type: "status", taskId, status: outcome.status, result, invokedAt, by: "client" });
@@ -256,8 +261,7 @@ export class Workload {
 
   /** Submits one task in its template's runtime: a Python task's arguments are pickled as the positional arguments. */
   private execute(template: TaskTemplate, args: unknown[]): Promise<string> {
-    const functionId = this.functionIds.get(template.key)!;
-    return template.runtime === "python" ? this.client.executePython(functionId, args as PythonValue[]) : this.client.execute(functionId, ...args);
+    return this.api.execute(template, this.functionIds.get(template.key)!, args);
   }
 
   private pause(ms: number): Promise<void> {

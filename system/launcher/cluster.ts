@@ -92,7 +92,7 @@ export interface LaunchOptions {
 export type LinkTarget = "redis" | "dispatcher";
 
 /** Extra node flags for every component, e.g. FAAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
-const NODE_ARGS = (process.env.FAAS_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+export const NODE_ARGS = (process.env.FAAS_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 export class LaunchedCluster<P extends ManagedProcess = ManagedProcess> {
   readonly dir: string;

@@ -16,10 +16,20 @@ export interface ProcessSpec {
   args: string[];
   logFile: string;
   env?: Record<string, string>;
+  /** Its working directory (default: the launcher's). */
+  cwd?: string;
   /** Returns what it learned from an output line once that line shows the process is ready. */
   readyWhen: (line: string) => Record<string, unknown> | undefined;
   /** A line that shows the process cannot start, e.g. "Address already in use". */
   failsWhen?: (line: string) => string | undefined;
+  /**
+   * Readiness that no output line shows (a port that accepts, a URL that answers): resolves
+   * once the process is ready. Polled alongside `readyWhen`; `running()` says whether the
+   * process still runs, so a probe can give up once it has exited.
+   */
+  readyProbe?: (running: () => boolean) => Promise<Record<string, unknown>>;
+  /** The signal a graceful stop sends (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** Makes the process object for a spec: the harness gives one that can also be paused. */
@@ -84,6 +94,7 @@ export class ManagedProcess {
       : [this.spec.command, this.spec.args];
     const child = execa(command, args, {
       env: { ...this.spec.env, FAAS_PARENT_PID: String(process.pid) },
+      ...(this.spec.cwd === undefined ? {} : { cwd: this.spec.cwd }),
       stdin: "ignore",
       buffer: false,
       reject: false,
@@ -100,13 +111,13 @@ export class ManagedProcess {
     child.stderr?.pipe(this.log, { end: false });
 
     return new Promise((resolve, reject) => {
-      let buffered = "";
       let settled = false;
       const settle = (error?: Error, info?: Record<string, unknown>) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        child.stdout?.off("data", onData);
+        child.stdout?.off("data", onStdout);
+        child.stderr?.off("data", onStderr);
         if (error) {
           this.killNow();
           reject(error);
@@ -115,23 +126,34 @@ export class ManagedProcess {
           resolve(this.readyInfo);
         }
       };
-      const onData = (chunk: Buffer) => {
-        buffered += chunk.toString();
-        let newline;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          const failure = this.spec.failsWhen?.(line);
-          if (failure) return settle(new ProcessStartError(`${this.spec.name} could not start: ${failure}`));
-          const info = this.spec.readyWhen(line);
-          if (info) return settle(undefined, info);
-        }
+      // Lines are read from both streams (a Python server logs on stderr), each with its own buffer.
+      const lineReader = () => {
+        let buffered = "";
+        return (chunk: Buffer) => {
+          buffered += chunk.toString();
+          let newline;
+          while ((newline = buffered.indexOf("\n")) >= 0) {
+            const line = buffered.slice(0, newline);
+            buffered = buffered.slice(newline + 1);
+            const failure = this.spec.failsWhen?.(line);
+            if (failure) return settle(new ProcessStartError(`${this.spec.name} could not start: ${failure}`));
+            const info = this.spec.readyWhen(line);
+            if (info) return settle(undefined, info);
+          }
+        };
       };
+      const onStdout = lineReader();
+      const onStderr = lineReader();
       const timer = setTimeout(
         () => settle(new ProcessStartError(`${this.spec.name} was not ready within ${timeoutMs} ms (see ${this.spec.logFile})`)),
         timeoutMs,
       );
-      child.stdout?.on("data", onData);
+      child.stdout?.on("data", onStdout);
+      child.stderr?.on("data", onStderr);
+      this.spec.readyProbe?.(() => !settled && this.running).then(
+        (info) => settle(undefined, info),
+        (error: Error) => settle(new ProcessStartError(`${this.spec.name} was not ready: ${error.message}`)),
+      );
       child.on("error", (error) => settle(new ProcessStartError(`${this.spec.name} could not be started: ${error.message}`)));
       void this.exited.then(() =>
         settle(new ProcessStartError(`${this.spec.name} exited before it was ready (code ${child.exitCode ?? child.signalCode}; see ${this.spec.logFile})`)),
@@ -139,10 +161,10 @@ export class ManagedProcess {
     });
   }
 
-  /** Asks the process to stop (SIGTERM), and kills it if it is still there after `graceMs`. */
+  /** Asks the process to stop (its stop signal, SIGTERM by default), and kills it if it is still there after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     if (!this.running) return this.closeLog();
-    this.sendSignal("SIGTERM");
+    this.sendSignal(this.spec.stopSignal ?? "SIGTERM");
     const timer = setTimeout(() => this.killNow(), graceMs);
     await this.exited;
     clearTimeout(timer);

@@ -34,7 +34,7 @@ function refusal(text: string): string {
 describe("scenario schema", () => {
   it("fills in the defaults of a minimal file, the report's title from the name", () => {
     const scenario = parseScenario(minimal);
-    expect(scenario.cluster).toEqual({ mode: "local", runtime: "javascript", workers: { count: 2, executors: 2 }, dispatcher: {}, redis: { persistence: "none" } });
+    expect(scenario.cluster).toEqual({ mode: "local", runtime: "javascript", workers: { count: 2, executors: 2 }, dispatcher: {}, hosts: "shared", redis: { persistence: "none" } });
     expect(scenario.nemesis).toEqual([]);
     expect(scenario.drain).toBe(60_000);
     expect(scenario.report).toEqual({ title: "Tiny", charts: ["latency", "throughput", "states", "percentiles"] });
@@ -104,7 +104,7 @@ nemesis:
     ["a fault on an unknown target", `${minimal}nemesis: [{ action: kill, target: database, at: 1s }]`, 'nemesis[0].target (line 9): expected dispatcher, api, redis or { worker: random | oldest | newest | all | <index> }, got "database"'],
     ["an unknown worker selector", `${minimal.replace("mode: local", "mode: push")}nemesis: [{ action: kill, target: { worker: sometimes }, at: 1s }]`, 'nemesis[0].target.worker (line 9): expected random, oldest, newest, all or a worker\'s index (0 to count - 1), got "sometimes"'],
     ["a wrong Redis link", `${minimal}nemesis: [{ action: cut, link: { redisLink: cache }, for: 1s, at: 1s }]`, 'nemesis[0].link.redisLink (line 9): expected one of api, dispatcher, all, got "cache"'],
-    ["an unknown action", `${minimal}nemesis: [{ action: explode, at: 1s }]`, 'nemesis[0].action (line 9): action must be one of kill, pause, restart, latency, cut, blackhole, random, got "explode"'],
+    ["an unknown action", `${minimal}nemesis: [{ action: explode, at: 1s }]`, 'nemesis[0].action (line 9): action must be one of kill, pause, restart, latency, cut, blackhole, partition, loss, delay, reorder, random, got "explode"'],
     ["a name with spaces", minimal.replace("name: tiny", "name: my tiny run"), 'name (line 2): expected lowercase letters, digits and dashes (like kill-one), got "my tiny run"'],
     ["a file that is not a mapping", "just words", 'it must be a mapping of fields (name, description, cluster, workload, checks…), not "just words"'],
     ["YAML that does not parse", "name: [unclosed", "is not valid YAML"],

@@ -67,7 +67,7 @@ describe("target schema", () => {
   it.each([
     ["an unknown placeholder", minimal.replace("redis-server --port {port}", "redis-server --port {prot}"), "components.redis.command (line 8): unknown placeholder {prot}: the placeholders are {dir}, {dataDir}, {port},"],
     ["an unknown placeholder in a list of words", minimal.replace("command: redis-server --port {port}", 'command: [redis-server, --port, "{prot}"]'), "components.redis.command[2] (line 8): unknown placeholder {prot}"],
-    ["a placeholder the component is not given", minimal.replace("-w {executors}", "-w {executors} -p {port}"), "components.dispatcher.local.command (line 15): {port} is not given to the dispatcher in local mode: it may use {dir}, {dataDir}, {redisPort}, {redisUrl}, {mode}, {executors}"],
+    ["a placeholder the component is not given", minimal.replace("-w {executors}", "-w {executors} -p {port}"), "components.dispatcher.local.command (line 15): {port} is not given to the dispatcher in local mode: it may use {dir}, {dataDir}, {redisPort}, {redisUrl}, {listen}, {python}, {mode}, {executors}"],
     ["a placeholder in env the worker is not given", pullTarget.replace("ready: { kind: running, for: 1s } }\n", 'ready: { kind: running, for: 1s }, env: { API: "{apiPort}" } }\n'), "components.pull-worker.env.API (line 18): {apiPort} is not given to pull-worker"],
     ["a port out of range", `${minimal}ports: { api: 80000 }\n`, 'ports.api (line 17): expected a port (1 to 65535) or "given", got 80000'],
     ["a port that is a word", `${minimal}ports: { redis: any }\n`, 'ports.redis (line 17): expected a port (1 to 65535) or "given", got "any"'],
@@ -128,9 +128,10 @@ describe("loading a target", () => {
     expect(target.ports).toEqual({ api: "given", redis: "given", dispatcher: "given" });
     expect(target.functions).toEqual({ runtime: "javascript", codec: "faaslab" });
     expect(target.dialect.successCodes).toEqual({ register: [201], execute: [201] });
-    expect(commandLine(target.components.api, { port: 4100, redisUrl: "redis://127.0.0.1:4200" })).toEqual(["faas", "api", "--host", "127.0.0.1", "--port", "4100", "--redis", "redis://127.0.0.1:4200"]);
+    expect(target.hosts).toEqual(["shared", "separate"]);
+    expect(commandLine(target.components.api, { port: 4100, redisUrl: "redis://127.0.0.1:4200", listen: "127.0.0.1" })).toEqual(["faas", "api", "--host", "127.0.0.1", "--port", "4100", "--redis", "redis://127.0.0.1:4200"]);
     expect(commandLine(target.components["push-worker"]!, { executors: 2, dispatcherUrl: "tcp://127.0.0.1:4300" })).toEqual(["faas", "push-worker", "2", "tcp://127.0.0.1:4300"]);
-    expect(commandLine(target.components.redis, { port: 4200, dataDir: "/d" })).toContain("");
+    expect(commandLine(target.components.redis, { port: 4200, dataDir: "/d", listen: "0.0.0.0" })).toContain("");
   });
 
   it("loads mpcsfaas by its name with the implementation's directory, and needs that directory", () => {
@@ -144,9 +145,11 @@ describe("loading a target", () => {
       successCodes: { register: [200, 201], execute: [200, 201] },
     });
     const pull = target.components.dispatcher.pull!;
-    expect(commandLine(pull, { port: 5555 })).toEqual(["python3", "task_dispatcher.py", "-m", "pull", "-p", "5555"]);
-    expect(commandLine(target.components.dispatcher.local!, { executors: 4 })).toEqual(["python3", "task_dispatcher.py", "-m", "local", "-w", "4"]);
-    expect(commandLine(target.components["pull-worker"]!, { executors: 2, dispatcherPort: 5555 })).toEqual(["python3", "pull_worker.py", "2", "tcp://127.0.0.1:5555"]);
+    expect(target.hosts).toEqual(["shared"]);
+    const python = "/usr/bin/python3";
+    expect(commandLine(pull, { port: 5555, python })).toEqual([python, "task_dispatcher.py", "-m", "pull", "-p", "5555"]);
+    expect(commandLine(target.components.dispatcher.local!, { executors: 4, python })).toEqual([python, "task_dispatcher.py", "-m", "local", "-w", "4"]);
+    expect(commandLine(target.components["pull-worker"]!, { executors: 2, dispatcherPort: 5555, python })).toEqual([python, "pull_worker.py", "2", "tcp://127.0.0.1:5555"]);
     expect(commandLine(target.components.api, { port: 8000 })).toEqual(["uvicorn", "main:app", "--host", "127.0.0.1", "--port", "8000"]);
     expect(() => loadTarget("mpcsfaas")).toThrow("target mpcsfaas runs an implementation of yours: give its directory with --target-dir");
     expect(() => loadTarget("mpcsfaas", { targetDir: join(dir, "nowhere") })).toThrow(`${join(dir, "nowhere")} is not a directory (--target-dir)`);
