@@ -35,6 +35,12 @@ export interface TargetClusterOptions {
   hosts?: Hosts;
   /** The interpreter in {python} (default: the OS's CPython). */
   python?: string;
+  /**
+   * Where the components' logs go (and, under data/, their own files, removed at the end): a
+   * run's own folder, which no kill of the harness leaves behind in /tmp. Default: a temporary
+   * directory, removed at the end.
+   */
+  dir?: string;
 }
 
 /** Why a target cannot run here as asked (a mode it lacks, fixed ports without namespaces): reported not applicable, never as a pass. */
@@ -79,12 +85,15 @@ export class TargetCluster implements ClusterUnderTest {
   private readonly netLinks = new Map<LinkName, Link>();
   private readonly restarting = new Map<Component, Promise<void>>();
   private readonly python: string;
+  private readonly ownsDir: boolean;
 
   private constructor(private readonly options: TargetClusterOptions, private readonly namespaced: boolean) {
     this.mode = options.mode;
     this.hosts = options.hosts ?? "shared";
     this.python = options.python ?? defaultPython();
-    this.dir = mkdtempSync(join(tmpdir(), `faaslab-target-${options.target.target.name}-`));
+    this.ownsDir = options.dir === undefined;
+    this.dir = options.dir ?? mkdtempSync(join(tmpdir(), `faaslab-target-${options.target.target.name}-`));
+    mkdirSync(this.dir, { recursive: true });
   }
 
   /** Starts Redis, the API, the dispatcher and its workers; on failure, removes what it made and throws. */
@@ -176,7 +185,8 @@ export class TargetCluster implements ClusterUnderTest {
     await stopping(["redis"]);
     for (const ns of this.namespaces.values()) await ns.remove();
     this.namespaces.clear();
-    if (!process.env.FAAS_KEEP_LOGS) rmSync(this.dir, { recursive: true, force: true });
+    if (process.env.FAAS_KEEP_LOGS) return;
+    rmSync(this.ownsDir ? this.dir : join(this.dir, "data"), { recursive: true, force: true });
   }
 
   private async launch(): Promise<void> {
@@ -237,7 +247,7 @@ export class TargetCluster implements ClusterUnderTest {
 
   private placeholderValues(component: Component, key: ComponentKey, used: Set<string>): Partial<Record<Placeholder, string | number>> {
     const { ports } = this;
-    const dataDir = join(this.dir, `${component}-data`);
+    const dataDir = join(this.dir, "data", component);
     mkdirSync(dataDir, { recursive: true });
     const values: Partial<Record<Placeholder, string | number>> = {
       dir: this.options.target.dir, dataDir, redisPort: ports.redis, listen: this.namespaced ? "0.0.0.0" : "127.0.0.1", python: this.python,

@@ -147,7 +147,9 @@ function resolveTargets(scenario: Scenario, scenarioFile: string, options: RunOp
   const loaded = names.map((name) => {
     const path = fromScenario && /[/\\]|\.ya?ml$/.test(name) ? join(dirname(scenarioFile), name) : name;
     try {
-      return loadTarget(path, { targetDir: options.targetDir });
+      // --target-dir is the implementation of yours: the one target named, or those with no dir of their own (faaslab's is this repository).
+      const ownDir = names.length > 1 && loadTarget(path, { targetDir: packageRoot }).target.dir !== undefined;
+      return loadTarget(path, ownDir ? {} : { targetDir: options.targetDir });
     } catch (error) {
       if (error instanceof TargetError) throw new ScenarioError(error.message);
       throw error;
@@ -176,10 +178,13 @@ function notApplicable(scenario: Scenario, mode: DispatcherMode, target: RunTarg
   return undefined;
 }
 
-async function startCluster(scenario: Scenario, mode: DispatcherMode, target: RunTarget, options: RunOptions): Promise<ClusterUnderTest> {
+/** A target's components log straight into the run's logs folder. */
+async function startCluster(scenario: Scenario, mode: DispatcherMode, target: RunTarget, logsDir: string, options: RunOptions): Promise<ClusterUnderTest> {
   if (!target.loaded) return Cluster.start(clusterOptions(scenario, mode, options.python));
   const interpreter = options.python ? options.python.interpreter : undefined;
-  return TargetCluster.start({ target: target.loaded, mode, workers: scenario.cluster.workers, hosts: scenario.cluster.hosts, ...(interpreter ? { python: interpreter } : {}) });
+  return TargetCluster.start({
+    target: target.loaded, mode, workers: scenario.cluster.workers, hosts: scenario.cluster.hosts, dir: logsDir, ...(interpreter ? { python: interpreter } : {}),
+  });
 }
 
 /** The client a target's API is driven with: faaslab's SDK, or its dialect (MPCSFaaS's endpoints and dill). */
@@ -230,7 +235,7 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, target: RunTarg
   progress?.phase(label, "start cluster");
   let cluster: ClusterUnderTest | undefined;
   try {
-    cluster = await startCluster(scenario, mode, target, options);
+    cluster = await startCluster(scenario, mode, target, logsDir, options);
   } catch (error) {
     if (error instanceof NotApplicable) return notApplicableRun(mode, target, error.message, historyFile, logsDir);
     aborted.push(`the cluster did not start: ${(error as Error).message}`);
@@ -277,7 +282,7 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, target: RunTarg
       progress?.unwatch();
       progress?.phase(label, "collect logs and tear down");
       await nemesis.heal();
-      collectLogs(cluster.dir, logsDir);
+      if (cluster.dir !== logsDir) collectLogs(cluster.dir, logsDir);
       await cluster.stop().catch((error: Error) => history.record({ type: "problem", source: "harness", description: `tearing the cluster down failed: ${error.message}` }));
       await workload.api.close().catch(() => {});
     }
