@@ -51,6 +51,9 @@ export function validateScenario(scenario: Scenario): Problem[] {
   const checkTarget = (fault: UntimedFault | Fault, path: IssuePath) => {
     if ("target" in fault) checkProcessTarget(fault.target, [...path, "target"]);
     if ("link" in fault) checkLink(fault.link, [...path, "link"]);
+    if ("link" in fault && "clientLink" in fault.link && (fault.action === "latency" || fault.action === "cut" || fault.action === "blackhole")) {
+      problem([...path, "link"], `the clients–API link has no fault proxy: ${fault.action} acts through one; a packet fault (partition, loss, delay, reorder) acts on it in a target run`);
+    }
   };
   const checkProcessTarget = (target: ProcessTarget, path: IssuePath) => {
     if (typeof target === "string") return;
