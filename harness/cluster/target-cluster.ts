@@ -111,6 +111,13 @@ export class TargetCluster implements ClusterUnderTest {
     return cluster;
   }
 
+  get placement(): string {
+    if (!this.namespaced) return `on the harness's loopback, on ports it chose (no network namespaces: ${namespacesAvailable().reason})`;
+    return this.hosts === "separate"
+      ? "each component in a network namespace of its own, with a veth pair for each link"
+      : "in a network namespace of its own (its Redis included), reached through a veth pair";
+  }
+
   get target(): LoadedTarget["target"] {
     return this.options.target.target;
   }

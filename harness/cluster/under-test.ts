@@ -22,6 +22,8 @@ export interface ClusterUnderTest {
   readonly mode: DispatcherMode;
   /** Where the harness's clients send their requests. */
   readonly apiUrl: string;
+  /** Where the components run, for the report (target clusters). */
+  readonly placement?: string;
   /** The run's directory, with a `<component>.log` per component. */
   readonly dir: string;
   /** Every worker started so far (also those killed since). */

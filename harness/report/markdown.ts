@@ -20,6 +20,10 @@ export interface RunReport {
   mode: string;
   /** The target it ran against, when the scenario names targets (none: faaslab through its built-in launcher). */
   target?: string;
+  /** Where its components ran (a target run): one namespace, one per component, or the harness's loopback. */
+  placement?: string;
+  /** The language its built-in kinds ran in, where the target decides it (a Python-only target). */
+  runtime?: Scenario["cluster"]["runtime"];
   /** Why the run could not happen as asked (a mode the target lacks…): no check ran, and nothing passed. */
   notApplicable?: string;
   summary: Summary;
@@ -76,8 +80,7 @@ function describeCluster(scenario: Scenario, run: RunReport): string {
   const shape = mode === "local" ? `local pool of ${workers.executors} executors` : `${workers.count} ${mode} workers × ${workers.executors} executors`;
   if (run.notApplicable) return `${shape}: not applicable: ${run.notApplicable}`;
   if (run.target) {
-    const hosts = scenario.cluster.hosts === "separate" ? "each component in a network namespace of its own, a veth pair per link" : "one host (one network namespace, where it could be made)";
-    return `${shape}; target \`${run.target}\` started from its target file, ${hosts}; its own dispatcher and Redis settings (the scenario's apply to faaslab's built-in launcher); ${describeRuntime(scenario)}`;
+    return `${shape}; target \`${run.target}\` started from its target file, ${run.placement ?? "its placement unknown"}; its own dispatcher and Redis settings (the scenario's apply to faaslab's built-in launcher); ${describeRuntime(scenario, run.runtime)}`;
   }
   // What the scenario leaves out, the dispatcher runs with its defaults.
   const settings = [
@@ -90,10 +93,13 @@ function describeCluster(scenario: Scenario, run: RunReport): string {
 }
 
 /** The runtime(s) the tasks ran in, as the cluster line says it. */
-export function describeRuntime(scenario: Scenario): string {
+export function describeRuntime(scenario: Scenario, runtime: Scenario["cluster"]["runtime"] = scenario.cluster.runtime): string {
   const names = { javascript: "JavaScript", python: "Python" } as const;
-  const runtimes = scenarioRuntimes(scenario).map((runtime) => names[runtime]);
-  const builtins = scenario.cluster.runtime === "mixed" ? " (runtime mixed: each built-in kind in both, half its weight each)" : ` (runtime ${scenario.cluster.runtime})`;
+  const effective = { ...scenario, cluster: { ...scenario.cluster, runtime } };
+  const runtimes = scenarioRuntimes(effective).map((name) => names[name]);
+  const builtins = runtime === "mixed"
+    ? " (runtime mixed: each built-in kind in both, half its weight each)"
+    : runtime !== scenario.cluster.runtime ? ` (runtime ${runtime}: the target runs Python functions only)` : ` (runtime ${runtime})`;
   return `${runtimes.join(" and ")} tasks${builtins}`;
 }
 
@@ -145,7 +151,7 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
   lines.push("## Summary", "", `| | ${modes.join(" | ")} |`, `|---|${modes.map(() => "---").join("|")}|`);
   const row = (label: string, cell: (run: RunReport) => string) => lines.push(`| ${label} | ${runs.map((run) => (run.notApplicable ? "n/a" : cell(run))).join(" | ")} |`);
   row("tasks submitted", (r) => String(r.summary.invoked));
-  row("accepted (201)", (r) => String(r.summary.accepted));
+  row("accepted", (r) => String(r.summary.accepted));
   row("refused / outcome unknown", (r) => `${r.summary.refused} / ${r.summary.unknown}`);
   row("completed", (r) => String(r.summary.completed));
   row("failed", (r) => String(r.summary.failed));

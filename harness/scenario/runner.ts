@@ -92,7 +92,7 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   const targets = resolveTargets(scenario, scenarioFile, options);
   const phasesFor = new Map<RunTarget, TaskTemplate[][]>();
   for (const target of targets) {
-    const runtime = target.loaded && target.loaded.target.functions.codec !== "faaslab" ? "python" : scenario.cluster.runtime;
+    const runtime = runtimeFor(scenario, target);
     const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile, { runtime, python: interpreter })));
     if (!target.loaded || target.loaded.target.functions.codec === "faaslab") await requirePython(phases.flat(), options.python);
     phasesFor.set(target, phases);
@@ -161,6 +161,11 @@ function resolveTargets(scenario: Scenario, scenarioFile: string, options: RunOp
     seen.add(target.name);
   }
   return loaded.map((target) => ({ name: target.target.name, loaded: target }));
+}
+
+/** The language of the built-in kinds on a target: a target with faaslab's codec runs both (as the scenario says), any other Python only. */
+function runtimeFor(scenario: Scenario, target: RunTarget): Scenario["cluster"]["runtime"] {
+  return target.loaded && target.loaded.target.functions.codec !== "faaslab" ? "python" : scenario.cluster.runtime;
 }
 
 /** Why this run cannot happen as the scenario asks (reported not applicable), before anything starts. */
@@ -234,6 +239,7 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, target: RunTarg
 
   progress?.phase(label, "start cluster");
   let cluster: ClusterUnderTest | undefined;
+  let placement: string | undefined;
   try {
     cluster = await startCluster(scenario, mode, target, logsDir, options);
   } catch (error) {
@@ -241,6 +247,7 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, target: RunTarg
     aborted.push(`the cluster did not start: ${(error as Error).message}`);
   }
   if (cluster) {
+    placement = cluster.placement;
     const { workers } = scenario.cluster;
     history.record({ type: "cluster", executors: mode === "local" ? workers.executors : workers.count * workers.executors });
     const workload = new Workload(apiFor(target, cluster.apiUrl, options), history, random);
@@ -292,7 +299,8 @@ async function runOnce(scenario: Scenario, mode: DispatcherMode, target: RunTarg
 
   progress?.phase(label, "check and report");
   return judgeRun(scenario, mode, history.events, {
-    outDir, historyFile, logsDir, schedule, aborted: aborted.length ? aborted.join("; then ") : undefined, runCheck: options.runCheck, ...(target.loaded ? { target: target.name } : {}),
+    outDir, historyFile, logsDir, schedule, aborted: aborted.length ? aborted.join("; then ") : undefined, runCheck: options.runCheck,
+    ...(target.loaded ? { target: target.name, runtime: runtimeFor(scenario, target) } : {}), ...(placement ? { placement } : {}),
   });
 }
 
@@ -308,7 +316,7 @@ function notApplicableRun(mode: DispatcherMode, target: RunTarget, why: string, 
  */
 export function judgeRun(
   scenario: Scenario, mode: string, events: readonly HistoryEvent[],
-  run: { outDir: string; historyFile: string; logsDir: string; schedule?: Schedule; aborted?: string; runCheck?: typeof runCheck; target?: string },
+  run: { outDir: string; historyFile: string; logsDir: string; schedule?: Schedule; aborted?: string; runCheck?: typeof runCheck } & Pick<RunReport, "target" | "placement" | "runtime">,
 ): RunReport {
   const analysis = analyse(events);
   const checks = runChecks(scenario.checks, analysis, run.runCheck);
@@ -330,7 +338,7 @@ export function judgeRun(
     }
   }
   return {
-    mode, ...(run.target ? { target: run.target } : {}), summary: summarize(analysis), checks, analysis, charts, chartErrors, historyFile: run.historyFile, logsDir: run.logsDir,
+    mode, ...(run.target ? { target: run.target } : {}), ...(run.placement ? { placement: run.placement } : {}), ...(run.runtime ? { runtime: run.runtime } : {}), summary: summarize(analysis), checks, analysis, charts, chartErrors, historyFile: run.historyFile, logsDir: run.logsDir,
     schedule: run.schedule, aborted: run.aborted,
   };
 }

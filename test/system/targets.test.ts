@@ -19,6 +19,23 @@ import { waitFor } from "../../harness/wait.js";
 import { FaaslabApi } from "../../harness/workload/api.js";
 import { templatesFor, type TaskTemplate } from "../../harness/workload/kinds.js";
 import { isAlive } from "../support/processes.js";
+import { loadScenario } from "../../harness/scenario/load.js";
+import { runScenario } from "../../harness/scenario/runner.js";
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+
+/** What the MPCSFaaS fixture runs on: the OS's CPython with FastAPI, pyzmq, redis-py and dill, and uvicorn. CI installs them, and fails without them. */
+function fixturePrerequisites(): string | undefined {
+  try {
+    execFileSync("/usr/bin/python3", ["-c", "import fastapi, zmq, redis, dill, uvicorn"], { stdio: "ignore" });
+  } catch {
+    const why = "/usr/bin/python3 lacks fastapi, zmq, redis, dill or uvicorn (apt-get install python3-fastapi uvicorn python3-zmq python3-redis python3-dill)";
+    if (process.env.CI) throw new Error(`CI runs the MPCSFaaS fixture, and this machine cannot: ${why}`);
+    return why;
+  }
+  return undefined;
+}
+const fixtureMissing = fixturePrerequisites();
 
 const available = namespacesAvailable();
 if (!available.available && process.env.CI) throw new Error(`CI runs the target tests in network namespaces, and this machine cannot: ${available.reason}`);
@@ -109,6 +126,35 @@ describe.skipIf(!available.available)(`targets${available.available ? "" : ` (sk
       await cluster.stop();
     }
   });
+
+  it.skipIf(fixtureMissing !== undefined)(`a scenario naming faaslab, the MPCSFaaS fixture and a target without push mode: side by side, the fixture's lost tasks caught, the third not applicable${fixtureMissing ? ` (skipped: ${fixtureMissing})` : ""}`, async () => {
+    const { scenario, file } = loadScenario(join(packageRoot, "test/fixtures/scenarios/targets-side-by-side.yaml"));
+    const reportsDir = join(scratch, "side-by-side");
+    const outcome = await runScenario(scenario, file, { seed: 11, reportsDir, targetDir: join(packageRoot, "test/fixtures/mpcsfaas") });
+    const [faaslab, mpcsfaas, localOnly] = outcome.report.runs;
+    const verdicts = (run: typeof faaslab) => Object.fromEntries(run.checks.map((check) => [check.name, check.verdict]));
+    expect([faaslab.target, mpcsfaas.target, localOnly.target]).toEqual(["faaslab", "mpcsfaas", "mpcsfaas-local-only"]);
+    expect(faaslab.aborted).toBeUndefined();
+    expect(verdicts(faaslab)).toEqual({ "no-lost-tasks": "pass", "results-correct": "pass", "no-duplicate-results": "pass", "monotonic-status": "pass", nemesis: "pass" });
+    // The fixture never reassigns a dead worker's tasks (its README's defect 2): they stay RUNNING, and the same check says so.
+    expect(mpcsfaas.aborted).toBeUndefined();
+    expect(mpcsfaas.summary.accepted).toBeGreaterThan(20);
+    const lost = mpcsfaas.checks.find((check) => check.name === "no-lost-tasks")!;
+    expect(lost.verdict).toBe("fail");
+    expect(lost.details.join("\n")).toMatch(/last seen (RUNNING|QUEUED)/);
+    // What it did finish, it finished right: Python results unpickled and compared as for faaslab.
+    expect(verdicts(mpcsfaas)["results-correct"]).toBe("pass");
+    expect(mpcsfaas.summary.completed).toBeGreaterThan(10);
+    expect(localOnly.notApplicable).toBe("mpcsfaas-local-only has no push mode (it supports local)");
+    expect(localOnly.checks).toEqual([]);
+    expect(outcome.passed).toBe(false);
+    const report = readFileSync(outcome.reportFile, "utf8");
+    expect(report).toContain("| check | faaslab push | mpcsfaas push | mpcsfaas-local-only push |");
+    expect(report).toMatch(/\| no-lost-tasks \| ✅ pass: [^|]+ \| ❌ fail: [^|]+ \| n\/a \(not run\) \|/);
+    expect(report).toContain("Not applicable (not run, so not passed): mpcsfaas-local-only push");
+    expect(report).toContain("(runtime python: the target runs Python functions only)");
+    expect(readFileSync(join(reportsDir, "targets-side-by-side", "logs", "mpcsfaas-push", "api.log"), "utf8")).toMatch(/Uvicorn running|Application startup complete/);
+  }, 180_000);
 
   it("a harness killed with -9 in the middle of a target run leaves no namespace, veth or process behind", async () => {
     const scenarioFile = join(scratch, "long.yaml");
