@@ -14,7 +14,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Component, WorkerComponent } from "../../system/launcher/cluster.js";
 import { NODE_ARGS } from "../../system/launcher/cluster.js";
 import type { ProcessSpec } from "../../system/launcher/process.js";
@@ -92,7 +92,7 @@ export class TargetCluster implements ClusterUnderTest {
     this.hosts = options.hosts ?? "shared";
     this.python = options.python ?? defaultPython();
     this.ownsDir = options.dir === undefined;
-    this.dir = options.dir ?? mkdtempSync(join(tmpdir(), `faaslab-target-${options.target.target.name}-`));
+    this.dir = options.dir !== undefined ? resolve(options.dir) : mkdtempSync(join(tmpdir(), `faaslab-target-${options.target.target.name}-`));
     mkdirSync(this.dir, { recursive: true });
   }
 

@@ -6,7 +6,7 @@
  * that says what happened: `runScenario` throws only for a scenario it cannot begin.
  */
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Cluster, type ClusterOptions } from "../cluster/cluster.js";
 import { reapStaleNamespaces } from "../cluster/netns.js";
 import { notApplicableReason, NotApplicable, TargetCluster } from "../cluster/target-cluster.js";
@@ -99,7 +99,8 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   }
   // Namespaces a killed earlier run left behind go first (their owner is gone).
   if (targets.some((target) => target.loaded)) reapStaleNamespaces();
-  const reportsDir = options.reportsDir ?? defaultRunDir(scenario.name, startedAt);
+  // Absolute: a target's components run in their own directory, and take paths under it.
+  const reportsDir = resolve(options.reportsDir ?? defaultRunDir(scenario.name, startedAt));
   const outDir = join(reportsDir, scenario.name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });

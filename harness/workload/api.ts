@@ -23,6 +23,8 @@ export interface TaskOutcome {
 }
 
 export interface TaskApi {
+  /** For an API without a long poll: how often a running task's result is asked for (the driver polls, recording each answer). */
+  readonly pollMs?: number;
   /** Registers a template's function and returns its id. */
   register(template: TaskTemplate): Promise<string>;
   /** Submits one task and returns its id; an HTTP refusal throws a FaaSError with its status. */
@@ -80,6 +82,7 @@ const POLL_MS = 25;
 
 /** An MPCSFaaS implementation's API: the course's endpoints and wire format, in the target's dialect. */
 export class DialectApi implements TaskApi {
+  readonly pollMs = POLL_MS;
   private readonly pool: Pool;
   private readonly origin: string;
   private readonly statusOf: Map<string, string>;

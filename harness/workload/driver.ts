@@ -23,6 +23,13 @@ import { FaaslabApi, type TaskApi } from "./api.js";
 export const REQUEST_TIMEOUT_MS = 10_000;
 /** How long one result request may be held by the API. */
 const WAIT_SECONDS = 5;
+/**
+ * Closed loop: how long a client waits on one task before it submits its next. The task is
+ * still awaited, and checked, to the end: a system that loses a task (never finishes it) must
+ * not also stop the client that submitted it, or one loss would hide what the rest of the run
+ * does (every later fault would show no recovery only because no client is left submitting).
+ */
+const CLIENT_PATIENCE_MS = 10_000;
 /** How long a client waits before trying again after a failed request. */
 const RETRY_DELAY_MS = 250;
 /** Open loop: submissions still awaiting their outcome beyond this are skipped, not queued. */
@@ -235,14 +242,18 @@ export class Workload {
     const awaited = this.awaitResult(taskId);
     this.awaiting.add(awaited);
     void awaited.finally(() => this.awaiting.delete(awaited));
-    await awaited;
+    let patience: NodeJS.Timeout | undefined;
+    await Promise.race([awaited, new Promise<void>((resolve) => (patience = setTimeout(resolve, CLIENT_PATIENCE_MS)))]);
+    clearTimeout(patience);
   }
 
   private async awaitResult(taskId: string): Promise<void> {
     while (this.history.now() < this.drainDeadline) {
       const invokedAt = this.history.now();
       try {
-        const wait = Math.max(0, Math.min(WAIT_SECONDS, (this.drainDeadline - invokedAt) / 1000));
+        // An API without a long poll is polled here, each answer recorded (the checkers see every status it showed).
+        const polled = this.api.pollMs !== undefined;
+        const wait = polled ? 0 : Math.max(0, Math.min(WAIT_SECONDS, (this.drainDeadline - invokedAt) / 1000));
         const outcome = await this.api.result(taskId, wait);
         const terminal = isTerminal(outcome.status);
         const result = terminal ? observedResult(this.runtimes.get(taskId) ?? "javascript", outcome.status, outcome.result) : null;
@@ -253,6 +264,7 @@ export class Workload {
           this.counters.finishedAt.push(this.history.now());
           return;
         }
+        if (polled) await this.pause(this.api.pollMs!);
       } catch {
         await this.pause(RETRY_DELAY_MS);
       }
