@@ -46,7 +46,10 @@ export interface PeerOptions {
   log?: (line: string) => void;
 }
 
-interface Sizes {
+/** What BullMQ's measurement needs of the sizes. */
+export type BullmqSizes = Pick<Sizes, "bulk" | "closedLoop" | "sequential">;
+
+export interface Sizes {
   bulk: number;
   closedLoop: number;
   sequential: number;
@@ -80,7 +83,7 @@ export async function measurePeers(options: PeerOptions): Promise<PeerResults> {
 
 type NoopQueue = Queue<Record<string, never>, null>;
 
-async function measureBullmq(redisUrl: string, sizes: Sizes, log: (line: string) => void): Promise<PeerResults["bullmq"]> {
+export async function measureBullmq(redisUrl: string, sizes: BullmqSizes, log: (line: string) => void): Promise<PeerResults["bullmq"]> {
   const version = (require("bullmq/package.json") as { version: string }).version;
   const connection = connectionFor(redisUrl);
   // A fresh name per run: nothing left over from an earlier run is counted, and obliterate touches only ours.

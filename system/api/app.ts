@@ -98,7 +98,7 @@ export function buildApp({
   // The OpenAPI document is made of the routes registered after this: before every route plugin.
   void app.register(fastifySwagger, openApiOptions({ tokenRequired: Boolean(apiToken) }));
   void app.register(functionRoutes, { store });
-  void app.register(taskRoutes, { store, maxArgsBytes, metrics });
+  void app.register(taskRoutes, { store, finished, maxArgsBytes, maxResponseBytes, metrics });
   void app.register(resultRoutes, { store, finished, maxResponseBytes });
   void app.register(statusRoutes, { reader });
   void app.register(dashboardRoutes);

@@ -1,6 +1,6 @@
 /**
- * Reading tasks' outcomes, waiting for the unfinished ones if asked: the one way GET /result
- * and POST /results wait. Each wait is registered before the first read, so a task that
+ * Reading tasks' outcomes, waiting for the unfinished ones if asked: the one way GET /result,
+ * POST /results and POST /execute_function?wait wait. Each wait is registered before the first read, so a task that
  * finishes in between still wakes the request; a task announced with its outcome is not read
  * again, one announced by its id alone (a large result) is read once more. A wait ends when
  * every task has finished, when the time is up, or when the client goes away.
@@ -8,7 +8,8 @@
 import type { EventEmitter } from "node:events";
 import type { TaskStore } from "../store/store.js";
 import { isTerminal, type TaskStatus } from "../task.js";
-import { taskNotFound } from "./errors.js";
+import { ApiError, taskNotFound } from "./errors.js";
+import { MAX_WAIT_SECONDS } from "./limits.js";
 import type { FinishedTasks } from "./finished-tasks.js";
 
 export interface Outcome {
@@ -54,4 +55,23 @@ function allKnown(outcomes: (Outcome | null)[], taskIds: readonly string[]): Out
   const unknown = outcomes.indexOf(null);
   if (unknown >= 0) throw taskNotFound(taskIds[unknown]);
   return outcomes as Outcome[];
+}
+
+/** A `?wait=` query (seconds, in decimal; the schema checked its form) in ms; 400 past the most a request may wait. */
+export function waitMsOf(wait: string | undefined): number {
+  const waitMs = Math.round(Number(wait ?? 0) * 1000);
+  if (!(waitMs <= MAX_WAIT_SECONDS * 1000)) throw new ApiError("BAD_REQUEST", `invalid request: wait must be at most ${MAX_WAIT_SECONDS} seconds`);
+  return waitMs;
+}
+
+/** 413 RESPONSE_TOO_LARGE when the results would take more than one answer may carry. */
+export function checkResponseSize(outcomes: readonly Outcome[], maxResponseBytes: number): void {
+  let size = 0;
+  for (const { result } of outcomes) size += result === null ? 0 : Buffer.byteLength(result);
+  if (size > maxResponseBytes) {
+    throw new ApiError(
+      "RESPONSE_TOO_LARGE",
+      `the results asked for take ${size} bytes, over the ${maxResponseBytes} one answer may carry (--max-response-bytes); ask for fewer tasks at a time`,
+    );
+  }
 }

@@ -23,6 +23,11 @@ const argumentsPayload = { type: "string", minLength: 1, description: "The task'
 const result = { type: ["string", "null"], description: "The serialized return value when COMPLETED, the serialized error when FAILED, null before." } as const;
 
 /** Response objects say `additionalProperties: false`: what fast-json-stringify does anyway (undeclared fields are left out), said so the derived types are exact. */
+const status = {
+  type: "string",
+  enum: [...TASK_STATUSES],
+  description: "QUEUED (accepted, not started), RUNNING (an executor has started it), COMPLETED or FAILED; states only move forward.",
+} as const;
 const errorBody = {
   type: "object",
   additionalProperties: false,
@@ -57,11 +62,19 @@ export const registerFunction = {
   },
 } as const;
 
+/** `?wait=<seconds>`: a query string is text, so a number written in decimal, checked for range by the route. */
+const waitQuery = {
+  type: "object",
+  properties: { wait: { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?$", description: `Seconds to wait for the task to finish, in decimal (up to ${MAX_WAIT_SECONDS}; default 0, no wait).` } },
+} as const;
+
 export const executeFunction = {
   operationId: "executeFunction",
   tags: ["tasks"],
   summary: "Run a function once",
-  description: "Submits one task: the function with these arguments, stored and queued in one step. Answers at once with the task's id; the result is read with /result or /results.",
+  description:
+    "Submits one task: the function with these arguments, stored and queued in one step. Answers at once with the task's id; the result is read with /result or /results. With ?wait=s the answer is held until the task finishes or s seconds pass, and also carries its status and result: the whole round trip in one request.",
+  querystring: waitQuery,
   body: {
     type: "object",
     required: ["function_id", "payload"],
@@ -72,7 +85,12 @@ export const executeFunction = {
     },
   },
   response: {
-    201: { type: "object", additionalProperties: false, description: "Accepted and queued.", properties: { task_id: { type: "string", description: "The task's id, a UUID." } } },
+    201: {
+      type: "object",
+      additionalProperties: false,
+      description: "Accepted and queued; with ?wait, also the task's outcome when it finished (or so far, when the wait ended first).",
+      properties: { task_id: { type: "string", description: "The task's id, a UUID." }, status, result },
+    },
     "4xx": errorBody,
     "5xx": errorBody,
   },
@@ -135,11 +153,6 @@ export const getResults = {
 } as const;
 
 const taskParams = { type: "object", required: ["task_id"], properties: { task_id: { ...uuid, description: "The task's id, as the submission answered it (in either case)." } } } as const;
-const status = {
-  type: "string",
-  enum: [...TASK_STATUSES],
-  description: "QUEUED (accepted, not started), RUNNING (an executor has started it), COMPLETED or FAILED; states only move forward.",
-} as const;
 
 export const getStatus = {
   operationId: "getStatus",
@@ -155,11 +168,7 @@ export const getResult = {
   summary: "Read a task's outcome",
   description: "The task's status and result. With ?wait=s the answer is held until the task finishes or s seconds pass.",
   params: taskParams,
-  querystring: {
-    type: "object",
-    // A query string is text: wait is a number of seconds written in decimal, checked for range by the route.
-    properties: { wait: { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?$", description: `Seconds to wait for the task to finish, in decimal (up to ${MAX_WAIT_SECONDS}; default 0, no wait).` } },
-  },
+  querystring: waitQuery,
   response: {
     200: {
       type: "object",

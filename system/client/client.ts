@@ -99,6 +99,21 @@ export class FaaSClient {
     return body.task_id;
   }
 
+  /**
+   * Runs a function once in one request (`POST /execute_function?wait=`): the API answers when
+   * the task has finished, or after `wait` seconds (default 30, the most one request may wait)
+   * with its status so far. Its result's `value` is the deserialized return value or error.
+   */
+  async executeAndWait(functionId: string, args: unknown[], options: { wait?: number; deadlineMs?: number } = {}): Promise<TaskResult> {
+    const wait = Math.min(options.wait ?? MAX_WAIT_SECONDS, MAX_WAIT_SECONDS);
+    const body = await this.request<{ task_id: string; status: TaskStatus; result: string | null }>(
+      "POST", `/execute_function?wait=${wait.toFixed(3)}`,
+      { function_id: functionId, payload: serialize(args), ...(options.deadlineMs === undefined ? {} : { deadline_ms: options.deadlineMs }) },
+      wait * 1000,
+    );
+    return { taskId: body.task_id, status: body.status, result: body.result, value: body.result === null ? undefined : decodedResult(body.result) };
+  }
+
   /** Queues many executions at once (all accepted or none); one argument list per task. */
   async executeMany(functionId: string, argsList: readonly unknown[][], options: { deadlineMs?: number } = {}): Promise<string[]> {
     const body = await this.request<{ task_ids: string[] }>("POST", "/execute_batch", {

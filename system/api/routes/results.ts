@@ -1,8 +1,7 @@
 /** GET /result/:task_id (one task's outcome) and POST /results (many), each optionally waiting for the task to finish. */
 import type { FastifyPluginAsyncJsonSchemaToTs } from "@fastify/type-provider-json-schema-to-ts";
 import { ApiError } from "../errors.js";
-import { MAX_WAIT_SECONDS } from "../limits.js";
-import { readOutcomes, type Outcome, type OutcomeSources } from "../outcomes.js";
+import { checkResponseSize, readOutcomes, waitMsOf, type OutcomeSources } from "../outcomes.js";
 import * as schemas from "../schemas.js";
 
 export interface ResultRoutesOptions extends OutcomeSources {
@@ -13,11 +12,7 @@ export interface ResultRoutesOptions extends OutcomeSources {
 export const resultRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: ResultRoutesOptions }> = async (app, { maxResponseBytes, ...sources }) => {
   app.get("/result/:task_id", { schema: schemas.getResult }, async (request, reply) => {
     const taskId = request.params.task_id.toLowerCase();
-    const waitMs = Math.round(Number(request.query.wait ?? 0) * 1000);
-    if (!(waitMs <= MAX_WAIT_SECONDS * 1000)) {
-      throw new ApiError("BAD_REQUEST", `invalid request: wait must be at most ${MAX_WAIT_SECONDS} seconds`);
-    }
-    const outcomes = await readOutcomes(sources, [taskId], waitMs, reply.raw);
+    const outcomes = await readOutcomes(sources, [taskId], waitMsOf(request.query.wait), reply.raw);
     checkResponseSize(outcomes, maxResponseBytes);
     return { task_id: taskId, status: outcomes[0].status, result: outcomes[0].result };
   });
@@ -38,16 +33,5 @@ function refuseDuplicates(taskIds: readonly string[]): void {
   for (const [index, taskId] of taskIds.entries()) {
     if (seen.has(taskId)) throw new ApiError("BAD_REQUEST", `invalid request: task_ids[${index}] (${taskId}) is named twice; name each task once`);
     seen.add(taskId);
-  }
-}
-
-function checkResponseSize(outcomes: readonly Outcome[], maxResponseBytes: number): void {
-  let size = 0;
-  for (const { result } of outcomes) size += result === null ? 0 : Buffer.byteLength(result);
-  if (size > maxResponseBytes) {
-    throw new ApiError(
-      "RESPONSE_TOO_LARGE",
-      `the results asked for take ${size} bytes, over the ${maxResponseBytes} one answer may carry (--max-response-bytes); ask for fewer tasks at a time`,
-    );
   }
 }

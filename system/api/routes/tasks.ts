@@ -7,26 +7,35 @@ import { FunctionBusyError, type TaskStore } from "../../store/store.js";
 import { ApiError, taskNotFound } from "../errors.js";
 import type { ApiMetrics } from "../metrics.js";
 import { argumentsRuntime, checkArgumentsFor, checkArgumentsSize } from "../payloads.js";
+import { checkResponseSize, readOutcomes, waitMsOf, type OutcomeSources } from "../outcomes.js";
 import * as schemas from "../schemas.js";
 import type { Runtime } from "../../runtimes.js";
 
-export interface TaskRoutesOptions {
+export interface TaskRoutesOptions extends OutcomeSources {
   store: TaskStore;
+  /** Most bytes of results one answer may carry (execute_function?wait): past it, 413. */
+  maxResponseBytes: number;
   /** Largest serialized arguments of one task, in bytes. */
   maxArgsBytes: number;
   metrics: ApiMetrics;
 }
 
-export const taskRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: TaskRoutesOptions }> = async (app, { store, maxArgsBytes, metrics }) => {
+export const taskRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: TaskRoutesOptions }> = async (app, { store, finished, maxArgsBytes, maxResponseBytes, metrics }) => {
   app.post("/execute_function", { schema: schemas.executeFunction }, async (request, reply) => {
     const { function_id: functionId, payload, deadline_ms: deadlineMs } = request.body;
+    // Checked before anything is stored: a bad wait submits nothing.
+    const waitMs = waitMsOf(request.query.wait);
     checkArgumentsSize(payload, maxArgsBytes);
     const given = argumentsRuntime(payload);
     checkArgumentsFor(await runtimeOf(store, functionId), given);
     const taskId = await submitting(() => store.submitTask(functionId.toLowerCase(), payload, deadlineMs));
     if (taskId === null) throw functionNotFound(functionId);
     metrics.tasksSubmitted(1);
-    return reply.code(201).send({ task_id: taskId });
+    if (waitMs === 0) return reply.code(201).send({ task_id: taskId });
+    // One request for the whole round trip: answered once the task is finished, or when the wait ends.
+    const [outcome] = await readOutcomes({ store, finished }, [taskId], waitMs, reply.raw);
+    checkResponseSize([outcome], maxResponseBytes);
+    return reply.code(201).send({ task_id: taskId, status: outcome.status, result: outcome.result });
   });
 
   app.post("/execute_batch", { schema: schemas.executeBatch }, async (request, reply) => {
