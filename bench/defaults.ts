@@ -59,7 +59,10 @@ async function faasUp(mode: DispatcherMode): Promise<{ apiUrl: string; stop: () 
   };
   const apiUrl = await new Promise<string>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`faas up -m ${mode} did not say it was up within 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`faas up -m ${mode} did not say it was up within 60 s:\n${out}`));
+    }, 60_000);
     child.stdout!.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const match = /API:\s+(http:\/\/\S+)/.exec(out);

@@ -3,7 +3,8 @@
  * nemesis stopped that could not be started again (a restart overlapped by the next fault, a
  * component that fails to start), or an error of the harness's own, fails it: the other
  * checks' figures are then about a cluster other than the one the scenario describes.
- * Skipped faults (their target was already gone) are counted, and do not fail it.
+ * Skipped faults (their target was gone, or the cluster has no such link) are counted, and do
+ * not fail it; the report lists each with why.
  */
 import { injected, type Analysis } from "../history/analysis.js";
 import { MAX_DETAILS, type CheckResult } from "./types.js";
@@ -12,7 +13,7 @@ export function checkNemesis(analysis: Analysis): CheckResult {
   const happened = injected(analysis).length;
   const skipped = analysis.faults.length - happened;
   const problems = analysis.problems;
-  const faults = `${happened} ${happened === 1 ? "fault" : "faults"} injected${skipped > 0 ? `, ${skipped} skipped (target gone)` : ""}`;
+  const faults = `${happened} ${happened === 1 ? "fault" : "faults"} injected${skipped > 0 ? `, ${skipped} skipped (${skipped === 1 ? "it" : "they"} could not happen: see the faults)` : ""}`;
   return {
     name: "nemesis",
     verdict: problems.length === 0 ? "pass" : "fail",

@@ -21,7 +21,7 @@ import type { ProcessSpec } from "../../system/launcher/process.js";
 import { defaultPython } from "../../system/executor/python-jail.js";
 import type { DispatcherMode } from "../../system/modes.js";
 import { cliPath } from "../../system/paths.js";
-import { commandLine, placeholdersIn, type LoadedTarget } from "../target/load.js";
+import { commandLine, expandTemplate, ownPort, placeholdersIn, type LoadedTarget } from "../target/load.js";
 import type { ComponentKey, Hosts, Placeholder, PortName, Readiness, TargetProcess } from "../target/schema.js";
 import { namespacesAvailable, NetworkNamespace, type Link } from "./netns.js";
 import { FaultableProcess } from "./process.js";
@@ -52,7 +52,7 @@ export class NotApplicable extends Error {
 export function notApplicableReason(loaded: LoadedTarget, mode: DispatcherMode, hosts: Hosts): string | undefined {
   const { target } = loaded;
   if (!target.modes.includes(mode)) return `${target.name} has no ${mode} mode (it supports ${target.modes.join(", ")})`;
-  if (!target.hosts.includes(hosts)) return `${target.name} cannot run its components on separate hosts (its target file lists hosts: ${target.hosts.join(", ")})`;
+  if (!target.hosts.includes(hosts)) return `${target.name} cannot run its components ${hosts === "separate" ? "on separate hosts" : "on one host"} (its target file lists hosts: ${target.hosts.join(", ")})`;
   const available = namespacesAvailable();
   if (available.available) return undefined;
   const fixed = (Object.entries(target.ports) as [PortName, number | "given"][]).filter(([, port]) => port !== "given");
@@ -69,8 +69,11 @@ interface Running {
   process: FaultableProcess;
 }
 
-const ownPortOf = (component: Component): PortName | undefined =>
-  component === "redis" ? "redis" : component === "api" ? "api" : component === "dispatcher" ? "dispatcher" : undefined;
+/** The port a component listens on (a local dispatcher and the workers have none). */
+const ownPortOf = (component: Component, mode: DispatcherMode): PortName | undefined =>
+  component.startsWith("worker-") ? undefined : ownPort(component === "dispatcher" ? `dispatcher.${mode}` : (component as "redis" | "api"));
+/** Which component listens on a port. */
+const ownerOf = (port: PortName): Component => (port === "dispatcher" ? "dispatcher" : port);
 
 export class TargetCluster implements ClusterUnderTest {
   readonly dir: string;
@@ -185,8 +188,15 @@ export class TargetCluster implements ClusterUnderTest {
 
   /** Workers first, then the dispatcher and the API, Redis last; then the namespaces and the run's directory. */
   async stop(): Promise<void> {
-    const stopping = (names: Component[]) =>
-      Promise.allSettled(names.map((name) => this.components.get(name)).filter((r): r is Running => r !== undefined).map((r) => r.process.stop(r.spec.stop.grace)));
+    // Each group is given its grace and a margin, no more: a process whose children still hold
+    // its output open has exited, and removing the namespace below kills whatever is left inside.
+    const stopping = async (names: Component[]) => {
+      const running = names.map((name) => this.components.get(name)).filter((r): r is Running => r !== undefined);
+      const bound = Math.max(0, ...running.map((r) => r.spec.stop.grace)) + 2_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled(running.map((r) => r.process.stop(r.spec.stop.grace))), new Promise((resolve) => (timer = setTimeout(resolve, bound)))]);
+      clearTimeout(timer);
+    };
     await stopping(this.workers);
     await stopping(["dispatcher", "api"]);
     await stopping(["redis"]);
@@ -232,7 +242,7 @@ export class TargetCluster implements ClusterUnderTest {
     for (const component of placed) {
       const ns = await NetworkNamespace.create({ name: `${name}-${component}` });
       this.namespaces.set(component, ns);
-      const port = ownPortOf(component);
+      const port = ownPortOf(component, this.mode);
       if (port) ns.exposeLoopback([this.ports[port]]);
     }
     // Each link's a end is the side that connects, its b end the side that listens.
@@ -260,14 +270,15 @@ export class TargetCluster implements ClusterUnderTest {
       dir: this.options.target.dir, dataDir, redisPort: ports.redis, listen: this.namespaced ? "0.0.0.0" : "127.0.0.1", python: this.python,
     };
     if (used.has("redisUrl")) values.redisUrl = `redis://${this.addressOf("redis", component)}:${ports.redis}`;
-    const own = ownPortOf(component);
+    const own = ownPortOf(component, this.mode);
     if (own) values.port = ports[own];
     if (key === "api") values.apiPort = ports.api;
-    if (key.startsWith("dispatcher.")) values.mode = this.mode;
+    if (key !== "redis" && key !== "api") values.mode = this.mode;
     if (key === "dispatcher.local" || key.endsWith("-worker")) values.executors = this.options.workers.executors;
     if (this.mode !== "local") {
       values.dispatcherPort = ports.dispatcher;
-      if (used.has("dispatcherUrl")) values.dispatcherUrl = `tcp://${component.startsWith("worker-") ? this.addressOf("dispatcher", component) : "127.0.0.1"}:${ports.dispatcher}`;
+      // A worker's is where it connects; the dispatcher's own is where it binds.
+      if (used.has("dispatcherUrl")) values.dispatcherUrl = `tcp://${component.startsWith("worker-") ? this.addressOf("dispatcher", component) : values.listen}:${ports.dispatcher}`;
     }
     if (component.startsWith("worker-")) values.worker = Number(component.slice("worker-".length));
     return values;
@@ -280,11 +291,11 @@ export class TargetCluster implements ClusterUnderTest {
     const [program, ...args] = commandLine(spec, values);
     // `faas` is faaslab's own CLI: the compiled one, with the harness's Node (it need not be installed).
     const [command, argv] = program === "faas" ? [process.execPath, [...NODE_ARGS, cliPath, ...args]] : [program, args];
-    const env = Object.fromEntries(Object.entries(spec.env).map(([name, value]) => [name, commandLine({ ...spec, command: [value] }, values)[0]]));
+    const env = Object.fromEntries(Object.entries(spec.env).map(([name, value]) => [name, expandTemplate(value, values)]));
     const ns = this.namespaceOf(component);
     const logFile = join(this.dir, `${component}.log`);
     const processSpec: ProcessSpec = {
-      name: component, command, args: argv, env, cwd: commandLine({ ...spec, command: [spec.cwd] }, values)[0], logFile, stopSignal: spec.stop.signal,
+      name: component, command, args: argv, env, cwd: expandTemplate(spec.cwd, values), logFile, stopSignal: spec.stop.signal,
       ...this.readiness(component, spec.ready),
     };
     const launched = new FaultableProcess(ns ? ns.spec(processSpec) : processSpec);
@@ -302,10 +313,9 @@ export class TargetCluster implements ClusterUnderTest {
     if (ready.kind === "running") {
       return { readyWhen: never, readyProbe: (running) => waitWhile(running, ready.for).then(() => (running() ? {} : exited())) };
     }
-    const portName = ready.port ?? ownPortOf(component);
+    const portName = ready.port ?? ownPortOf(component, this.mode);
     if (!portName) throw new Error(`${component}: a ${ready.kind} readiness needs a port`);
-    const owner: Component = portName === "redis" ? "redis" : portName === "api" ? "api" : "dispatcher";
-    const host = this.namespaceOf(owner)?.address ?? "127.0.0.1";
+    const host = this.namespaceOf(ownerOf(portName))?.address ?? "127.0.0.1";
     const port = this.ports[portName];
     const probe = ready.kind === "tcp" ? () => accepts(host, port) : () => answers(`http://${host}:${port}${ready.path}`);
     return {

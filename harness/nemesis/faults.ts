@@ -79,23 +79,30 @@ function injectPacketFault(fault: PacketFault, cluster: Cluster, onProblem: Prob
       else made.push(reorder(link, { percent: fault.percent, delayMs: fault.ms, direction }));
     }
   } catch (error) {
-    for (const fault of made) fault.heal();
-    throw new NoTarget((error as Error).message);
+    // What was made is undone, each part whatever the others do; the cause is what is reported.
+    const undone = healEach(made);
+    throw new NoTarget(`${(error as Error).message}${undone.length > 0 ? ` (and undoing the rest: ${undone.join("; ")})` : ""}`);
   }
   const way = fault.direction === "both" ? "" : ` (${fault.direction})`;
   const what = fault.action === "partition" ? "partition" : fault.action === "loss" ? `${fault.percent}% packet loss` : fault.action === "delay" ? `${fault.ms}±${fault.jitter} ms packet delay` : `reorder ${fault.percent}% (others ${fault.ms} ms late)`;
   const names = links.map((link) => link.name);
   return timed(`${what}${way} on ${links.map((link) => `${link.description} link`).join(", ")} for ${seconds(fault.for)}`, names, fault.for, () => {
-    const failures: string[] = [];
-    for (const linkFault of made) {
-      try {
-        linkFault.heal();
-      } catch (error) {
-        failures.push((error as Error).message);
-      }
-    }
+    const failures = healEach(made);
     if (failures.length > 0) throw new Error(failures.join("; "));
   }, onProblem);
+}
+
+/** Heals every one, whatever the others do; the failures' messages. */
+function healEach(faults: readonly LinkFault[]): string[] {
+  const failures: string[] = [];
+  for (const linkFault of faults) {
+    try {
+      linkFault.heal();
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  return failures;
 }
 
 /** Injects one fault now (its timing, if any, is the nemesis's business); throws NoTarget when it cannot happen. */

@@ -49,6 +49,8 @@ export interface ScenarioReport {
   durationMs: number;
   environment: Environment;
   runs: RunReport[];
+  /** What --target and --target-dir said, for the replay command. */
+  targetOptions?: { targets?: string[]; targetDir?: string };
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(value < 10 ? 1 : 0)} ms` : "–");
@@ -57,15 +59,23 @@ const mark = (verdict: CheckResult["verdict"]) => (verdict === "pass" ? "✅ pas
 const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 
 /** The command that runs this scenario again with this seed: by name when it is a shipped one, else by its path. */
-export function replayCommand(scenario: Scenario, scenarioFile: string, seed: number): string {
+export function replayCommand(scenario: Scenario, scenarioFile: string, seed: number, targetOptions: ScenarioReport["targetOptions"] = {}): string {
   const shipped = resolve(scenarioFile) === resolve(SCENARIO_DIR, `${scenario.name}.yaml`);
   const what = shipped ? scenario.name : relative(packageRoot, resolve(scenarioFile));
-  return `npm run scenario ${/^[\w./-]+$/.test(what) ? what : JSON.stringify(what)} -- --seed ${seed}`;
+  const word = (text: string) => (/^[\w./-]+$/.test(text) ? text : JSON.stringify(text));
+  const targets = (targetOptions.targets ?? []).map((target) => ` --target ${word(target)}`).join("");
+  const targetDir = targetOptions.targetDir === undefined ? "" : ` --target-dir ${word(targetOptions.targetDir)}`;
+  return `npm run scenario ${word(what)} -- --seed ${seed}${targets}${targetDir}`;
 }
 
 /** How a run is named in the report: its mode, with its target's name when the scenario names targets. */
 export function runLabel(run: Pick<RunReport, "mode" | "target">): string {
   return run.target ? `${run.target} ${run.mode}` : run.mode;
+}
+
+/** How a run's files are named: its mode, after its target's name when the scenario names targets. */
+export function runId(run: Pick<RunReport, "mode" | "target">): string {
+  return run.target ? `${run.target}-${run.mode}` : run.mode;
 }
 
 /** PASS: every run that could happen passed every check, and at least one could (a not-applicable run is never a pass). */
@@ -137,10 +147,10 @@ export function renderReport(report: ScenarioReport, reportFile: string): string
 
   lines.push("## What ran", "", "| | |", "|---|---|");
   lines.push(`| scenario | \`${scenario.name}\` (${basename(report.scenarioFile)}) |`);
-  lines.push(`| seed | ${report.seed} — replay with \`${replayCommand(scenario, report.scenarioFile, report.seed)}\` |`);
+  lines.push(`| seed | ${report.seed} — replay with \`${replayCommand(scenario, report.scenarioFile, report.seed, report.targetOptions)}\` |`);
   const digests = [...new Set(runs.map((run) => run.schedule?.digest).filter(Boolean))];
   if (digests.length > 0) {
-    lines.push(`| schedule | digest \`${digests.join("`, `")}\`: the faults (kinds, targets, planned times) and every client's tasks (kinds and arguments, in order) that this seed draws; the same seed gives the same digest (listed in ${runs.filter((run) => run.schedule).map((run) => `\`schedule-${run.target ? `${run.target}-` : ""}${run.mode}.json\``).join(", ")}) |`);
+    lines.push(`| schedule | digest \`${digests.join("`, `")}\`: the faults (kinds, targets, planned times) and every client's tasks (kinds and arguments, in order) that this seed draws; the same seed gives the same digest (listed in ${runs.filter((run) => run.schedule).map((run) => `\`schedule-${runId(run)}.json\``).join(", ")}) |`);
   }
   for (const run of runs) lines.push(`| cluster (${runLabel(run)}) | ${describeCluster(scenario, run)} |`);
   lines.push(`| workload | ${describeWorkload(scenario)} |`);

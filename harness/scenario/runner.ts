@@ -5,13 +5,13 @@
  * process that does not come back, a checker that throws, Ctrl-C), it ends with a report
  * that says what happened: `runScenario` throws only for a scenario it cannot begin.
  */
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { Cluster, type ClusterOptions } from "../cluster/cluster.js";
-import { reapStaleNamespaces } from "../cluster/netns.js";
+import { namespacesAvailable, reapStaleNamespaces } from "../cluster/netns.js";
 import { notApplicableReason, NotApplicable, TargetCluster } from "../cluster/target-cluster.js";
 import type { ClusterUnderTest } from "../cluster/under-test.js";
-import { loadTarget, TargetError, type LoadedTarget } from "../target/load.js";
+import { loadTarget, parseTarget, TargetError, targetPath, type LoadedTarget } from "../target/load.js";
 import { DialectApi, FaaslabApi, type TaskApi } from "../workload/api.js";
 import { REQUEST_TIMEOUT_MS } from "../workload/driver.js";
 import { runCheck, runChecks } from "../checker/index.js";
@@ -22,11 +22,13 @@ import { packageRoot } from "../../system/paths.js";
 import { Random } from "../random.js";
 import { latencyChart, percentilesChart, statesChart, throughputChart } from "../report/charts.js";
 import { describeEnvironment } from "../report/environment.js";
-import { verdictOf, writeReport, type RunReport, type ScenarioReport } from "../report/markdown.js";
+import { runId, runLabel, verdictOf, writeReport, type RunReport, type ScenarioReport } from "../report/markdown.js";
 import { Workload } from "../workload/driver.js";
 import { templatesFor, type TaskTemplate } from "../workload/kinds.js";
 import type { LaunchPython } from "../../system/launcher/cluster.js";
 import { PythonPool } from "../../system/executor/python-pool.js";
+import { defaultPython } from "../../system/executor/python-jail.js";
+import { execFileSync } from "node:child_process";
 import { ScenarioError } from "./load.js";
 import type { Progress } from "./progress.js";
 import { drawSchedule, type Schedule } from "./schedule.js";
@@ -95,6 +97,7 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
     const runtime = runtimeFor(scenario, target);
     const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile, { runtime, python: interpreter })));
     if (!target.loaded || target.loaded.target.functions.codec === "faaslab") await requirePython(phases.flat(), options.python);
+    else requireDill(target.name, interpreter);
     phasesFor.set(target, phases);
   }
   // Namespaces a killed earlier run left behind go first (their owner is gone).
@@ -114,10 +117,21 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   }
   const report: ScenarioReport = {
     scenario, scenarioFile, seed: options.seed, startedAt, durationMs: performance.now() - started, environment, runs,
+    ...(options.targets || options.targetDir ? { targetOptions: { targets: options.targets, targetDir: options.targetDir } } : {}),
   };
   const reportFile = join(reportsDir, `${scenario.name}.md`);
   writeReport(report, reportFile);
   return { passed: !options.signal?.aborted && verdictOf(report), reportFile, report };
+}
+
+/** A dill-base64 target's functions are pickled by the harness, with the OS's CPython and dill: refused before anything starts without them. */
+function requireDill(target: string, interpreter: string | undefined): void {
+  const python = interpreter ?? defaultPython();
+  try {
+    execFileSync(python, ["-c", "import dill"], { stdio: "ignore", timeout: 30_000 });
+  } catch {
+    throw new ScenarioError(`target ${target} takes functions pickled with dill, which the harness makes with ${python}, and it has no dill (apt-get install python3-dill)`);
+  }
 }
 
 /**
@@ -146,11 +160,12 @@ function resolveTargets(scenario: Scenario, scenarioFile: string, options: RunOp
   if (!names) return [{ name: "faaslab" }];
   const fromScenario = options.targets === undefined;
   const loaded = names.map((name) => {
-    const path = fromScenario && /[/\\]|\.ya?ml$/.test(name) ? join(dirname(scenarioFile), name) : name;
+    const path = fromScenario && /[/\\]|\.ya?ml$/.test(name) ? resolve(dirname(scenarioFile), name) : name;
     try {
       // --target-dir is the implementation of yours: the one target named, or those with no dir of their own (faaslab's is this repository).
-      const ownDir = names.length > 1 && loadTarget(path, { targetDir: packageRoot }).target.dir !== undefined;
-      return loadTarget(path, ownDir ? {} : { targetDir: options.targetDir });
+      const file = targetPath(path);
+      const ownDir = names.length > 1 && parseTarget(readFileSync(file, "utf8"), basename(file)).dir !== undefined;
+      return loadTarget(file, ownDir ? {} : { targetDir: options.targetDir });
     } catch (error) {
       if (error instanceof TargetError) throw new ScenarioError(error.message);
       throw error;
@@ -164,6 +179,10 @@ function resolveTargets(scenario: Scenario, scenarioFile: string, options: RunOp
   return loaded.map((target) => ({ name: target.target.name, loaded: target }));
 }
 
+/** Faults that act on packets (a target run in namespaces), and those that act through the fault proxies (the built-in launcher). */
+const PACKET_FAULTS: readonly string[] = ["partition", "loss", "delay", "reorder"];
+const PROXY_FAULTS: readonly string[] = ["latency", "cut", "blackhole"];
+
 /** The language of the built-in kinds on a target: a target with faaslab's codec runs both (as the scenario says), any other Python only. */
 function runtimeFor(scenario: Scenario, target: RunTarget): Scenario["cluster"]["runtime"] {
   return target.loaded && target.loaded.target.functions.codec !== "faaslab" ? "python" : scenario.cluster.runtime;
@@ -172,11 +191,21 @@ function runtimeFor(scenario: Scenario, target: RunTarget): Scenario["cluster"][
 /** Why this run cannot happen as the scenario asks (reported not applicable), before anything starts. */
 function notApplicable(scenario: Scenario, mode: DispatcherMode, target: RunTarget, phases: TaskTemplate[][]): string | undefined {
   const hosts = scenario.cluster.hosts;
+  const faults = scenario.nemesis.flatMap((fault) => (fault.action === "random" ? fault.among : [fault]));
+  const kinds = (actions: readonly string[]) => [...new Set(faults.filter((fault) => actions.includes(fault.action)).map((fault) => fault.action))];
+  const packet = kinds(PACKET_FAULTS);
   if (!target.loaded) {
-    return hosts === "separate" ? "cluster.hosts: separate puts each component in a network namespace of its own, which only a target run does (name the target: targets: [faaslab])" : undefined;
+    if (hosts === "separate") return "cluster.hosts: separate puts each component in a network namespace of its own, which only a target run does (name the target: targets: [faaslab])";
+    if (packet.length > 0) return `packet faults (${packet.join(", ")}) act on the links of a cluster in network namespaces, which only a target run has (name the target: targets: [faaslab])`;
+    return undefined;
   }
   const why = notApplicableReason(target.loaded, mode, hosts);
   if (why) return why;
+  const proxied = kinds(PROXY_FAULTS);
+  if (proxied.length > 0) return `${proxied.join(", ")} act through TCP fault proxies, which only faaslab's built-in launcher puts on its links: on a target, use partition, loss or delay`;
+  if (packet.length > 0 && !namespacesAvailable().available) return `packet faults (${packet.join(", ")}) need network namespaces, and ${namespacesAvailable().reason}`;
+  const betweenComponents = faults.some((fault) => PACKET_FAULTS.includes(fault.action) && "link" in fault && !("clientLink" in fault.link));
+  if (betweenComponents && hosts === "shared") return "packet faults on links between components need cluster.hosts: separate (on one host those links are its loopback)";
   if (target.loaded.target.functions.codec !== "faaslab") {
     const javascript = [...new Set(phases.flat().filter((template) => template.runtime !== "python").map((template) => template.name))];
     if (javascript.length > 0) return `${target.name} runs Python functions only, and the scenario has JavaScript ones (${javascript.join(", ")})`;
@@ -224,8 +253,9 @@ function clusterOptions(scenario: Scenario, mode: DispatcherMode, python: Launch
 async function runOnce(scenario: Scenario, mode: DispatcherMode, target: RunTarget, phases: TaskTemplate[][], outDir: string, options: RunOptions): Promise<RunReport> {
   const progress = options.progress;
   // A target run's files carry its name: several targets write beside each other.
-  const id = target.loaded ? `${target.name}-${mode}` : mode;
-  const label = target.loaded ? `${target.name} ${mode}` : mode;
+  const named = target.loaded ? { mode, target: target.name } : { mode };
+  const id = runId(named);
+  const label = runLabel(named);
   const historyFile = join(outDir, `history-${id}.jsonl`);
   const logsDir = join(outDir, "logs", id);
   const why = notApplicable(scenario, mode, target, phases);
@@ -324,10 +354,9 @@ export function judgeRun(
   const charts: Record<string, string> = {};
   const chartErrors: string[] = [];
   const end = Math.max(maximum(events.map((event) => event.t)) ?? 0, 1);
-  const label = run.target ? `${run.target} ${mode}` : mode;
-  const title = (what: string) => `${scenario.name} (${label}): ${what}`;
+  const title = (what: string) => `${scenario.name} (${runLabel({ mode, target: run.target })}): ${what}`;
   for (const chart of scenario.report.charts) {
-    const file = join(run.outDir, `${run.target ? `${run.target}-` : ""}${mode}-${chart}.png`);
+    const file = join(run.outDir, `${runId({ mode, target: run.target })}-${chart}.png`);
     try {
       if (chart === "latency") latencyChart(file, analysis, events, end, title("latency of every task, by outcome"));
       if (chart === "throughput") throughputChart(file, analysis, end, title("throughput"));

@@ -55,7 +55,7 @@ export function commandLine(component: TargetProcess, values: Partial<Record<Pla
 }
 
 /** The port a component listens on, if it has one of its own. */
-function ownPort(key: ComponentKey): PortName | undefined {
+export function ownPort(key: ComponentKey): PortName | undefined {
   if (key === "redis" || key === "api") return key;
   return key === "dispatcher.pull" || key === "dispatcher.push" ? "dispatcher" : undefined;
 }
@@ -122,6 +122,16 @@ export function validateTarget(target: Target): Problem[] {
     const given = target.components[`${mode}-worker`] !== undefined;
     if (listed && !given) problems.push({ path: ["components", `${mode}-worker`], message: `required: modes lists ${mode}` });
     if (!listed && given) problems.push({ path: ["components", `${mode}-worker`], message: `modes does not list ${mode}: add it there, or remove this` });
+  }
+  if (target.hosts.includes("separate")) {
+    for (const { key, path, component } of components) {
+      if (!key.endsWith("-worker")) continue;
+      const words = typeof component.command === "string" ? [component.command] : component.command;
+      const used = [...words, component.cwd, ...Object.values(component.env)].flatMap(placeholdersIn);
+      if (used.includes("redisUrl") || used.includes("redisPort")) {
+        problems.push({ path, message: `on separate hosts a worker has a link to its dispatcher only, not to Redis: drop separate from hosts, or give ${named(key)} no {redisUrl} or {redisPort}` });
+      }
+    }
   }
   const spelledBy = new Map<string, string>();
   for (const [status, names] of Object.entries(target.dialect.statuses)) {

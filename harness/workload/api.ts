@@ -141,7 +141,14 @@ export class DialectApi implements TaskApi {
       return { status, result: typeof body.result === "string" ? body.result : null };
     } catch (error) {
       if (!(error instanceof FaaSError && error.status === 404 && this.dialect.resultBeforeFinish === "404")) throw error;
-      return { status: await this.status(taskId), result: null };
+      const status = await this.status(taskId);
+      if (!isTerminal(status)) return { status, result: null };
+      // It finished between the two reads: its result is there now, or the implementation contradicts itself.
+      const body = await this.get(`/result/${encodeURIComponent(taskId)}`).catch((again: unknown) => {
+        if (again instanceof FaaSError && again.status === 404) throw new FaaSError(`/status/${taskId} says ${status}, and /result/${taskId} still answers 404`, 502, "INCONSISTENT");
+        throw again;
+      });
+      return { status: this.faaslabStatus(body.status), result: typeof body.result === "string" ? body.result : null };
     }
   }
 

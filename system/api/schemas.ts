@@ -88,7 +88,7 @@ export const executeFunction = {
     201: {
       type: "object",
       additionalProperties: false,
-      description: "Accepted and queued; with ?wait, also the task's outcome when it finished (or so far, when the wait ended first).",
+      description: "Accepted and queued; with ?wait, also the task's outcome when it finished (or so far, when the wait ended first). An outcome that cannot be given with it (too large, or Redis failing meanwhile) is left out: read it from /result.",
       properties: { task_id: { type: "string", description: "The task's id, a UUID." }, status, result },
     },
     "4xx": errorBody,

@@ -105,12 +105,15 @@ export class FaaSClient {
    * with its status so far. Its result's `value` is the deserialized return value or error.
    */
   async executeAndWait(functionId: string, args: unknown[], options: { wait?: number; deadlineMs?: number } = {}): Promise<TaskResult> {
-    const wait = Math.min(options.wait ?? MAX_WAIT_SECONDS, MAX_WAIT_SECONDS);
-    const body = await this.request<{ task_id: string; status: TaskStatus; result: string | null }>(
+    // At least a millisecond: ?wait=0 is no wait, answered with the id alone.
+    const wait = Math.max(0.001, Math.min(options.wait ?? MAX_WAIT_SECONDS, MAX_WAIT_SECONDS));
+    const body = await this.request<{ task_id: string; status?: TaskStatus; result?: string | null }>(
       "POST", `/execute_function?wait=${wait.toFixed(3)}`,
       { function_id: functionId, payload: serialize(args), ...(options.deadlineMs === undefined ? {} : { deadline_ms: options.deadlineMs }) },
       wait * 1000,
     );
+    // The API gives the id alone when it could not give the outcome with it: read it.
+    if (body.status === undefined || body.result === undefined) return this.result(body.task_id);
     return { taskId: body.task_id, status: body.status, result: body.result, value: body.result === null ? undefined : decodedResult(body.result) };
   }
 

@@ -106,7 +106,10 @@ export class ManagedProcess {
     });
     this.child = child;
     live.add(this);
-    this.exited = child.then(() => undefined, () => undefined).finally(() => live.delete(this));
+    // Exited means the process is gone, not that its output is closed: a child it left behind may
+    // hold the pipes open (execa's promise waits for them), and a kill must not wait on that.
+    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    this.exited = Promise.race([gone, child.then(() => undefined, () => undefined)]).finally(() => live.delete(this));
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });
 

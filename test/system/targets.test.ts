@@ -153,8 +153,30 @@ describe.skipIf(!available.available)(`targets${available.available ? "" : ` (sk
     expect(report).toMatch(/\| no-lost-tasks \| ✅ pass: [^|]+ \| ❌ fail: [^|]+ \| n\/a \(not run\) \|/);
     expect(report).toContain("Not applicable (not run, so not passed): mpcsfaas-local-only push");
     expect(report).toContain("(runtime python: the target runs Python functions only)");
+    expect(report).toMatch(/replay with `npm run scenario test\/fixtures\/scenarios\/targets-side-by-side.yaml -- --seed 11 --target-dir \S+mpcsfaas`/);
     expect(readFileSync(join(reportsDir, "targets-side-by-side", "logs", "mpcsfaas-push", "api.log"), "utf8")).toMatch(/Uvicorn running|Application startup complete/);
   }, 180_000);
+
+  it("faults a cluster cannot take make its run not applicable, before anything starts: packet faults on the built-in launcher, proxy faults on a target, links between components on one host", async () => {
+    const scenarioWith = (name: string, lines: string[]) => {
+      const file = join(scratch, `${name}.yaml`);
+      writeFileSync(file, [`name: ${name}`, "description: n/a", "cluster: { mode: push, workers: { count: 1, executors: 1 } }", "workload: { phases: [{ clients: 1, duration: 2s, mix: [{ kind: noop }] }] }", "checks: [{ check: no-lost-tasks }]", ...lines, ""].join("\n"));
+      return loadScenario(file);
+    };
+    const cases: [string, string[], string][] = [
+      ["packet-on-builtin", ["nemesis: [{ action: partition, link: { workerLink: 0 }, at: 1s, for: 1s }]"], "packet faults (partition) act on the links of a cluster in network namespaces, which only a target run has"],
+      ["proxy-on-target", ["targets: [faaslab]", "nemesis: [{ action: latency, link: { workerLink: 0 }, ms: 10, at: 1s, for: 1s }]"], "latency act through TCP fault proxies, which only faaslab's built-in launcher puts on its links"],
+      ["link-on-one-host", ["targets: [faaslab]", "nemesis: [{ action: random, every: 1s, among: [{ action: loss, link: { redisLink: api }, percent: 10, for: 1s }] }]"], "packet faults on links between components need cluster.hosts: separate"],
+    ];
+    for (const [name, lines, why] of cases) {
+      const { scenario, file } = scenarioWith(name, lines);
+      const started = performance.now();
+      const outcome = await runScenario(scenario, file, { seed: 3, reportsDir: join(scratch, "na") });
+      expect(outcome.report.runs.map((run) => run.notApplicable), name).toEqual([expect.stringContaining(why)]);
+      expect(outcome.passed, name).toBe(false);
+      expect(performance.now() - started, `${name}: nothing was started`).toBeLessThan(5_000);
+    }
+  });
 
   it("a harness killed with -9 in the middle of a target run leaves no namespace, veth or process behind", async () => {
     const scenarioFile = join(scratch, "long.yaml");

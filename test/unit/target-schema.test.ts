@@ -69,6 +69,7 @@ describe("target schema", () => {
     ["an unknown placeholder in a list of words", minimal.replace("command: redis-server --port {port}", 'command: [redis-server, --port, "{prot}"]'), "components.redis.command[2] (line 8): unknown placeholder {prot}"],
     ["a placeholder the component is not given", minimal.replace("-w {executors}", "-w {executors} -p {port}"), "components.dispatcher.local.command (line 15): {port} is not given to the dispatcher in local mode: it may use {dir}, {dataDir}, {redisPort}, {redisUrl}, {listen}, {python}, {mode}, {executors}"],
     ["a placeholder in env the worker is not given", pullTarget.replace("ready: { kind: running, for: 1s } }\n", 'ready: { kind: running, for: 1s }, env: { API: "{apiPort}" } }\n'), "components.pull-worker.env.API (line 18): {apiPort} is not given to pull-worker"],
+    ["a worker that takes Redis's address on separate hosts", `${pullTarget.replace("{executors} {dispatcherUrl}", "{executors} {dispatcherUrl} {redisUrl}")}hosts: [shared, separate]\n`, "components.pull-worker (line 18): on separate hosts a worker has a link to its dispatcher only, not to Redis"],
     ["a port out of range", `${minimal}ports: { api: 80000 }\n`, 'ports.api (line 17): expected a port (1 to 65535) or "given", got 80000'],
     ["a port that is a word", `${minimal}ports: { redis: any }\n`, 'ports.redis (line 17): expected a port (1 to 65535) or "given", got "any"'],
     ["two components on one fixed port", `${minimal}ports: { api: 8000, redis: 8000 }\n`, "ports.redis (line 17): 8000 is already the api port: each component needs its own"],
@@ -193,5 +194,15 @@ describe("the format's documentation", () => {
     const match = /```yaml\n(# my-faas[\s\S]*?)```/.exec(readme);
     expect(match, "targets/README.md has a ```yaml example starting with # my-faas").not.toBeNull();
     expect(parseTarget(match![1], "the README's example").name).toBe("my-faas");
+  });
+});
+
+describe("the report's replay command", () => {
+  it("carries --target and --target-dir as they were given, quoted where a shell needs it", async () => {
+    const { replayCommand } = await import("../../harness/report/markdown.js");
+    const { loadScenario } = await import("../../harness/scenario/load.js");
+    const { scenario, file } = loadScenario("fault-tolerance");
+    expect(replayCommand(scenario, file, 7)).toBe("npm run scenario fault-tolerance -- --seed 7");
+    expect(replayCommand(scenario, file, 7, { targets: ["mpcsfaas"], targetDir: "../their faas" })).toBe('npm run scenario fault-tolerance -- --seed 7 --target mpcsfaas --target-dir "../their faas"');
   });
 });

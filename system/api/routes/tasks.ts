@@ -33,9 +33,17 @@ export const taskRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: TaskRoutesO
     metrics.tasksSubmitted(1);
     if (waitMs === 0) return reply.code(201).send({ task_id: taskId });
     // One request for the whole round trip: answered once the task is finished, or when the wait ends.
-    const [outcome] = await readOutcomes({ store, finished }, [taskId], waitMs, reply.raw);
-    checkResponseSize([outcome], maxResponseBytes);
-    return reply.code(201).send({ task_id: taskId, status: outcome.status, result: outcome.result });
+    // The task is accepted now: whatever happens while waiting, the answer is 201 with its id
+    // (without the outcome, which the client then reads from /result), never an error a client
+    // would take for a refusal and submit again.
+    try {
+      const [outcome] = await readOutcomes({ store, finished }, [taskId], waitMs, reply.raw);
+      checkResponseSize([outcome], maxResponseBytes);
+      return reply.code(201).send({ task_id: taskId, status: outcome.status, result: outcome.result });
+    } catch (error) {
+      request.log.warn({ taskId, err: error }, "the outcome of an accepted task could not be given with it: answered with its id alone");
+      return reply.code(201).send({ task_id: taskId });
+    }
   });
 
   app.post("/execute_batch", { schema: schemas.executeBatch }, async (request, reply) => {
