@@ -97,17 +97,19 @@ async function echoed(host: string, count: number): Promise<number> {
     await new Promise<void>((resolve, reject) => socket.send(message, 9999, host, (error) => (error ? reject(error) : resolve())));
     if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  // The echoes are in flight for well under a millisecond; wait until none has come for a while.
+  // Every echo has come, or none has for a whole second (the dropped ones never will): on a
+  // loaded machine the echo server may pause for a while between two echoes.
   let last = -1;
+  let quietSince = Date.now();
   await waitFor(
     async () => {
       const now = seen.size;
-      const quiet = now === last;
+      if (now !== last) quietSince = Date.now();
       last = now;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      return quiet || now === count;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return now === count || Date.now() - quietSince >= 1000;
     },
-    { what: "the echoes to stop coming", timeoutMs: 5000 },
+    { what: "the echoes to stop coming", timeoutMs: 15_000 },
   );
   socket.close();
   return seen.size;
