@@ -31,6 +31,20 @@ export async function sequential(client: FaaSClient, functionId: string, count: 
   return { count, ...percentiles(latencies) };
 }
 
+/** One client's no-op round trips in one request each (`POST /execute_function?wait`). */
+export async function sequentialOneRequest(client: FaaSClient, functionId: string, count: number, warmup = 100): Promise<Percentiles & { count: number }> {
+  const once = async () => {
+    const start = performance.now();
+    const outcome = await client.executeAndWait(functionId, [], { wait: 30 });
+    if (outcome.status !== "COMPLETED") throw new Error(`a no-op ended ${outcome.status}`);
+    return performance.now() - start;
+  };
+  for (let i = 0; i < warmup; i++) await once();
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) latencies.push(await once());
+  return { count, ...percentiles(latencies) };
+}
+
 export interface LoadResult {
   tasks: number;
   seconds: number;

@@ -19,6 +19,16 @@ const median = (values: number[]) => percentile(values, 50);
 const COLORS: Record<string, string> = { local: "#1b9e77", pull: "#d95f02", push: "#7570b3" };
 const KIND_LABEL = { noop: "no-op", sleep: "sleep 100 ms (I/O-bound)", cpu: "CPU-bound (fibonacci)" } as const;
 
+/** The CPU-per-task table of the report that issue 17 started from, kept as its "before". */
+const CPU_BEFORE = {
+  source: "reports/performance_report.md of 2026-11-21 (commit 4751972)",
+  rows: {
+    local: [162, 150, 286, 214, undefined, undefined, 812],
+    pull: [166, 152, 304, 350, 142, 164, 1278],
+    push: [200, 170, 362, 378, 186, 174, 1470],
+  } as Record<string, (number | undefined)[]>,
+};
+
 interface Verdict {
   target: string;
   measured: string;
@@ -27,18 +37,26 @@ interface Verdict {
 
 function targets(m: Measurements): Verdict[] {
   const bull = m.peers.bullmq;
-  const run = (mode: string) => m.targets.find((t) => t.mode === mode)!;
   const verdicts: Verdict[] = [];
+  // Issue 17's targets: ratios to BullMQ measured in the same run.
   for (const t of m.targets) {
-    const bound = t.mode === "local" ? 1.5 : 2.0;
-    verdicts.push({ target: `sequential no-op round trip, ${t.mode}: p50 ≤ ${bound} ms, p99 ≤ 5 ms`, measured: `p50 ${f2(t.sequential.p50)} ms, p99 ${f2(t.sequential.p99)} ms`, met: t.sequential.p50 <= bound && t.sequential.p99 <= 5 });
-  }
-  for (const mode of ["push", "local"]) {
-    const t = run(mode);
-    verdicts.push({ target: `closed loop, 50 clients, ${f0(t.closedLoop.tasks)} tasks, ${mode} (${t.shape}) ≥ BullMQ closed loop (${f0(bull.closedLoop.jobsPerSecond)} jobs/s)`, measured: `${f0(t.closedLoop.tasksPerSecond)} tasks/s (${ratio(t.closedLoop.tasksPerSecond, bull.closedLoop.jobsPerSecond)})`, met: t.closedLoop.tasksPerSecond >= bull.closedLoop.jobsPerSecond });
+    verdicts.push({ target: `closed loop, 50 clients, ${f0(t.closedLoop.tasks)} tasks, two requests each, ${t.mode} (${t.shape}) ≥ 1.0× BullMQ (${f0(bull.closedLoop.jobsPerSecond)} jobs/s)`, measured: `${f0(t.closedLoop.tasksPerSecond)} tasks/s (${ratio(t.closedLoop.tasksPerSecond, bull.closedLoop.jobsPerSecond)})`, met: t.closedLoop.tasksPerSecond >= bull.closedLoop.jobsPerSecond });
   }
   for (const t of m.targets) {
-    verdicts.push({ target: `bulk: ${f0(t.bulk.tasks)} no-ops through /execute_batch, ${t.mode}, ≥ BullMQ bulk (${f0(bull.bulk.jobsPerSecond)} jobs/s)`, measured: `${f0(t.bulk.tasksPerSecond)} tasks/s (${ratio(t.bulk.tasksPerSecond, bull.bulk.jobsPerSecond)})`, met: t.bulk.tasksPerSecond >= bull.bulk.jobsPerSecond });
+    verdicts.push({ target: `bulk: ${f0(t.bulk.tasks)} no-ops through /execute_batch, ${t.mode}, ≥ 1.0× BullMQ addBulk (${f0(bull.bulk.jobsPerSecond)} jobs/s)`, measured: `${f0(t.bulk.tasksPerSecond)} tasks/s (${ratio(t.bulk.tasksPerSecond, bull.bulk.jobsPerSecond)})`, met: t.bulk.tasksPerSecond >= bull.bulk.jobsPerSecond });
+  }
+  const bullP50 = bull.sequential.latency.p50;
+  for (const t of m.targets) {
+    const bound = t.mode === "local" ? 2 : 2.5;
+    verdicts.push({ target: `sequential no-op round trip p50, two requests, ${t.mode}: ≤ ${bound}× BullMQ's (${f2(bullP50)} ms)`, measured: `${f2(t.sequential.p50)} ms (${ratio(t.sequential.p50, bullP50)})`, met: t.sequential.p50 <= bound * bullP50 });
+  }
+  for (const t of m.targets) {
+    const one = t.sequentialOneRequest;
+    verdicts.push({ target: `sequential no-op round trip p50, one request (execute_function?wait), ${t.mode}: ≤ 1.3× BullMQ's`, measured: one ? `${f2(one.p50)} ms (${ratio(one.p50, bullP50)})` : "not measured", met: one !== undefined && one.p50 <= 1.3 * bullP50 });
+  }
+  for (const t of m.targets) {
+    const python = t.sequentialPython;
+    verdicts.push({ target: `Python no-op round trip p50, ${t.mode}: within 2 ms of JavaScript's`, measured: python ? `${f2(python.p50)} ms against ${f2(t.sequential.p50)} ms (+${f2(python.p50 - t.sequential.p50)} ms)` : "not measured (no Python executor here)", met: python !== undefined && python.p50 - t.sequential.p50 <= 2 });
   }
   for (const mode of DISPATCHER_MODES) {
     const times = m.recovery[mode] ?? [];
@@ -177,6 +195,9 @@ export function writePerformanceReport(m: Measurements, reportsDir: string): str
     const total = Object.values(t.cpuPerTaskUs ?? {}).reduce((a, b) => a + b, 0);
     out.push(`| ${t.mode} | ${processes.map((p) => f0(t.cpuPerTaskUs?.[p] ?? Number.NaN)).join(" | ")} | ${f0(total)} | ${f0((m.environment.cores * 1e6) / total)} (measured ${f0(t.closedLoop.tasksPerSecond)}) |`);
   }
+  out.push("", `Before issue 17's work, from ${CPU_BEFORE.source} (the same measurement; compare within a run, these are another day's):`, "");
+  out.push("| mode | client | redis | api | dispatcher | worker-0 | worker-1 | total |", "|---|---|---|---|---|---|---|---|");
+  for (const [mode, row] of Object.entries(CPU_BEFORE.rows)) out.push(`| ${mode} | ${row.map((v) => (v === undefined ? "–" : f0(v))).join(" | ")} |`);
   out.push("");
   const frame: string[] = [];
   if (m.peers.redis) frame.push(`redis-benchmark: ${Object.entries(m.peers.redis.commands).map(([k, v]) => `${k} ${f0(v)}/s`).join(", ")} (pipelined by 16: ${Object.entries(m.peers.redis.pipelined).map(([k, v]) => `${k} ${f0(v)}/s`).join(", ")})`);

@@ -14,7 +14,7 @@ import { describeEnvironment, type Environment } from "../../harness/report/envi
 import { FaaSClient } from "../../system/client/index.js";
 import { microBenchmarks, type MicroResult } from "../micro.js";
 import { measurePeers, type PeerResults } from "../peers.js";
-import { bulk, closedLoop, openLoop, sequential, type LoadResult, type OpenLoopResult, type Percentiles } from "./loads.js";
+import { bulk, closedLoop, executePython, openLoop, sequential, sequentialOneRequest, type LoadResult, type OpenLoopResult, type Percentiles } from "./loads.js";
 
 export const KINDS = ["noop", "sleep", "cpu"] as const;
 export type Kind = (typeof KINDS)[number];
@@ -41,6 +41,10 @@ export interface TargetRun {
   mode: DispatcherMode;
   shape: string;
   sequential: Percentiles & { count: number };
+  /** The same no-op in one request each (`execute_function?wait`). */
+  sequentialOneRequest?: Percentiles & { count: number };
+  /** A Python no-op's sequential round trip on the same cluster; absent where Python cannot run. */
+  sequentialPython?: Percentiles & { count: number };
   closedLoop: Omit<LoadResult, "taskIds">;
   /** CPU time each process spent per task during the closed loop, in µs (from /proc; the client is this process). */
   cpuPerTaskUs: Record<string, number>;
@@ -189,6 +193,14 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** A Python no-op's sequential round trip, or undefined where the cluster's executors run no Python. */
+async function pythonSequential(client: FaaSClient, count: number): Promise<(Percentiles & { count: number }) | undefined> {
+  const snapshot = await client.cluster();
+  if (!snapshot.workers.some((worker) => worker.runtimes?.includes("python"))) return undefined;
+  const noop = await client.registerPython("def noop():\n    return None\n", "noop");
+  return sequential(client, noop, count, 50, executePython);
+}
+
 /** The targets' shapes: local with 2 executors, pull and push with 2 workers × 2 executors. */
 async function targets(options: StudyOptions): Promise<TargetRun[]> {
   const runs: TargetRun[] = [];
@@ -197,6 +209,8 @@ async function targets(options: StudyOptions): Promise<TargetRun[]> {
     runs.push(await withCluster(shapeFor(mode, mode === "local" ? 1 : 2, 2), async (cluster, client) => {
       const noop = await client.registerSource(SOURCES.noop, "noop");
       const seq = await sequential(client, noop, options.quick ? 200 : 1000);
+      const seqOne = await sequentialOneRequest(client, noop, options.quick ? 200 : 1000);
+      const seqPython = await pythonSequential(client, options.quick ? 100 : 500);
       await closedLoop(client, noop, 500, 50);
       const processes = ["redis", "api", "dispatcher", ...cluster.workers] as const;
       const cpuBefore = processes.map((c) => cpuSeconds(cluster.process(c)!.pid!));
@@ -212,7 +226,10 @@ async function targets(options: StudyOptions): Promise<TargetRun[]> {
       await new Promise((resolve) => setTimeout(resolve, options.quick ? 1000 : 3000)); // the measured idle interval
       const seconds = (performance.now() - started) / 1000;
       const idleCpu = Object.fromEntries(components.map((c, i) => [c, (cpuSeconds(cluster.process(c)!.pid!) - before[i]) / seconds]));
-      return { mode, shape: mode === "local" ? "2 executors" : "2 workers × 2 executors", sequential: seq, closedLoop: loop, cpuPerTaskUs, bulk: bulkRun, idleCpu };
+      return {
+        mode, shape: mode === "local" ? "2 executors" : "2 workers × 2 executors", sequential: seq, sequentialOneRequest: seqOne,
+        ...(seqPython ? { sequentialPython: seqPython } : {}), closedLoop: loop, cpuPerTaskUs, bulk: bulkRun, idleCpu,
+      };
     }));
   }
   return runs;
