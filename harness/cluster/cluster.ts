@@ -6,6 +6,7 @@
  */
 import { LaunchedCluster, type Component, type LaunchOptions, type LinkTarget } from "../../system/launcher/cluster.js";
 import { FaultableProcess } from "./process.js";
+import { OneAtATime } from "./one-at-a-time.js";
 import { FaultProxy } from "./proxy.js";
 import type { ClusterUnderTest, NetworkLink } from "./under-test.js";
 
@@ -20,7 +21,7 @@ export interface ClusterOptions extends LaunchOptions {
 export class Cluster extends LaunchedCluster<FaultableProcess> implements ClusterUnderTest {
   private readonly faultProxies: boolean;
   private readonly proxies = new Map<string, FaultProxy>();
-  private readonly restarting = new Map<Component, Promise<void>>();
+  private readonly restarts = new OneAtATime<Component>();
 
   private constructor(options: ClusterOptions) {
     super(options, (spec) => new FaultableProcess(spec));
@@ -53,13 +54,7 @@ export class Cluster extends LaunchedCluster<FaultableProcess> implements Cluste
    * data). Restarts of one component run one after another, never two at once.
    */
   restart(component: Component): Promise<void> {
-    const previous = this.restarting.get(component) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(() => this.restartNow(component));
-    this.restarting.set(component, next);
-    void next.catch(() => {}).finally(() => {
-      if (this.restarting.get(component) === next) this.restarting.delete(component);
-    });
-    return next;
+    return this.restarts.run(component, () => this.restartNow(component));
   }
 
   private async restartNow(component: Component): Promise<void> {

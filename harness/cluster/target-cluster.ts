@@ -24,6 +24,7 @@ import { cliPath } from "../../system/paths.js";
 import { commandLine, expandTemplate, ownPort, placeholdersIn, type LoadedTarget } from "../target/load.js";
 import type { ComponentKey, Hosts, Placeholder, PortName, Readiness, TargetProcess } from "../target/schema.js";
 import { namespacesAvailable, NetworkNamespace, type Link } from "./netns.js";
+import { OneAtATime } from "./one-at-a-time.js";
 import { FaultableProcess } from "./process.js";
 import type { FaultProxy } from "./proxy.js";
 import type { ClusterUnderTest, LinkName, NetworkLink } from "./under-test.js";
@@ -86,7 +87,7 @@ export class TargetCluster implements ClusterUnderTest {
   /** shared: one namespace, under "cluster"; separate: one per component. */
   private readonly namespaces = new Map<Component | "cluster", NetworkNamespace>();
   private readonly netLinks = new Map<LinkName, Link>();
-  private readonly restarting = new Map<Component, Promise<void>>();
+  private readonly restarts = new OneAtATime<Component>();
   private readonly python: string;
   private readonly ownsDir: boolean;
 
@@ -156,18 +157,12 @@ export class TargetCluster implements ClusterUnderTest {
 
   /** Stops a component if it runs, then starts it again with the same command, ports and data; one restart of a component at a time. */
   restart(component: Component): Promise<void> {
-    const previous = this.restarting.get(component) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(async () => {
+    return this.restarts.run(component, async () => {
       const running = this.components.get(component);
       if (!running) throw new Error(`${component} is not a component of this cluster`);
       await running.process.stop(running.spec.stop.grace);
       await running.process.start(startTimeout(running.spec.ready));
     });
-    this.restarting.set(component, next);
-    void next.catch(() => {}).finally(() => {
-      if (this.restarting.get(component) === next) this.restarting.delete(component);
-    });
-    return next;
   }
 
   link(): FaultProxy | undefined {
