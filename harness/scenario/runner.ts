@@ -96,7 +96,7 @@ export async function runScenario(scenario: Scenario, scenarioFile: string, opti
   for (const target of targets) {
     const runtime = runtimeFor(scenario, target);
     const phases = await Promise.all(scenario.workload.phases.map((phase) => templatesFor(phase.mix, scenarioFile, { runtime, python: interpreter })));
-    if (!target.loaded || target.loaded.target.functions.codec === "faaslab") await requirePython(phases.flat(), options.python);
+    if (speaksFaaslab(target)) await requirePython(phases.flat(), options.python);
     else requireDill(target.name, interpreter);
     phasesFor.set(target, phases);
   }
@@ -183,15 +183,25 @@ function resolveTargets(scenario: Scenario, scenarioFile: string, options: RunOp
 const PACKET_FAULTS: readonly string[] = ["partition", "loss", "delay", "reorder"];
 const PROXY_FAULTS: readonly string[] = ["latency", "cut", "blackhole"];
 
-/** The language of the built-in kinds on a target: a target with faaslab's codec runs both (as the scenario says), any other Python only. */
+/** Whether a run is driven through faaslab's API and codec (the built-in launcher, or a target with the faaslab codec), or a target's MPCSFaaS dialect. */
+function speaksFaaslab(target: RunTarget): boolean {
+  return !target.loaded || target.loaded.target.functions.codec === "faaslab";
+}
+
+/** The language of the built-in kinds on a target: faaslab runs both (as the scenario says), a dialect target Python only. */
 function runtimeFor(scenario: Scenario, target: RunTarget): Scenario["cluster"]["runtime"] {
-  return target.loaded && target.loaded.target.functions.codec !== "faaslab" ? "python" : scenario.cluster.runtime;
+  return speaksFaaslab(target) ? scenario.cluster.runtime : "python";
+}
+
+/** Every fault a scenario may inject: its timed ones and those a random rule draws from. */
+function faultsOf(scenario: Scenario) {
+  return scenario.nemesis.flatMap((fault) => (fault.action === "random" ? fault.among : [fault]));
 }
 
 /** Why this run cannot happen as the scenario asks (reported not applicable), before anything starts. */
 function notApplicable(scenario: Scenario, mode: DispatcherMode, target: RunTarget, phases: TaskTemplate[][]): string | undefined {
   const hosts = scenario.cluster.hosts;
-  const faults = scenario.nemesis.flatMap((fault) => (fault.action === "random" ? fault.among : [fault]));
+  const faults = faultsOf(scenario);
   const kinds = (actions: readonly string[]) => [...new Set(faults.filter((fault) => actions.includes(fault.action)).map((fault) => fault.action))];
   const packet = kinds(PACKET_FAULTS);
   if (!target.loaded) {
@@ -206,7 +216,7 @@ function notApplicable(scenario: Scenario, mode: DispatcherMode, target: RunTarg
   if (packet.length > 0 && !namespacesAvailable().available) return `packet faults (${packet.join(", ")}) need network namespaces, and ${namespacesAvailable().reason}`;
   const betweenComponents = faults.some((fault) => PACKET_FAULTS.includes(fault.action) && "link" in fault && !("clientLink" in fault.link));
   if (betweenComponents && hosts === "shared") return "packet faults on links between components need cluster.hosts: separate (on one host those links are its loopback)";
-  if (target.loaded.target.functions.codec !== "faaslab") {
+  if (!speaksFaaslab(target)) {
     const javascript = [...new Set(phases.flat().filter((template) => template.runtime !== "python").map((template) => template.name))];
     if (javascript.length > 0) return `${target.name} runs Python functions only, and the scenario has JavaScript ones (${javascript.join(", ")})`;
   }
@@ -225,8 +235,8 @@ async function startCluster(scenario: Scenario, mode: DispatcherMode, target: Ru
 /** The client a target's API is driven with: faaslab's SDK, or its dialect (MPCSFaaS's endpoints and dill). */
 function apiFor(target: RunTarget, apiUrl: string, options: RunOptions): TaskApi {
   const interpreter = options.python ? options.python.interpreter : undefined;
-  if (!target.loaded || target.loaded.target.functions.codec === "faaslab") return new FaaslabApi(apiUrl, REQUEST_TIMEOUT_MS);
-  return new DialectApi(apiUrl, target.loaded.target.dialect, REQUEST_TIMEOUT_MS, interpreter);
+  if (speaksFaaslab(target)) return new FaaslabApi(apiUrl, REQUEST_TIMEOUT_MS);
+  return new DialectApi(apiUrl, target.loaded!.target.dialect, REQUEST_TIMEOUT_MS, interpreter);
 }
 
 function clusterOptions(scenario: Scenario, mode: DispatcherMode, python: LaunchPython | undefined): ClusterOptions {
@@ -242,9 +252,7 @@ function clusterOptions(scenario: Scenario, mode: DispatcherMode, python: Launch
       maxAttempts: dispatcher.maxAttempts,
     },
     redisPersistence: redis.persistence === "none" ? { kind: "none" } : { kind: "aof", fsync: redis.persistence === "aof-always" ? "always" : "everysec" },
-    faultProxies: scenario.nemesis
-      .flatMap((fault) => (fault.action === "random" ? fault.among : [fault]))
-      .some((fault) => fault.action === "latency" || fault.action === "cut" || fault.action === "blackhole"),
+    faultProxies: faultsOf(scenario).some((fault) => PROXY_FAULTS.includes(fault.action)),
     logLevel: "info",
     ...(python === undefined ? {} : { python }),
   };
