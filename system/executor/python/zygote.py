@@ -864,6 +864,7 @@ def main(config):
                     answer(task, {"error": "ExecutorCrashed", "message": "the executor could not be started: %s" % message["error"], "answered": False})
                 else:
                     task.pid = message["pid"]
+                    task.payload = None  # forked: it will never be handed to a forker again
                     by_pid[task.pid] = task
                     if task.killed_for is not None:
                         kill(task, task.killed_for)
@@ -915,7 +916,7 @@ def main(config):
         if written is None or not task.view:
             close_watched(task.writer)
             task.writer = None
-            task.payload = task.view = None
+            task.view = None  # the payload is kept until the task is forked: a forker may die first
 
     def on_read(task):
         try:
