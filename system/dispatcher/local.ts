@@ -1,6 +1,8 @@
 /**
  * The local dispatcher: reads tasks from the queue and runs them on its own executor pool,
- * never holding more tasks than it has free executors.
+ * never running more tasks than it has executors. It reads a few tasks ahead (as many as it
+ * has executors), still QUEUED, so that a freed executor's next task needs one round trip
+ * (its claim, sent with the previous task's result) rather than two (a read, then a claim).
  */
 import { randomUUID } from "node:crypto";
 import type { DispatcherSnapshot } from "../status/snapshot.js";
@@ -34,8 +36,11 @@ export class LocalDispatcher {
   private readonly disconnect: () => void;
   private readonly pool: ExecutorPool;
   private readonly lifecycle: TaskLifecycle;
-  /** Tasks on an executor, by task id (what capacity counts; a task handed on twice runs once here). */
+  /** Tasks being claimed or on an executor, by task id (a task handed on twice runs once here). */
   private readonly inflight = new Map<string, Promise<void>>();
+  /** Tasks read ahead, still QUEUED, in the order they go to a freed executor (by task id). */
+  private readonly readAhead = new Map<string, QueueEntry>();
+  private stopped = false;
   /** Results being written after their executor was freed (what stop() still waits for). */
   private readonly finishing = new Set<Promise<unknown>>();
 
@@ -43,13 +48,15 @@ export class LocalDispatcher {
     this.pool = new ExecutorPool({ executors: options.executors, memoryMb: options.executorMemoryMb, maxResultBytes: options.maxResultBytes, isolation: options.isolation, python: options.python, name: this.id });
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, {
       capacity: () => {
-        const free = this.options.executors - this.inflight.size;
-        return { total: free, byRuntime: Object.fromEntries(this.pool.runtimes().map((runtime) => [runtime, free])) };
+        const room = 2 * this.options.executors - this.inflight.size - this.readAhead.size;
+        return { total: room, byRuntime: Object.fromEntries(this.pool.runtimes().map((runtime) => [runtime, room])) };
       },
       dispatch: (entry) => {
-        if (!this.inflight.has(entry.taskId)) this.track(entry.taskId, this.handle(entry));
+        if (this.holds(entry.taskId)) return;
+        if (this.inflight.size < this.options.executors) this.track(entry.taskId, this.handle(entry));
+        else this.readAhead.set(entry.taskId, entry);
       },
-      holds: (taskId) => this.inflight.has(taskId),
+      holds: (taskId) => this.holds(taskId),
       snapshot: () => this.snapshot(),
     }, 0, log, () => metrics.redisError()));
     this.lifecycle = new TaskLifecycle(this.store, metrics, log, options.maxAttempts);
@@ -75,6 +82,9 @@ export class LocalDispatcher {
 
   /** Stops taking tasks, lets running ones finish for up to `graceMs`, then closes. */
   async stop(graceMs = 10_000): Promise<void> {
+    // What was read ahead never started: it stays in this dispatcher's pending list, for the next one.
+    this.stopped = true;
+    this.readAhead.clear();
     await this.feeder.stop();
     await Promise.race([Promise.allSettled([...this.inflight.values()]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     await Promise.allSettled([...this.finishing]);
@@ -82,12 +92,27 @@ export class LocalDispatcher {
     this.disconnect();
   }
 
+  private holds(taskId: string): boolean {
+    return this.inflight.has(taskId) || this.readAhead.has(taskId);
+  }
+
   private track(taskId: string, work: Promise<void>): void {
     this.inflight.set(taskId, work);
     void work.finally(() => {
       this.inflight.delete(taskId);
+      this.startReadAhead();
       this.feeder.wake();
     });
+  }
+
+  /** A freed executor takes the oldest task read ahead. */
+  private startReadAhead(): void {
+    if (this.stopped) return;
+    for (const [taskId, entry] of this.readAhead) {
+      if (this.inflight.size >= this.options.executors) return;
+      this.readAhead.delete(taskId);
+      this.track(taskId, this.handle(entry));
+    }
   }
 
   private async handle(entry: QueueEntry): Promise<void> {

@@ -279,6 +279,13 @@ export class WorkerRegistry {
     }));
   }
 
+  /** The executors of the workers taking tasks (not those leaving). */
+  executors(): number {
+    let executors = 0;
+    for (const worker of this.workers.values()) if (!worker.leaving) executors += worker.capacity;
+    return executors;
+  }
+
   /** Tasks an executor has started, without a result yet. */
   running(): number {
     let started = 0;

@@ -19,6 +19,8 @@ import type { DispatcherSnapshot } from "../status/snapshot.js";
 import type { Logger } from "../log.js";
 import type { WorkerMessage, WorkerMode } from "../protocol/messages.js";
 import type { QueueEntry } from "../store/replies.js";
+import type { Room } from "../store/queue.js";
+import type { Runtime } from "../runtimes.js";
 import type { TaskStore } from "../store/store.js";
 import { LogThrottle } from "../log-throttle.js";
 import { isTerminal } from "../task.js";
@@ -60,6 +62,12 @@ export class RemoteDispatcher {
   private readonly lifecycle: TaskLifecycle;
   /** Tasks being read from Redis on their way to a worker. */
   private readonly dispatching = new Set<string>();
+  /**
+   * Tasks read ahead, still QUEUED, for the next executors to free (at most as many as the
+   * workers have executors): a freed executor's next task is sent at once, without a read
+   * from Redis in between. They stay in this dispatcher's pending list until finished.
+   */
+  private readonly readAhead = new Map<string, QueueEntry>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** Messages refused (from a peer without a session, a start or result for a task not given to its sender): logged, throttled. */
   private readonly refusals = new LogThrottle();
@@ -75,9 +83,9 @@ export class RemoteDispatcher {
     this.registry = new WorkerRegistry({ policy: POLICIES[options.mode], silenceMs, withdraw: (taskId) => this.feeder.withdraw(taskId) });
     // Tasks a dead dispatcher held wait two silences for their workers to report them.
     ({ store: this.store, feeder: this.feeder, disconnect: this.disconnect } = openFeeder(options, this.id, {
-      capacity: () => this.registry.freeSlots(),
-      dispatch: (entry) => void this.dispatch(entry),
-      holds: (taskId) => this.registry.holds(taskId) || this.dispatching.has(taskId),
+      capacity: () => this.room(),
+      dispatch: (entry) => this.dispatchOrReadAhead(entry),
+      holds: (taskId) => this.holds(taskId),
       readsTasks: true,
       snapshot: () => this.snapshot(),
     }, 2 * silenceMs, log, () => metrics.redisError()));
@@ -112,12 +120,47 @@ export class RemoteDispatcher {
   /** Stops dispatching and closes; what workers hold is recovered by the next dispatcher. */
   async stop(): Promise<void> {
     clearInterval(this.heartbeatTimer);
+    this.readAhead.clear(); // never sent: they stay in this dispatcher's pending list, for the next one
     await this.feeder.stop();
     await this.link.stop();
     this.disconnect();
   }
 
   // --- dispatching -------------------------------------------------------------------
+
+  private holds(taskId: string): boolean {
+    return this.registry.holds(taskId) || this.dispatching.has(taskId) || this.readAhead.has(taskId);
+  }
+
+  /** What the feeder may read: the free executors, and as many more to read ahead. */
+  private room(): Room {
+    const free = this.registry.freeSlots();
+    const ahead = Math.max(0, this.registry.executors() - this.readAhead.size);
+    const byRuntime: Room["byRuntime"] = {};
+    for (const [runtime, slots] of Object.entries(free.byRuntime) as [Runtime, number][]) byRuntime[runtime] = slots + ahead;
+    return { total: free.total + ahead, byRuntime };
+  }
+
+  /** Sends a task to a worker that has a free executor for it, or keeps it for the next one that frees. */
+  private dispatchOrReadAhead(entry: QueueEntry): void {
+    if (this.holds(entry.taskId)) return;
+    if (this.hasFreeExecutor(entry.runtime ?? entry.task?.runtime)) void this.dispatch(entry);
+    else this.readAhead.set(entry.taskId, entry);
+  }
+
+  /** Executors freed (a result, a pull request, a worker joined): the tasks read ahead go first. */
+  private sendReadAhead(): void {
+    for (const [taskId, entry] of this.readAhead) {
+      if (!this.hasFreeExecutor(entry.runtime ?? entry.task?.runtime)) continue;
+      this.readAhead.delete(taskId);
+      void this.dispatch(entry);
+    }
+  }
+
+  private hasFreeExecutor(runtime: Runtime | undefined): boolean {
+    const free = this.registry.freeSlots();
+    return (runtime === undefined ? free.total : free.byRuntime[runtime] ?? 0) > 0;
+  }
 
   private async dispatch(entry: QueueEntry): Promise<void> {
     // A reconnected worker already runs it, or it is on its way to one.
@@ -225,6 +268,7 @@ export class RemoteDispatcher {
         return this.markStarted(worker, message.taskId);
       case "request":
         this.registry.requested(worker, message.idle);
+        this.sendReadAhead();
         this.feeder.wake();
         return;
       case "rejected":
@@ -232,6 +276,7 @@ export class RemoteDispatcher {
       case "heartbeat":
         this.dispatchAgain(this.registry.reconcile(worker, message.running), "its worker never received them");
         // Its free executors may have changed: the read loop waits for exactly this.
+        this.sendReadAhead();
         this.feeder.wake();
         return;
       case "bye":
@@ -253,6 +298,7 @@ export class RemoteDispatcher {
       type: "welcome", dispatcherId: this.id, heartbeatMs: this.options.heartbeatMs, heartbeatTolerance: this.options.heartbeatTolerance,
       maxMessageBytes: this.maxMessageBytes,
     });
+    this.sendReadAhead();
     this.feeder.wake();
   }
 
@@ -292,6 +338,7 @@ export class RemoteDispatcher {
     // The executor is free now: its slot goes to the next task while the result is written.
     // Should the write fail, the worker, never acknowledged, sends the result again.
     const assignment = this.registry.finished(worker, result.taskId);
+    this.sendReadAhead();
     this.feeder.wake();
     if (isNotGiven(assignment)) return this.refused(`a result of a task ${assignment}`, { workerId: worker.id, taskId: result.taskId });
     await this.lifecycle.recordResult(result.taskId, { status: result.status, result: result.result, executor: result.executor }, worker.id, assignment.sentAt);
