@@ -6,7 +6,7 @@
  * same run. For measuring one change of the hot path before and after: it takes a minute, not
  * the report's ten. Run it with FAAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" for profiles.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,6 +16,7 @@ import { RedisServer } from "../system/launcher/redis.js";
 import { DISPATCHER_MODES, isDispatcherMode, type DispatcherMode } from "../system/modes.js";
 import { measureBullmq } from "./peers.js";
 import { closedLoop } from "./study/loads.js";
+import { cpuSeconds } from "./study/cpu.js";
 
 const { values } = parseArgs({
   options: {
@@ -43,10 +44,6 @@ if (unknown.length > 0 || !(tasks >= 100) || !(rounds >= 1)) {
 const CLIENTS = 50;
 const NOOP = "() => null";
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const shapeFor = (mode: DispatcherMode): ClusterOptions =>
   mode === "local" ? { mode, executors: 2 } : { mode, workers: { count: 2, executors: 2 } };

@@ -188,14 +188,18 @@ export function writePerformanceReport(m: Measurements, reportsDir: string): str
   out.push(`| sequential round trip p50 (ms) | ${f2(bull.sequential.latency.p50)} | ${DISPATCHER_MODES.map((mode) => `${f2(byMode(mode).sequential.p50)} (${ratio(byMode(mode).sequential.p50, bull.sequential.latency.p50)})`).join(" | ")} |`);
   out.push(`| sequential round trip p99 (ms) | ${f2(bull.sequential.latency.p99)} | ${DISPATCHER_MODES.map((mode) => f2(byMode(mode).sequential.p99)).join(" | ")} |`);
   out.push("");
-  out.push("### Where the CPU goes", "", "CPU time each process spent per task during the 50-client closed loop (µs, from /proc; the client is the benchmark process, Redis includes its own work for both the API and the dispatcher; a worker's figure includes its executor threads):", "");
+  out.push("### Where the CPU goes", "", "CPU time each process spent per task during the 50-client closed loop (µs, from /proc; the client is the benchmark process, Redis includes its own work for both the API and the dispatcher; a dispatcher's or worker's figure includes its executor host process and threads):", "");
   const processes = [...new Set(m.targets.flatMap((t) => Object.keys(t.cpuPerTaskUs ?? {})))];
   out.push(`| mode | ${processes.join(" | ")} | total | tasks/s the total allows on ${m.environment.cores} cores |`, `|---|${processes.map(() => "---").join("|")}|---|---|`);
   for (const t of m.targets) {
     const total = Object.values(t.cpuPerTaskUs ?? {}).reduce((a, b) => a + b, 0);
     out.push(`| ${t.mode} | ${processes.map((p) => f0(t.cpuPerTaskUs?.[p] ?? Number.NaN)).join(" | ")} | ${f0(total)} | ${f0((m.environment.cores * 1e6) / total)} (measured ${f0(t.closedLoop.tasksPerSecond)}) |`);
   }
-  out.push("", `Before issue 17's work, from ${CPU_BEFORE.source} (the same measurement; compare within a run, these are another day's):`, "");
+  const hosts = m.targets.filter((t) => t.executorHostsUs && Object.keys(t.executorHostsUs).length > 0);
+  if (hosts.length > 0) {
+    out.push("", `Of these, the executor host processes (with their threads) took ${hosts.map((t) => `${t.mode}: ${Object.entries(t.executorHostsUs!).map(([p, us]) => `${p} ${f0(us)}`).join(", ")}`).join("; ")} µs per task. Reports before 2026-12-04 counted each process alone and left them out, as the "before" table does.`);
+  }
+  out.push("", `Before issue 17's work, from ${CPU_BEFORE.source} (the same measurement without the executor hosts; compare within a run, these are another day's):`, "");
   out.push("| mode | client | redis | api | dispatcher | worker-0 | worker-1 | total |", "|---|---|---|---|---|---|---|---|");
   for (const [mode, row] of Object.entries(CPU_BEFORE.rows)) out.push(`| ${mode} | ${row.map((v) => (v === undefined ? "–" : f0(v))).join(" | ")} |`);
   out.push("");

@@ -2,7 +2,7 @@
  * The performance study: every measurement behind reports/performance_report.md, taken in
  * one run on this machine and saved as JSON beside the report.
  */
-import { readFileSync } from "node:fs";
+import { cpuSeconds, ownCpuSeconds } from "./cpu.js";
 import { join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,8 +46,10 @@ export interface TargetRun {
   /** A Python no-op's sequential round trip on the same cluster; absent where Python cannot run. */
   sequentialPython?: Percentiles & { count: number };
   closedLoop: Omit<LoadResult, "taskIds">;
-  /** CPU time each process spent per task during the closed loop, in µs (from /proc; the client is this process). */
+  /** CPU time each process (with its descendants: executor hosts) spent per task during the closed loop, in µs (from /proc; the client is this process). */
   cpuPerTaskUs: Record<string, number>;
+  /** Of cpuPerTaskUs, what the descendants spent (the executor host processes and their threads), by process. */
+  executorHostsUs?: Record<string, number>;
   bulk: { tasks: number; seconds: number; tasksPerSecond: number };
   idleCpu: Record<string, number>;
 }
@@ -188,10 +190,6 @@ export async function recoveryTime(mode: DispatcherMode): Promise<number> {
   });
 }
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** A Python no-op's sequential round trip, or undefined where the cluster's executors run no Python. */
 async function pythonSequential(client: FaaSClient, count: number): Promise<(Percentiles & { count: number }) | undefined> {
@@ -214,11 +212,17 @@ async function targets(options: StudyOptions): Promise<TargetRun[]> {
       await closedLoop(client, noop, 500, 50);
       const processes = ["redis", "api", "dispatcher", ...cluster.workers] as const;
       const cpuBefore = processes.map((c) => cpuSeconds(cluster.process(c)!.pid!));
+      const ownBefore = processes.map((c) => ownCpuSeconds(cluster.process(c)!.pid!));
       const clientBefore = process.cpuUsage();
       const { taskIds: _ids, ...loop } = await closedLoop(client, noop, options.quick ? 1000 : 5000, 50);
       const clientUsage = process.cpuUsage(clientBefore);
       const cpuPerTaskUs: Record<string, number> = { client: (clientUsage.user + clientUsage.system) / loop.tasks };
       processes.forEach((c, i) => (cpuPerTaskUs[c] = ((cpuSeconds(cluster.process(c)!.pid!) - cpuBefore[i]) * 1e6) / loop.tasks));
+      const executorHostsUs: Record<string, number> = {};
+      processes.forEach((c, i) => {
+        const descendants = cpuPerTaskUs[c] - ((ownCpuSeconds(cluster.process(c)!.pid!) - ownBefore[i]) * 1e6) / loop.tasks;
+        if (descendants > 0) executorHostsUs[c] = descendants;
+      });
       const bulkRun = await bulk(client, noop, options.quick ? 2000 : 20_000);
       const components = ["dispatcher", ...cluster.workers] as const;
       const before = components.map((c) => cpuSeconds(cluster.process(c)!.pid!));
@@ -228,7 +232,7 @@ async function targets(options: StudyOptions): Promise<TargetRun[]> {
       const idleCpu = Object.fromEntries(components.map((c, i) => [c, (cpuSeconds(cluster.process(c)!.pid!) - before[i]) / seconds]));
       return {
         mode, shape: mode === "local" ? "2 executors" : "2 workers × 2 executors", sequential: seq, sequentialOneRequest: seqOne,
-        ...(seqPython ? { sequentialPython: seqPython } : {}), closedLoop: loop, cpuPerTaskUs, bulk: bulkRun, idleCpu,
+        ...(seqPython ? { sequentialPython: seqPython } : {}), closedLoop: loop, cpuPerTaskUs, executorHostsUs, bulk: bulkRun, idleCpu,
       };
     }));
   }
