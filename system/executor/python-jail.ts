@@ -182,8 +182,8 @@ export function jailCommand(contents: JailContents, options: { executors: number
     pythonPath: options.pythonPath.map((_, n) => `${JAIL_PYTHON_PATH}/${n}`),
     site: JAIL_SITE,
     fileBytes: FILE_BYTES,
-    // The jail's own two processes (main, the forker), one child per executor, and what the tasks may start.
-    processes: 2 + options.executors + TASK_PROCESSES,
+    // The jail's own three processes (main, the forker, the spare child), one child per executor, and what the tasks may start.
+    processes: 3 + options.executors + TASK_PROCESSES,
   };
   const args = [
     "--unshare-all", "--unshare-user", "--disable-userns",

@@ -1,9 +1,10 @@
 /**
  * The Python executor pool: N executors for functions of the `python` runtime, in one jail
  * (python-jail.ts) that runs the zygote (python/zygote.py). The zygote forks a fresh child for
- * every task, at most N at once; the child applies its limits, unpickles the function and the
- * arguments, calls it and answers with the pickled return value or exception. The zygote kills
- * a child at its deadline, and every process a task left behind when it ends.
+ * every task, at most N running at once (and one ahead of the next task, the spare); the child
+ * applies its limits, unpickles the function and the arguments, calls it and answers with the
+ * pickled return value or exception. The zygote kills a child at its deadline, and every
+ * process a task left behind when it ends, before its executor takes another task.
  *
  * This side mirrors the JavaScript pool (pool.ts, host-process.ts): tasks wait for one of the N
  * executors, and the deadline counts from run(); a jail that dies fails the tasks it held with

@@ -144,14 +144,31 @@ export function descendantsOf(root: number): { pid: number; ppid: number; state:
 }
 
 /**
- * The processes of a jail besides its own two, the zygote's main (bubblewrap's child, PID 1
- * inside) and one forker (main's child): what tasks left behind. `bwrapPid` is PythonPool.jailPid.
+ * The processes of a jail that run or ran a task's code: all but its own, the zygote's main
+ * (bubblewrap's child, PID 1 inside), one forker (main's child) and the forker's children that
+ * have no task yet (the spare, forked ahead of the next task, and a child being born; a child
+ * is named faaslab-task once it has its task). `bwrapPid` is PythonPool.jailPid.
  */
 export function leftovers(bwrapPid: number): { pid: number; ppid: number; state: string; cmdline: string }[] {
   const all = descendantsOf(bwrapPid);
   const main = all.find((p) => p.ppid === bwrapPid && / main /.test(p.cmdline));
   const forker = all.find((p) => main && p.ppid === main.pid && / forker /.test(p.cmdline));
-  return all.filter((p) => p !== main && p !== forker);
+  const waiting = (p: { pid: number; ppid: number }) => forker !== undefined && p.ppid === forker.pid && nameOf(p.pid) !== "faaslab-task";
+  return all.filter((p) => p !== main && p !== forker && !waiting(p));
+}
+
+/** The jail's spare child once it waits for its task (named faaslab-idle); undefined until then. */
+export function spareOf(bwrapPid: number): number | undefined {
+  const all = descendantsOf(bwrapPid);
+  return all.find((p) => nameOf(p.pid) === "faaslab-idle" && all.some((forker) => forker.pid === p.ppid && / forker /.test(forker.cmdline)))?.pid;
+}
+
+function nameOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return undefined; // gone meanwhile
+  }
 }
 
 /** Whether a process is gone (a zombie, exited but not yet reaped, counts as gone). */

@@ -14,7 +14,7 @@ import { deserialize, serialize } from "../../system/codec/index.js";
 import { ExecutorPool } from "../../system/executor/pool.js";
 import { PythonPool } from "../../system/executor/python-pool.js";
 import { waitFor } from "../../harness/wait.js";
-import { NO_ARGS, completed, descendantsOf, failed, isGone, leftovers, pickleArgs, pickleFunction, pickleFunctionByReference, pickleValue, pythonPrerequisites, unpickle } from "../support/python.js";
+import { NO_ARGS, completed, descendantsOf, failed, isGone, leftovers, spareOf, pickleArgs, pickleFunction, pickleFunctionByReference, pickleValue, pythonPrerequisites, unpickle } from "../support/python.js";
 
 const prerequisites = pythonPrerequisites();
 
@@ -279,8 +279,9 @@ describe.skipIf(!prerequisites.ok)(`the Python executor${prerequisites.ok ? "" :
       const own = new PythonPool({ executors: 1, memoryMb: 128, name: "closed", pythonPath: [] });
       expect(completed(await own.run(python("def f():\n    return 1\n"), 10_000))).toBe(1);
       const bwrap = own.jailPid!;
-      const inside = descendantsOf(bwrap).map((p) => p.pid);
-      expect(inside.length).toBe(2);
+      // main, the forker, and the spare child forked ahead of the next task
+      await waitFor(() => spareOf(bwrap), { what: "the jail's spare child to wait for a task" });
+      expect(descendantsOf(bwrap).length).toBe(3);
       const running = own.run(python("import time\n\ndef f():\n    time.sleep(30)\n"), 20_000);
       await waitFor(() => leftovers(bwrap).length > 0, { what: "the task's child to run in the jail" });
       const all = descendantsOf(bwrap).map((p) => p.pid);

@@ -11,7 +11,9 @@ One file, three roles, chosen by the first argument:
            any task. For each task main hands it two pipe ends; it forks a child, which reads
            its task from one pipe and writes its answer to the other, then exits. The forker
            reports each child's pid and, once it has reaped it, its wait status. If it dies
-           (a task can signal it), main starts a new one.
+           (a task can signal it), main starts a new one. main asks for one child more than
+           the tasks need, the spare: forked and set up while other tasks run, it waits for
+           the next task, which so does not wait for a fork.
   describe Run on the host, outside any jail: prints what the jail must contain (the
            interpreter, its standard library, dill) as JSON.
 
@@ -19,9 +21,11 @@ A task's child applies its limits (address space, file size, processes, no core 
 then unpickles anything: unpickling runs code. It calls the function and answers with base64 of
 the dill pickle of the return value or of the exception, or with one of faaslab's errors by name,
 which the pool turns into the built-in exception its client gets (answer_frame: one frame of an
-8-byte length and b"C"/b"F" and the pickle, or b"E", the name, NUL and the message). Every child is a fresh fork of the forker, so nothing carries from one task to the next;
-when a task ends, main kills every process of the jail that is not main, the forker or a running
-task's child or descendant, and removes the task's directory in /tmp.
+8-byte length and b"C"/b"F" and the pickle, or b"E", the name, NUL and the message). Every child is a fresh fork of the forker, so nothing carries from one task to the next.
+main gives a task's answer as soon as its child has written it; then, once the child has exited,
+main kills every process of the jail that is not main, the forker, the spare or a running task's
+child or descendant, and removes the task's directory in /tmp, and only then does the task's
+executor take another task.
 
 Messages, pool to main:   {"type": "run", "id": n, "source": s, "args": a, "deadlineMs": ms}
           main to pool:   {"type": "ready", "version": "3.11.2"}
@@ -44,6 +48,18 @@ ROLE = sys.argv[1] if len(sys.argv) > 1 else ""
 CHILD_ERRORS = ("SerializationError", "ResourceLimitExceeded", "ResultTooLarge", "InvalidFunctionError", "FunctionNotFound", "ExecutorCrashed")
 FUNCTION_FILENAME = "<faaslab function>"
 PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
+# A task's child is named IDLE_NAME while it waits for its task (the spare, forked ahead of it),
+# TASK_NAME once it has it, so that whoever looks at the jail's processes can tell them apart.
+IDLE_NAME = b"faaslab-idle"
+TASK_NAME = b"faaslab-task"
+
+
+def set_name(name):
+    """The process's name (/proc/<pid>/comm); a failure is not worth failing a task for."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
 
 
 def set_not_dumpable():
@@ -179,6 +195,7 @@ def child(config, token, task_fd, result_fd, inherited):
     """A task's process; it always ends in os._exit, never back in the forker's loop."""
     code = 70
     try:
+        set_name(IDLE_NAME)
         os.setsid()  # a process group of its own: its descendants are killed with it
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
@@ -333,7 +350,9 @@ def run_task(config, token, task_fd):
 
 def prepare(config, token, task_fd):
     """Reads the task, makes its working directory and a fresh __main__, and unpickles the function and its arguments."""
-    payload = json.loads(read_all(task_fd))
+    raw = read_all(task_fd)
+    set_name(TASK_NAME)
+    payload = json.loads(raw)
     os.close(task_fd)
     import builtins
     import tempfile
@@ -532,7 +551,8 @@ def main(config):
     by_pid = {}
     by_token = {}
     queue = []
-    state = {"forker": None, "ctl": None, "ready": False, "tokens": 0, "forker_ready": False, "unready_deaths": 0}
+    # "spare": a child forked ahead of the next task (a Task without a request), set up and waiting for it.
+    state = {"forker": None, "ctl": None, "ready": False, "tokens": 0, "forker_ready": False, "unready_deaths": 0, "spare": None}
 
     def log(text):
         try:
@@ -564,11 +584,14 @@ def main(config):
         state.update(forker=pid, ctl=ctl_main, forker_ready=False)
 
     class Task:
-        def __init__(self, request):
-            self.id = int(request["id"])
-            self.deadline_ms = float(request["deadlineMs"])
-            self.deadline = time.monotonic() + self.deadline_ms / 1000
-            self.payload = json.dumps({"source": request.get("source"), "args": request.get("args")}).encode()
+        """A task, from its request until its executor is released; without a request, the spare child."""
+
+        def __init__(self, request=None):
+            self.id = None if request is None else int(request["id"])
+            self.deadline_ms = 0.0 if request is None else float(request["deadlineMs"])
+            self.deadline = float("inf") if request is None else time.monotonic() + self.deadline_ms / 1000
+            self.payload = None if request is None else json.dumps({"source": request.get("source"), "args": request.get("args")}).encode()
+            self.answered = False  # its outcome was given; it still holds its executor until its child is gone
             self.token = None
             self.pid = None
             self.writer = None
@@ -581,8 +604,19 @@ def main(config):
             self.started = None
 
     def answer(task, message):
+        """Gives the task's outcome, unless it was given already, and releases its executor."""
+        if not task.answered:
+            give(task, message)
+        release(task)
+
+    def give(task, message):
         message.update(type="outcome", id=task.id)
         emit(message)
+        task.answered = True
+        task.frame = None
+
+    def release(task):
+        """The task's child is gone (or never was): its executor, pipes and files go, and the next task may start."""
         tasks.pop(task.id, None)
         if task.pid is not None:
             by_pid.pop(task.pid, None)
@@ -669,14 +703,27 @@ def main(config):
         if time.monotonic() >= task.deadline:
             answer(task, deadline_error(task))
             return
-        state["tokens"] += 1
-        task.token = "%d-%d" % (task.id, state["tokens"])
         task.started = time.time()
-        by_token[task.token] = task
+        task.view = memoryview(task.payload)
+        spare = state["spare"]
+        if spare is not None:
+            state["spare"] = None
+            bind(task, spare)
+        else:
+            hand_to_forker(task)
+        selector.register(task.writer, selectors.EVENT_WRITE, ("write", task))
+        selector.register(task.reader, selectors.EVENT_READ, ("read", task))
+        make_spare()
+
+    def hand_to_forker(child):
+        """Asks the forker for a child for `child` (a task, or the spare): a token and the two pipes."""
+        state["tokens"] += 1
+        child.token = "%d-%d" % (child.id, state["tokens"]) if child.id is not None else "spare-%d" % state["tokens"]
+        by_token[child.token] = child
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
         try:
-            socket.send_fds(state["ctl"], [json.dumps({"token": task.token}).encode()], [task_r, result_w])
+            socket.send_fds(state["ctl"], [json.dumps({"token": child.token}).encode()], [task_r, result_w])
             os.kill(state["forker"], signal.SIGCONT)  # a task may have stopped it
         except OSError as error:
             log("could not hand a task to the forker: %s" % error)
@@ -685,10 +732,44 @@ def main(config):
             os.close(result_w)
         os.set_blocking(task_w, False)
         os.set_blocking(result_r, False)
-        task.writer, task.reader = task_w, result_r
-        task.view = memoryview(task.payload)
-        selector.register(task_w, selectors.EVENT_WRITE, ("write", task))
-        selector.register(result_r, selectors.EVENT_READ, ("read", task))
+        child.writer, child.reader = task_w, result_r
+
+    def make_spare():
+        """
+        Forks the next task's child now, off that task's path: it is a fresh fork of the forker,
+        as every task's child is, and it applies its limits and waits for its task on its pipe.
+        """
+        if state["spare"] is not None or not state["forker_ready"]:
+            return
+        spare = Task()
+        state["spare"] = spare
+        hand_to_forker(spare)
+
+    def bind(task, spare):
+        """The task takes the spare child, its pipes and its token."""
+        task.token, task.writer, task.reader, task.pid = spare.token, spare.writer, spare.reader, spare.pid
+        by_token[task.token] = task
+        if task.pid is not None:
+            by_pid[task.pid] = task
+            task.payload = None  # forked: it will never be handed to a forker again
+            try:
+                os.kill(task.pid, signal.SIGCONT)  # a task running beside the spare may have stopped it
+            except OSError:
+                pass
+
+    def drop_spare():
+        spare = state["spare"]
+        if spare is None:
+            return
+        state["spare"] = None
+        by_token.pop(spare.token, None)
+        if spare.pid is not None:
+            by_pid.pop(spare.pid, None)
+            kill(spare, "dropped")
+        for fd in (spare.writer, spare.reader):
+            if fd is not None:
+                close_watched(fd)
+        spare.writer = spare.reader = None
 
     def deadline_error(task):
         return {"error": "DeadlineExceeded", "message": "the task ran past its deadline of %d ms and was stopped" % task.deadline_ms, "answered": False}
@@ -719,10 +800,13 @@ def main(config):
 
     def sweep():
         """Kills every process that is not main, the forker or a running task's; returns how many remain."""
-        if any(t.token is not None and t.pid is None and t.status is None for t in tasks.values()):
+        spare = state["spare"]
+        if any(t.token is not None and t.pid is None and t.status is None for t in tasks.values()) or (spare is not None and spare.pid is None):
             return 1  # a child is being forked and its pid is not known yet: try again later
         table = processes()
         keep = {os.getpid(), state["forker"]}
+        if spare is not None:
+            keep.add(spare.pid)
         roots = [t.pid for t in tasks.values() if t.pid is not None and t.status is None and t.killed_for is None]
         children = {}
         for pid, (ppid, _) in table.items():
@@ -767,6 +851,7 @@ def main(config):
         except (KeyError, ValueError):
             pass
         state["ctl"].close()
+        drop_spare()  # the new forker makes the next one once it is ready
         # A task handed to the dead forker that it never forked has run nothing: it goes first
         # to the new one (a task that killed the forker must not fail the next task with it).
         unstarted = [task for task in tasks.values() if task.token is not None and task.pid is None]
@@ -782,6 +867,10 @@ def main(config):
         start_queued()
 
     def exited(task, status):
+        if task is state["spare"]:
+            drop_spare()  # it died waiting for a task (a task beside it can kill it): another takes its place
+            make_spare()
+            return
         if task.status is not None:
             return
         task.status = status
@@ -800,7 +889,7 @@ def main(config):
                 continue  # its answer may still be in the pipe
             if remaining and time.monotonic() - task.ending_since < 2:
                 continue
-            answer(task, outcome_of(task))
+            answer(task, None if task.answered else outcome_of(task))
 
     def outcome_of(task):
         if task.frame is not None:
@@ -856,12 +945,16 @@ def main(config):
                 if not state["ready"]:
                     state["ready"] = True
                     emit({"type": "ready", "version": "%d.%d.%d" % sys.version_info[:3]})
+                make_spare()
             elif "token" in message:
                 task = by_token.get(message["token"])
                 if task is None:
                     continue
                 if "error" in message:
-                    answer(task, {"error": "ExecutorCrashed", "message": "the executor could not be started: %s" % message["error"], "answered": False})
+                    if task is state["spare"]:
+                        drop_spare()  # no process to spare now (a task may hold them all): the next task makes one
+                    else:
+                        answer(task, {"error": "ExecutorCrashed", "message": "the executor could not be started: %s" % message["error"], "answered": False})
                 else:
                     task.pid = message["pid"]
                     task.payload = None  # forked: it will never be handed to a forker again
@@ -934,6 +1027,9 @@ def main(config):
                     chunk = b""
                 elif len(task.buffer) >= 8 + length:
                     task.frame = bytes(task.buffer[8:8 + length])
+                    # The outcome is known: given now, while the child exits and is cleaned up
+                    # after; its executor is released (and the next task started) only then.
+                    give(task, outcome_of(task))
                     chunk = b""
             if chunk:
                 return
@@ -958,7 +1054,7 @@ def main(config):
                 answer(task, deadline_error(task))
         if any(t.status is not None for t in tasks.values()):
             timeout = 0.005 if timeout is None else min(timeout, 0.005)
-        if any(t.status is None and (t.frame is not None or t.killed_for is not None) for t in tasks.values()):
+        if any(t.status is None and (t.answered or t.frame is not None or t.killed_for is not None) for t in tasks.values()):
             # A child that answered (or was killed) but whose exit the forker has not reported:
             # a task may have stopped the forker, which is woken until it reports.
             try:
