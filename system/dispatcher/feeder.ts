@@ -20,7 +20,7 @@ export interface FeederOwner {
   dispatch(entry: QueueEntry): void;
   /** Whether it holds this task now (runs it, or is handing it on). */
   holds(taskId: string): boolean;
-  /** Whether entries are read with their tasks (one round trip for both): the remote dispatcher needs them before it claims. */
+  /** Whether entries are read with their tasks (one round trip for both): to start or send a task while it is claimed. */
   readsTasks?: boolean;
   /** What it publishes of itself with its liveness at every heartbeat, for `GET /cluster`. */
   snapshot(): DispatcherSnapshot;

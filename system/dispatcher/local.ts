@@ -3,6 +3,7 @@
  * never running more tasks than it has executors. It reads a few tasks ahead (as many as it
  * has executors), still QUEUED, so that a freed executor's next task needs one round trip
  * (its claim, sent with the previous task's result) rather than two (a read, then a claim).
+ * It reads them with their records, so a task starts on its executor while it is claimed.
  */
 import { randomUUID } from "node:crypto";
 import type { DispatcherSnapshot } from "../status/snapshot.js";
@@ -57,6 +58,7 @@ export class LocalDispatcher {
         else this.readAhead.set(entry.taskId, entry);
       },
       holds: (taskId) => this.holds(taskId),
+      readsTasks: true,
       snapshot: () => this.snapshot(),
     }, 0, log, () => metrics.redisError()));
     this.lifecycle = new TaskLifecycle(this.store, metrics, log, options.maxAttempts);
@@ -117,25 +119,50 @@ export class LocalDispatcher {
 
   private async handle(entry: QueueEntry): Promise<void> {
     const { taskId } = entry;
+    const claimedAt = Date.now();
+    // A task read with its record starts on the executor while it is claimed, as a worker's
+    // does (remote.ts): the claim's round trip overlaps the run. User code cannot act outside
+    // its sandbox, so a run whose claim then fails is only discarded; it keeps its executor
+    // until it ends, so no more tasks are RUNNING than there are executors.
+    const claiming = this.lifecycle.claim(entry, this.id);
+    claiming.catch(() => {}); // awaited below; a rejection is handled there
+    const early = await this.startEarly(entry);
     try {
-      const claimedAt = Date.now();
-      const claim = await this.lifecycle.claim(entry, this.id);
-      if (!claim.claimed) return;
-      const fn = await this.store.getFunction(claim.functionId);
-      if (fn === null) {
-        await this.lifecycle.failMissingFunction(taskId, claim.functionId, this.id, claim.runtime);
-        return;
+      const claim = await claiming;
+      if (!claim.claimed) return void (await early);
+      let outcome = await early;
+      if (outcome === undefined) {
+        const fn = await this.store.getFunction(claim.functionId);
+        if (fn === null) {
+          await this.lifecycle.failMissingFunction(taskId, claim.functionId, this.id, claim.runtime);
+          return;
+        }
+        outcome = await this.pool.run({ functionId: claim.functionId, source: fn.source, args: claim.args, runtime: fn.runtime }, claim.deadlineMs ?? this.options.taskDeadlineMs);
       }
-      const outcome = await this.pool.run({ functionId: claim.functionId, source: fn.source, args: claim.args, runtime: fn.runtime }, claim.deadlineMs ?? this.options.taskDeadlineMs);
       // The executor is free: its slot goes to the next task while this result is written.
       const finishing = this.finish(entry, outcome, claimedAt);
       this.finishing.add(finishing);
       void finishing.finally(() => this.finishing.delete(finishing));
     } catch (error) {
       // A Redis error (not an outage: commands wait through those): try the task again shortly.
+      await early;
       this.log.error({ taskId, err: error }, "task handling failed; it will be tried again");
       this.retryLater(entry);
     }
+  }
+
+  /** The run of a task read with its record (still unfinished, its function known), started now; undefined otherwise. */
+  private async startEarly(entry: QueueEntry): Promise<ExecutorOutcome | undefined> {
+    const task = entry.task;
+    if (!task || task.status === "COMPLETED" || task.status === "FAILED") return undefined;
+    let fn;
+    try {
+      fn = await this.store.getFunction(task.functionId);
+    } catch {
+      return undefined; // the claim meets the same Redis error
+    }
+    if (fn === null) return undefined;
+    return this.pool.run({ functionId: task.functionId, source: fn.source, args: task.args, runtime: fn.runtime }, task.deadlineMs ?? this.options.taskDeadlineMs);
   }
 
   private async finish(entry: QueueEntry, outcome: ExecutorOutcome, claimedAt: number): Promise<void> {

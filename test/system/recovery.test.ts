@@ -51,6 +51,27 @@ describe("a task whose dispatcher is lost max-attempts times", () => {
   });
 });
 
+describe("a task read with its record whose claim then fails (its attempts used up)", () => {
+  const fx = useCluster({ executors: 1, startDispatcher: false, dispatcher: { maxAttempts: 1 } });
+
+  it("fails with WorkerLost: the run the local dispatcher started while claiming it is discarded", async () => {
+    const functionId = await fx.client.register((x: number) => x * 2);
+    const taskId = await fx.client.execute(functionId, 21);
+    // As if it had run once already: its one attempt is used up, which only the claim finds out.
+    const redis = connectRedis(fx.cluster.redisUrl, "working");
+    try {
+      await redis.hset(keysFor().task(taskId), "attempts", "1");
+    } finally {
+      redis.disconnect();
+    }
+    await fx.cluster.startDispatcher();
+    const outcome = await fx.client.result(taskId, { wait: 20 });
+    expect(outcome.status).toBe("FAILED");
+    expect((outcome.value as Error).name).toBe("WorkerLost");
+    expect((await fx.client.task(taskId)).attempts).toBe(1);
+  });
+});
+
 describe("Redis goes away and comes back", () => {
   const fx = useCluster({ executors: 1 });
 
