@@ -59,7 +59,10 @@ def set_name(name):
     """The process's name (/proc/<pid>/comm); a failure is not worth failing a task for."""
     import ctypes
 
-    ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_not_dumpable():
@@ -799,7 +802,7 @@ def main(config):
         return found
 
     def sweep():
-        """Kills every process that is not main, the forker or a running task's; returns how many remain."""
+        """Kills every process that is not main, the forker, the spare or a running task's; returns how many remain."""
         spare = state["spare"]
         if any(t.token is not None and t.pid is None and t.status is None for t in tasks.values()) or (spare is not None and spare.pid is None):
             return 1  # a child is being forked and its pid is not known yet: try again later
