@@ -157,6 +157,19 @@ describe.skipIf(!available.available)(`targets${available.available ? "" : ` (sk
     expect(readFileSync(join(reportsDir, "targets-side-by-side", "logs", "mpcsfaas-push", "api.log"), "utf8")).toMatch(/Uvicorn running|Application startup complete/);
   }, 180_000);
 
+  it.skipIf(fixtureMissing !== undefined)(`the capacity check: faaslab never shows more tasks RUNNING than its executors; the fixture's push dispatcher, which marks tasks RUNNING as it sends them, does${fixtureMissing ? ` (skipped: ${fixtureMissing})` : ""}`, async () => {
+    const { scenario, file } = loadScenario(join(packageRoot, "test/fixtures/scenarios/capacity-push.yaml"));
+    const outcome = await runScenario(scenario, file, { seed: 5, reportsDir: join(scratch, "capacity"), targetDir: join(packageRoot, "test/fixtures/mpcsfaas") });
+    const [faaslab, mpcsfaas] = outcome.report.runs;
+    const capacity = (run: typeof faaslab) => run.checks.find((check) => check.name === "capacity")!;
+    expect(capacity(faaslab)).toMatchObject({ verdict: "pass", figure: expect.stringMatching(/^at most [1-4] tasks certainly RUNNING at once, on 4 executors/) });
+    // Its README's defect 3: round-robin sends with no bound on a worker's share, each task RUNNING as it is sent.
+    expect(capacity(mpcsfaas).verdict).toBe("fail");
+    const most = Number(/^at most (\d+) tasks certainly RUNNING at once, on 4 executors/.exec(capacity(mpcsfaas).figure)?.[1]);
+    expect(most).toBeGreaterThan(4);
+    expect(mpcsfaas.checks.find((check) => check.name === "results-correct")!.verdict).toBe("pass");
+  }, 180_000);
+
   it("faults a cluster cannot take make its run not applicable, before anything starts: packet faults on the built-in launcher, proxy faults on a target, links between components on one host", async () => {
     const scenarioWith = (name: string, lines: string[]) => {
       const file = join(scratch, `${name}.yaml`);
