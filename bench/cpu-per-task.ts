@@ -44,7 +44,6 @@ if (unknown.length > 0 || !(tasks >= 100) || !(rounds >= 1)) {
 const CLIENTS = 50;
 const NOOP = "() => null";
 
-
 const shapeFor = (mode: DispatcherMode): ClusterOptions =>
   mode === "local" ? { mode, executors: 2 } : { mode, workers: { count: 2, executors: 2 } };
 

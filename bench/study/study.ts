@@ -2,7 +2,6 @@
  * The performance study: every measurement behind reports/performance_report.md, taken in
  * one run on this machine and saved as JSON beside the report.
  */
-import { cpuSeconds, ownCpuSeconds } from "./cpu.js";
 import { join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +13,7 @@ import { describeEnvironment, type Environment } from "../../harness/report/envi
 import { FaaSClient } from "../../system/client/index.js";
 import { microBenchmarks, type MicroResult } from "../micro.js";
 import { measurePeers, type PeerResults } from "../peers.js";
+import { cpuSeconds, ownCpuSeconds } from "./cpu.js";
 import { bulk, closedLoop, executePython, openLoop, sequential, sequentialOneRequest, type LoadResult, type OpenLoopResult, type Percentiles } from "./loads.js";
 
 export const KINDS = ["noop", "sleep", "cpu"] as const;
@@ -189,7 +189,6 @@ export async function recoveryTime(mode: DispatcherMode): Promise<number> {
     return (performance.now() - killedAt) / 1000;
   });
 }
-
 
 /** A Python no-op's sequential round trip, or undefined where the cluster's executors run no Python. */
 async function pythonSequential(client: FaaSClient, count: number): Promise<(Percentiles & { count: number }) | undefined> {
