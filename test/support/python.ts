@@ -150,17 +150,23 @@ export function descendantsOf(root: number): { pid: number; ppid: number; state:
  * is named faaslab-task once it has its task). `bwrapPid` is PythonPool.jailPid.
  */
 export function leftovers(bwrapPid: number): { pid: number; ppid: number; state: string; cmdline: string }[] {
-  const all = descendantsOf(bwrapPid);
-  const main = all.find((p) => p.ppid === bwrapPid && / main /.test(p.cmdline));
-  const forker = all.find((p) => main && p.ppid === main.pid && / forker /.test(p.cmdline));
+  const { all, main, forker } = jailProcesses(bwrapPid);
   const waiting = (p: { pid: number; ppid: number }) => forker !== undefined && p.ppid === forker.pid && nameOf(p.pid) !== "faaslab-task";
   return all.filter((p) => p !== main && p !== forker && !waiting(p));
 }
 
 /** The jail's spare child once it waits for its task (named faaslab-idle); undefined until then. */
 export function spareOf(bwrapPid: number): number | undefined {
+  const { all, forker } = jailProcesses(bwrapPid);
+  return all.find((p) => forker !== undefined && p.ppid === forker.pid && nameOf(p.pid) === "faaslab-idle")?.pid;
+}
+
+/** Every process of a jail, and which are the zygote's main (bubblewrap's child) and its forker. */
+function jailProcesses(bwrapPid: number) {
   const all = descendantsOf(bwrapPid);
-  return all.find((p) => nameOf(p.pid) === "faaslab-idle" && all.some((forker) => forker.pid === p.ppid && / forker /.test(forker.cmdline)))?.pid;
+  const main = all.find((p) => p.ppid === bwrapPid && / main /.test(p.cmdline));
+  const forker = all.find((p) => main !== undefined && p.ppid === main.pid && / forker /.test(p.cmdline));
+  return { all, main, forker };
 }
 
 function nameOf(pid: number): string | undefined {

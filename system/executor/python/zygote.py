@@ -55,12 +55,23 @@ IDLE_NAME = b"faaslab-idle"
 TASK_NAME = b"faaslab-task"
 
 
+LIBC = []  # the C library, opened once: the forker opens it, and its children inherit it
+
+
+def libc():
+    import ctypes
+
+    if not LIBC:
+        LIBC.append(ctypes.CDLL(None, use_errno=True))
+    return LIBC[0]
+
+
 def set_name(name):
     """The process's name (/proc/<pid>/comm); a failure is not worth failing a task for."""
     import ctypes
 
     try:
-        ctypes.CDLL(None).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+        libc().prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
     except (OSError, AttributeError):
         pass
 
@@ -69,8 +80,7 @@ def set_not_dumpable():
     """No process of the jail may ptrace this one or read its memory, fds or environment through /proc."""
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+    if libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
 
 
