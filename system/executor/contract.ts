@@ -1,7 +1,7 @@
 /**
  * What an executor is given and what it gives back, defined once for every layer that
  * carries them: the thread (thread.ts), the thread pool (threads.ts), the executor host and
- * its messages (host.ts, host-protocol.ts, host-process.ts), the pool (pool.ts), and the
+ * its messages (host.ts, host-thread.ts, host-protocol.ts, host-process.ts), the pool (pool.ts), and the
  * dispatchers and workers that record the outcome.
  */
 import type { Runtime } from "../runtimes.js";

@@ -1,25 +1,34 @@
 /**
  * One executor host process (host.ts), seen from its parent: it is forked under the
- * permission model with an empty environment, is ready once it says so (within a deadline),
- * and answers each task sent to it exactly once. If it dies, every task it held ends FAILED
- * (ExecutorCrashed, or ResourceLimitExceeded when it was stopped for its memory budget), so
- * no caller's promise is ever left waiting.
+ * permission model with an empty environment, its executor threads connect back over the
+ * executor channel (host-protocol.ts), and it is ready once every slot's thread has (within a
+ * deadline). Tasks go straight to a free thread; this side enforces their deadlines (a late
+ * task is answered DeadlineExceeded and its thread terminated, and replaced, by the host).
+ * Every task is answered exactly once: if a thread dies, its task fails (ResourceLimitExceeded
+ * when it ran out of memory, ExecutorCrashed otherwise); if the host dies, every task it held
+ * ends FAILED (ExecutorCrashed, or ResourceLimitExceeded when it was stopped for its memory
+ * budget), so no caller's promise is ever left waiting.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
 import { serializedTaskError } from "../task.js";
 import type { ExecutorOutcome, ExecutorTask } from "./contract.js";
-import type { FromHost, HostOptions, ToHost } from "./host-protocol.js";
+import { frame, FrameReader } from "./frames.js";
+import { provesThread, type FromHost, type FromThread, type HostOptions, type ThreadEnd, type ToHost, type ToThread } from "./host-protocol.js";
 import { HOST_FILE, hostExecArgv } from "./permissions.js";
 
-/** How long a new host may take to load its modules and start its threads. */
+/** How long a new host may take to load its modules and connect its threads. */
 export const HOST_READY_TIMEOUT_MS = 10_000;
 /**
- * How long past a task's deadline the host may take to answer it. The host stops a late task
- * itself; only a host that no longer works misses this, and it is then replaced.
+ * How long the host may take to replace a thread stopped at its task's deadline. Only a host
+ * that no longer works misses this, and it is then replaced.
  */
-const ANSWER_GRACE_MS = 5_000;
+const REPLACE_GRACE_MS = 5_000;
 /** How long close() waits for the host to leave by itself before killing it. */
 const CLOSE_TIMEOUT_MS = 5_000;
+/** How long a connection to the executor channel may take to say which thread it is. */
+const HELLO_TIMEOUT_MS = 5_000;
 
 export interface HostEvents {
   /** The process ended, for whatever reason; `wasReady` tells a crash from a failed start. */
@@ -28,9 +37,33 @@ export interface HostEvents {
   overBudget(host: HostProcess, rssMb: number): void;
 }
 
+interface Job {
+  task: ExecutorTask;
+  deadlineMs: number;
+  resolve: (outcome: ExecutorOutcome) => void;
+}
+
+/** An executor thread's place: the thread now in it (its generation), its channel, its task. */
+interface Slot {
+  index: number;
+  /** The generation of the slot's current thread (host.ts counts them the same way). */
+  generation: number;
+  /** Whether the current generation has said hello (a second hello is refused). */
+  connected: boolean;
+  socket: Socket | undefined;
+  running: (Job & { id: number; deadline: NodeJS.Timeout }) | undefined;
+  /** Set while its thread is being terminated: the host must replace it within REPLACE_GRACE_MS. */
+  replacing: NodeJS.Timeout | undefined;
+}
+
 export class HostProcess {
   private readonly child: ChildProcess;
-  private readonly pending = new Map<number, (outcome: ExecutorOutcome) => void>();
+  private readonly server: Server;
+  private readonly address = `\0faaslab-executors-${randomUUID()}`;
+  private readonly secret = randomBytes(32).toString("base64url");
+  private readonly slots: Slot[];
+  /** Tasks waiting for a free thread, in order. */
+  private readonly waiting: Job[] = [];
   private nextId = 1;
   private isReady = false;
   private markReady!: (failure: string | undefined) => void;
@@ -44,11 +77,16 @@ export class HostProcess {
   private markExited!: () => void;
   private readonly exited = new Promise<void>((resolve) => (this.markExited = resolve));
 
-  /** The pool's name: the executor of the outcomes no thread gave (the host died, or never started). */
+  /** The pool's name: the executor of the outcomes no thread gave (a deadline, a dead thread or host). */
   private readonly name: string;
+  /** Outcomes are at most maxResultBytes of UTF-8, which V8 writes in at most twice as many bytes. */
+  private readonly maxFrameBytes: number;
 
-  constructor(options: HostOptions, private readonly events: HostEvents) {
+  constructor(private readonly options: HostOptions, private readonly events: HostEvents) {
     this.name = options.name;
+    this.maxFrameBytes = 2 * options.maxResultBytes + 64 * 1024;
+    this.slots = Array.from({ length: options.executors }, (_, index) => ({ index, generation: 0, connected: false, socket: undefined, running: undefined, replacing: undefined }));
+    this.server = createServer((socket) => this.accept(socket));
     this.child = fork(HOST_FILE, [JSON.stringify(options)], {
       execArgv: hostExecArgv(),
       env: {}, // nothing of the parent's environment (tokens, keys) is in reach of user code
@@ -69,8 +107,10 @@ export class HostProcess {
       // A failed spawn has no pid and no 'exit' to follow; other errors precede an 'exit'.
       if (this.child.pid === undefined) this.died(`it could not be started: ${error.message}`);
     });
+    this.server.on("error", (error) => this.end("ExecutorCrashed", `the executor channel could not listen: ${error.message}`));
+    this.server.listen(this.address, () => this.tell({ type: "open", address: this.address, secret: this.secret }));
     this.readyTimer = setTimeout(() => {
-      this.end("ExecutorCrashed", `the executor host process did not report ready within ${HOST_READY_TIMEOUT_MS} ms and was killed`);
+      this.end("ExecutorCrashed", `the executor host process did not connect its threads within ${HOST_READY_TIMEOUT_MS} ms and was killed`);
     }, HOST_READY_TIMEOUT_MS);
   }
 
@@ -88,20 +128,10 @@ export class HostProcess {
     const notStarted = await this.ready;
     if (notStarted !== undefined) return this.crashed(`the executor host process could not start: ${notStarted}`);
     if (this.deathMessage !== undefined) return this.crashed(this.deathMessage);
-    const id = this.nextId++;
-    const answered = new Promise<ExecutorOutcome>((resolve) => this.pending.set(id, resolve));
-    const message: ToHost = { type: "run", id, task, deadlineMs };
-    this.child.send(message, (error) => {
-      if (error) this.answer(id, this.crashed(`the task could not be sent to the executor host process: ${error.message}`));
+    return new Promise<ExecutorOutcome>((resolve) => {
+      this.waiting.push({ task, deadlineMs, resolve });
+      this.startWaiting();
     });
-    const backstop = setTimeout(() => {
-      this.end("ExecutorCrashed", `the executor host process did not answer within ${ANSWER_GRACE_MS} ms of the task's deadline and was replaced`);
-    }, deadlineMs + ANSWER_GRACE_MS);
-    try {
-      return await answered;
-    } finally {
-      clearTimeout(backstop);
-    }
   }
 
   /** Kills the process; every task it holds ends FAILED with this error. */
@@ -127,15 +157,112 @@ export class HostProcess {
     await this.exited;
   }
 
+  private tell(message: ToHost): void {
+    if (this.child.connected) this.child.send(message, (error) => error && this.end("ExecutorCrashed", `the executor host process could not be told to ${message.type}: ${error.message}`));
+  }
+
+  /** Gives waiting tasks to free threads. */
+  private startWaiting(): void {
+    for (const slot of this.slots) {
+      if (this.waiting.length === 0) return;
+      if (!slot.socket || slot.running || slot.replacing) continue;
+      const job = this.waiting.shift()!;
+      const id = this.nextId++;
+      const deadline = setTimeout(() => this.passedDeadline(slot), job.deadlineMs);
+      slot.running = { ...job, id, deadline };
+      slot.socket.write(frame({ type: "run", id, task: job.task } satisfies ToThread));
+    }
+  }
+
+  /** A connection to the executor channel: it must say at once which slot's current thread it is. */
+  private accept(socket: Socket): void {
+    const reader = new FrameReader(this.maxFrameBytes);
+    let slot: Slot | undefined;
+    const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
+    socket.on("error", () => {}); // 'close' follows
+    socket.on("close", () => {
+      clearTimeout(helloTimer);
+      // Its task (if any) is answered when the host says why the thread ended, or at its deadline.
+      if (slot && slot.socket === socket) slot.socket = undefined;
+    });
+    socket.on("data", (chunk: Buffer) => {
+      let messages: FromThread[];
+      try {
+        messages = reader.push(chunk) as FromThread[];
+      } catch (error) {
+        return slot ? this.replaceThread(slot, `the executor sent what its pool cannot read (${(error as Error).message}) and was replaced`) : void socket.destroy();
+      }
+      for (const message of messages) {
+        if (slot === undefined) {
+          slot = this.admit(message);
+          if (slot === undefined) return void socket.destroy();
+          clearTimeout(helloTimer);
+          slot.socket = socket;
+          slot.connected = true;
+          this.checkReady();
+          this.startWaiting();
+        } else if (message?.type === "outcome" && slot.socket === socket) {
+          this.answered(slot, message);
+        } else {
+          return this.replaceThread(slot, "the executor sent a message out of turn and was replaced");
+        }
+      }
+    });
+  }
+
+  /** The slot a hello is the current thread of, when its key proves it and the slot has no connection yet. */
+  private admit(message: FromThread): Slot | undefined {
+    if (message?.type !== "hello" || !Number.isInteger(message.slot)) return undefined;
+    const slot = this.slots[message.slot];
+    if (!slot || slot.connected || slot.socket || message.generation !== slot.generation) return undefined;
+    return provesThread(this.secret, slot.index, slot.generation, message.key) ? slot : undefined;
+  }
+
+  private checkReady(): void {
+    if (this.isReady || !this.slots.every((slot) => slot.connected)) return;
+    clearTimeout(this.readyTimer);
+    this.isReady = true;
+    this.markReady(undefined);
+  }
+
+  private answered(slot: Slot, message: FromThread & { type: "outcome" }): void {
+    const running = slot.running;
+    if (!running || running.id !== message.id) return;
+    this.settle(slot, { status: message.status, result: message.result, executor: message.executor });
+    this.startWaiting();
+  }
+
+  /** Answers the slot's task (if any) and frees the slot of it. */
+  private settle(slot: Slot, outcome: ExecutorOutcome): void {
+    const running = slot.running;
+    if (!running) return;
+    clearTimeout(running.deadline);
+    slot.running = undefined;
+    running.resolve(outcome);
+  }
+
+  private passedDeadline(slot: Slot): void {
+    const deadlineMs = slot.running?.deadlineMs;
+    this.settle(slot, this.failed("DeadlineExceeded", `the task ran past its deadline of ${deadlineMs} ms and was stopped`));
+    this.replaceThread(slot);
+  }
+
+  /** Has the host terminate the slot's thread (failing its task with `why`, if it has one); the host starts the next. */
+  private replaceThread(slot: Slot, why?: string): void {
+    if (why !== undefined) this.settle(slot, this.failed("ExecutorCrashed", why));
+    if (slot.replacing) return;
+    slot.socket?.destroy();
+    slot.socket = undefined;
+    slot.replacing = setTimeout(() => {
+      this.end("ExecutorCrashed", `the executor host process did not replace a stopped executor within ${REPLACE_GRACE_MS} ms and was replaced`);
+    }, REPLACE_GRACE_MS);
+    this.tell({ type: "stop", slot: slot.index, generation: slot.generation });
+  }
+
   private receive(message: FromHost): void {
     switch (message.type) {
-      case "ready":
-        clearTimeout(this.readyTimer);
-        this.isReady = true;
-        this.markReady(undefined);
-        break;
-      case "outcome":
-        this.answer(message.id, { status: message.status, result: message.result, executor: message.executor });
+      case "thread-ended":
+        this.threadEnded(message.slot, message.generation, message.reason, message.message);
         break;
       case "over-budget":
         this.events.overBudget(this, message.rssMb);
@@ -143,15 +270,30 @@ export class HostProcess {
     }
   }
 
-  private answer(id: number, outcome: ExecutorOutcome): void {
-    const resolve = this.pending.get(id);
-    if (!resolve) return;
-    this.pending.delete(id);
-    resolve(outcome);
+  private threadEnded(index: number, generation: number, reason: ThreadEnd, message: string): void {
+    const slot = this.slots[index];
+    if (!slot || slot.generation !== generation) return;
+    if (!slot.connected && reason !== "stopped") {
+      // A thread that cannot even connect would be restarted for ever: the host is broken.
+      return this.end("ExecutorCrashed", `an executor thread ended before it connected to its pool: ${message}`);
+    }
+    this.settle(slot, reason === "out-of-memory"
+      ? this.failed("ResourceLimitExceeded", `the function ran out of the executor's memory limit of ${this.options.memoryMb} MiB`)
+      : this.failed("ExecutorCrashed", `the executor died while running the task: ${message}`));
+    clearTimeout(slot.replacing);
+    slot.replacing = undefined;
+    slot.socket?.destroy();
+    slot.socket = undefined;
+    slot.connected = false;
+    slot.generation = generation + 1;
+  }
+
+  private failed(name: "DeadlineExceeded" | "ResourceLimitExceeded" | "ExecutorCrashed", message: string): ExecutorOutcome {
+    return { status: "FAILED", result: serializedTaskError(name, message), executor: this.name };
   }
 
   private crashed(message: string): ExecutorOutcome {
-    return { status: "FAILED", result: serializedTaskError("ExecutorCrashed", message), executor: this.name };
+    return this.failed("ExecutorCrashed", message);
   }
 
   private died(how: string): void {
@@ -160,7 +302,14 @@ export class HostProcess {
     const reason = this.endReason ?? { name: "ExecutorCrashed" as const, message: `the executor host process died (${how}) while running the task` };
     this.deathMessage = reason.message;
     this.markReady(this.isReady ? undefined : this.endReason?.message ?? `it exited (${how}) before it was ready; its stderr says why`);
-    for (const id of [...this.pending.keys()]) this.answer(id, { status: "FAILED", result: serializedTaskError(reason.name, reason.message), executor: this.name });
+    const failure: ExecutorOutcome = { status: "FAILED", result: serializedTaskError(reason.name, reason.message), executor: this.name };
+    for (const slot of this.slots) {
+      clearTimeout(slot.replacing);
+      this.settle(slot, failure);
+      slot.socket?.destroy();
+    }
+    for (const job of this.waiting.splice(0)) job.resolve(failure);
+    this.server.close();
     this.markExited();
     this.events.exited(this, this.isReady);
   }

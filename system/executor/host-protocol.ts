@@ -1,16 +1,29 @@
 /**
- * The messages between an ExecutorPool (pool.ts) and its executor host process (host.ts),
- * carried by Node's IPC channel with `serialization: "advanced"` (V8's structured clone: the
- * task's strings cross as they are, without JSON escaping).
+ * How an ExecutorPool (pool.ts, through host-process.ts) talks to its executor host (host.ts)
+ * and to the executor threads in it (host-thread.ts). Two links:
  *
- *   pool -> host   run          one task; the host answers it exactly once with `outcome`
- *   host -> pool   ready        the threads exist and `run` messages are being listened to
- *   host -> pool   outcome      a task's terminal status and serialized result or error
- *   host -> pool   over-budget  the process is past its memory budget: the pool replaces it
+ * The host's IPC channel (Node's, `serialization: "advanced"`), for the threads' lifecycle:
+ *   pool -> host   open          where the executor channel listens, and the secret each thread's key comes from
+ *   pool -> host   stop          terminate the thread of a slot (its task passed its deadline)
+ *   host -> pool   thread-ended  a slot's thread is gone (stopped, out of memory, crashed); the next one is starting
+ *   host -> pool   over-budget   the process is past its memory budget: the pool replaces it
+ *
+ * The executor channel, for the tasks: a socket from each thread straight to the pool (an
+ * abstract Unix socket the pool listens on), framed by frames.ts, so a task and its outcome
+ * do not wake the host's main thread on their way:
+ *   thread -> pool hello    the thread of a slot, proving it with its key
+ *   pool -> thread run      one task; the thread answers it exactly once
+ *   thread -> pool outcome  the task's terminal status and serialized result or error
+ *
+ * A thread's key is an HMAC of its slot and generation (how many threads the slot had before)
+ * under a secret only the pool and the host's main thread know: code that escaped the sandbox
+ * of one thread knows only its own key, so it cannot take another slot's place, nor its own
+ * once replaced.
  *
  * The host's options travel as its single command-line argument (JSON), so it needs no
- * environment at all.
+ * environment at all; the secret travels over IPC, since command lines are public.
  */
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { ExecutorOutcome, ExecutorTask } from "./contract.js";
 
 export interface HostOptions {
@@ -25,16 +38,39 @@ export interface HostOptions {
   memoryBudgetMb: number;
 }
 
-export interface RunMessage {
-  type: "run";
-  id: number;
-  task: ExecutorTask;
-  deadlineMs: number;
-}
+export type ToHost =
+  | { type: "open"; address: string; secret: string }
+  | { type: "stop"; slot: number; generation: number };
 
-export type ToHost = RunMessage;
+/** Why a slot's thread ended. */
+export type ThreadEnd = "stopped" | "out-of-memory" | "crashed";
 
 export type FromHost =
-  | { type: "ready" }
-  | ({ type: "outcome"; id: number } & ExecutorOutcome)
+  | { type: "thread-ended"; slot: number; generation: number; reason: ThreadEnd; message: string }
   | { type: "over-budget"; rssMb: number };
+
+/** What the host gives each thread (its workerData). */
+export interface ThreadChannel {
+  address: string;
+  slot: number;
+  generation: number;
+  key: string;
+}
+
+export type ToThread = { type: "run"; id: number; task: ExecutorTask };
+
+export type FromThread =
+  | { type: "hello"; slot: number; generation: number; key: string }
+  | ({ type: "outcome"; id: number } & ExecutorOutcome);
+
+export function threadKey(secret: string, slot: number, generation: number): string {
+  return createHmac("sha256", secret).update(`${slot}:${generation}`).digest("base64url");
+}
+
+/** Whether `key` is the key of that slot's thread of that generation (compared in constant time). */
+export function provesThread(secret: string, slot: number, generation: number, key: unknown): boolean {
+  if (typeof key !== "string") return false;
+  const expected = Buffer.from(threadKey(secret, slot, generation));
+  const given = Buffer.from(key);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

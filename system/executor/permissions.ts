@@ -2,7 +2,7 @@
  * How the executor host process is started: which file, with which Node flags. The flags
  * turn on Node's permission model with the least the host needs:
  *  - reads: only the compiled modules the host and its threads import (the executor, the
- *    codec, the task contract) and the packages they load (piscina, devalue, acorn,
+ *    codec, the task contract) and the packages they load (devalue, acorn,
  *    acorn-walk); nothing else on disk, not the package's own configuration or any secret;
  *  - worker threads, which the executors are;
  *  - no writes, no child processes, no native addons, no WASI, no inspector (all denied by
@@ -25,7 +25,7 @@ const here = fileURLToPath(import.meta.url);
 export const HOST_FILE = here.endsWith(".ts") ? join(dirname(here), "..", "..", "dist", "system", "executor", "host.js") : join(dirname(here), "host.js");
 
 /** The packages the host and its threads import (and nothing they import in turn). */
-const HOST_PACKAGES = ["piscina", "devalue", "acorn", "acorn-walk"];
+const HOST_PACKAGES = ["devalue", "acorn", "acorn-walk"];
 
 /** The directory of an installed package, found the way the host itself will resolve it. */
 function packageDirectory(name: string): string {

@@ -1,10 +1,10 @@
 /**
  * The executor pool: N executors (worker threads) that run user functions, held in a separate
  * executor host process (host.ts) that runs under Node's permission model with an empty
- * environment, so that code which escaped its sandbox meets a second wall. The threads in
- * the host enforce each task's deadline and heap limit (threads.ts); this side starts the
- * host, maps each task to a message, and replaces the host when it dies (every task it held
- * then fails with ExecutorCrashed) or goes over its memory budget (ResourceLimitExceeded).
+ * environment, so that code which escaped its sandbox meets a second wall. Each thread has a
+ * heap limit, and a task past its deadline has its thread replaced (host-process.ts, host.ts);
+ * this side starts the host and replaces it when it dies (every task it held then fails with
+ * ExecutorCrashed) or goes over its memory budget (ResourceLimitExceeded).
  *
  * With `isolation: "thread"` the threads run in this process instead: no second wall, and
  * no hop to the host (about a third more no-op throughput); for trusted functions only.

@@ -1,8 +1,9 @@
 /**
- * An executor: one worker thread of the pool (piscina runs this file). It keeps one sandbox
+ * An executor: one worker thread of the pool (in the executor host, host-thread.ts serves it
+ * over the executor channel; with isolation "thread", piscina runs it). It keeps one sandbox
  * per function, so a warm function is compiled once, and turns each call's outcome into
- * codec text, refusing text over the result size limit. The thread pool around it
- * (threads.ts) enforces the deadline and the memory limit.
+ * codec text, refusing text over the result size limit. What runs the thread enforces the
+ * deadline and the memory limit (host-process.ts and host.ts, or threads.ts).
  */
 import { threadId, workerData } from "node:worker_threads";
 import { CodecError, deserialize, serialize } from "../codec/index.js";
@@ -12,7 +13,7 @@ import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } fro
 import { SerializationError } from "./realm.js";
 import { Sandbox, type CallOutcome } from "./sandbox.js";
 
-/** What every executor thread is started with (piscina's workerData). */
+/** What every executor thread is started with (its workerData, with more for host-thread.ts). */
 export interface ThreadSettings {
   /** The longest serialized result (or thrown error) a task may produce, in UTF-8 bytes. */
   maxResultBytes: number;
@@ -69,7 +70,7 @@ function startCall(task: ExecutorTask): { outcome: Promise<CallOutcome> } | { re
 
 /**
  * Resolves once the thread's microtask queue is empty, so the promise jobs a call left behind
- * run in its own time (and under its deadline): piscina takes the next task synchronously,
+ * run in its own time (and under its deadline): the next task may arrive at once,
  * which would otherwise run them inside that task.
  */
 function drained(): Promise<void> {

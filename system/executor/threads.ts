@@ -1,6 +1,7 @@
 /**
- * The executor threads, inside the executor host process (host.ts): N worker threads
- * (piscina), one task at a time each. They enforce what the sandbox cannot: a task past its
+ * The executor threads of isolation "thread" (pool.ts), in the dispatcher's or worker's own
+ * process: N worker threads (piscina), one task at a time each. (The executor host keeps its
+ * threads itself: host.ts.) They enforce what the sandbox cannot: a task past its
  * deadline has its thread terminated (this stops an infinite loop as well), and each thread
  * has a V8 heap limit, so an out-of-memory function ends its own thread only. Piscina
  * replaces a terminated thread; the other tasks go on.

@@ -4,7 +4,8 @@
  * host whose parent died exits.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { packageRoot } from "../../system/paths.js";
@@ -12,6 +13,8 @@ import { waitFor } from "../../harness/wait.js";
 import { deserialize, serialize } from "../../system/codec/index.js";
 import { ExecutorPool } from "../../system/executor/pool.js";
 import { HOST_FILE, hostExecArgv } from "../../system/executor/permissions.js";
+import { frame } from "../../system/executor/frames.js";
+import { provesThread, threadKey } from "../../system/executor/host-protocol.js";
 import { SECRET_NAME, SECRET, scratch, expectServing, cpuMs, isGone, childrenOf, startEnvironment, cmdlineOf, useIsolationScratch } from "../support/isolation.js";
 
 useIsolationScratch();
@@ -84,6 +87,37 @@ describe("the second wall: the executor host process", () => {
     }
   });
 
+  it("the executor channel admits only the pool's own threads: forged hellos and oversized frames are cut off, and the pool serves on", async () => {
+    const pool = new ExecutorPool({ executors: 2, memoryMb: 64, name: "channel" });
+    try {
+      await expectServing(pool);
+      const [address, ...others] = executorChannelsOfThisProcess();
+      expect(others).toEqual([]);
+      const strangers: [string, Buffer][] = [
+        ["a hello with a forged key for a connected slot", frame({ type: "hello", slot: 0, generation: 0, key: "forged" })],
+        ["a hello for the slot's next thread, with a key made under another secret", frame({ type: "hello", slot: 1, generation: 1, key: threadKey("another secret", 1, 1) })],
+        ["a hello for a slot that does not exist", frame({ type: "hello", slot: 7, generation: 0, key: threadKey("another secret", 7, 0) })],
+        ["an outcome before any hello", frame({ type: "outcome", id: 1, status: "COMPLETED", result: "[[1],1]", executor: "forged" })],
+        ["a frame header announcing 1 GiB", Buffer.from([0x40, 0, 0, 0, 1, 2, 3])],
+        ["bytes that are not a frame", Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from("???")])],
+      ];
+      for (const [what, bytes] of strangers) {
+        const socket = connect(address);
+        socket.on("error", () => {});
+        socket.write(bytes);
+        await closedBy(socket, what);
+      }
+      await expectServing(pool, 6);
+      // Each thread's key is its own: it proves neither another slot, nor the slot's next thread, nor anything under another secret.
+      const key = threadKey("secret", 0, 0);
+      expect(provesThread("secret", 0, 0, key)).toBe(true);
+      expect([provesThread("secret", 1, 0, key), provesThread("secret", 0, 1, key), provesThread("other", 0, 0, key)]).toEqual([false, false, false]);
+      expect([provesThread("secret", 0, 0, key.slice(1)), provesThread("secret", 0, 0, undefined), provesThread("secret", 0, 0, 42)]).toEqual([false, false, false]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("a killed host fails its running tasks with ExecutorCrashed and is replaced for the next ones", async () => {
     const pool = new ExecutorPool({ executors: 2, memoryMb: 64, name: "killed" });
     try {
@@ -145,3 +179,36 @@ describe("the second wall: the executor host process", () => {
     }
   });
 });
+
+/** The executor channels this process listens on (abstract Unix sockets, from /proc/net/unix by the inodes of its descriptors). */
+function executorChannelsOfThisProcess(): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (match) inodes.add(match[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return readFileSync("/proc/net/unix", "utf8").split("\n").slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    // Num RefCount Protocol Flags Type St Inode Path: a listener has the accept flag (0x10000).
+    .filter((fields) => fields.length >= 8 && (parseInt(fields[3], 16) & 0x10000) !== 0 && inodes.has(fields[6]) && fields[7].startsWith("@faaslab-executors-"))
+    .map((fields) => `\0${fields[7].slice(1)}`);
+}
+
+/** Resolves once the other end closed `socket`; fails, saying `what` was not refused, after 3 s. */
+function closedBy(socket: Socket, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the executor channel did not cut off ${what} within 3 s`));
+    }, 3_000);
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.resume();
+  });
+}

@@ -85,17 +85,38 @@ async function udpEchoIn(ns: NetworkNamespace): Promise<void> {
   await echo.start();
 }
 
+const BURST = 50;
+
+function echoesOf(seen: Set<number>, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) if (seen.has(i)) n++;
+  return n;
+}
+
 /** Sends `count` numbered datagrams to host:9999 and counts the distinct echoes that come back. */
 async function echoed(host: string, count: number): Promise<number> {
   const socket = createSocket("udp4");
   const seen = new Set<number>();
   socket.on("message", (message) => seen.add(message.readUInt32BE(0)));
   await new Promise<void>((resolve) => socket.bind(0, resolve));
-  for (let i = 0; i < count; i++) {
-    const message = Buffer.alloc(4);
-    message.writeUInt32BE(i);
-    await new Promise<void>((resolve, reject) => socket.send(message, 9999, host, (error) => (error ? reject(error) : resolve())));
-    if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 2));
+  // In bursts of 50, each sent once the last one's echoes are in or have stopped coming for
+  // 100 ms: at most 50 in flight, well within either socket's receive buffer, so on a loaded
+  // machine (the echo server paused) no datagram is dropped but the ones the fault drops.
+  for (let start = 0; start < count; start += BURST) {
+    const end = Math.min(count, start + BURST);
+    for (let i = start; i < end; i++) {
+      const message = Buffer.alloc(4);
+      message.writeUInt32BE(i);
+      await new Promise<void>((resolve, reject) => socket.send(message, 9999, host, (error) => (error ? reject(error) : resolve())));
+    }
+    let heard = -1;
+    let quietFrom = Date.now();
+    await waitFor(async () => {
+      if (seen.size !== heard) quietFrom = Date.now();
+      heard = seen.size;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return echoesOf(seen, start, end) === end - start || Date.now() - quietFrom >= 100;
+    }, { what: `the echoes of datagrams ${start}-${end - 1} to come or stop coming`, timeoutMs: 15_000 });
   }
   // Every echo has come, or none has for a whole second (the dropped ones never will): on a
   // loaded machine the echo server may pause for a while between two echoes.
