@@ -7,7 +7,7 @@
  * ExecutorCrashed) or goes over its memory budget (ResourceLimitExceeded).
  *
  * With `isolation: "thread"` the threads run in this process instead: no second wall, and
- * no hop to the host (about a third more no-op throughput); for trusted functions only.
+ * no host process (a no-op costs about a fifth less CPU); for trusted functions only.
  *
  * Given `python` options, the pool also owns a PythonPool (python-pool.ts) of as many executors,
  * and tasks of the `python` runtime go there; without them such a task fails with

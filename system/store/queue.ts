@@ -6,11 +6,14 @@
  * dispatcher's pending list until its result is recorded. A dispatcher that dies leaves its pending
  * entries behind; another one takes them over once the dead one's liveness key expires.
  */
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { RUNTIMES, type Runtime } from "../runtimes.js";
 import type { Keys } from "./keys.js";
 import { movedEntries, streamEntries, takenEntries, type QueueEntry, type StreamReply } from "./replies.js";
 import { loadScripts, type ScriptName, type ScriptRunner } from "./scripts.js";
+
+/** A pipeline of the blocking connection, which has the scripts defined too. */
+type TakingPipeline = ChainableCommander & { takeTasks(...keysAndArgs: (string | number)[]): ChainableCommander };
 
 /** How many tasks a dispatcher can take now: in all, and of each runtime (the free executors that run it). */
 export interface Room {
@@ -32,6 +35,7 @@ export class TaskQueue {
     readonly consumer: string,
   ) {
     this.scripts = loadScripts(commands);
+    loadScripts(blocking); // takeTasks goes right behind a blocking read too (take)
   }
 
   /** Creates the consumer group if it does not exist, from the start of the stream, so tasks queued before any dispatcher ran are delivered. */
@@ -50,19 +54,29 @@ export class TaskQueue {
    * for, waits up to `blockMs` for a submission and tries once more.
    */
   async take(room: Room, blockMs: number, withTasks: boolean): Promise<QueueEntry[]> {
-    const first = await this.takeNow(room, withTasks);
-    if (first.entries.length > 0) return first.entries;
-    await this.blocking.xread("BLOCK", Math.max(1, blockMs), "STREAMS", this.keys.submitted, first.lastSubmission);
-    return (await this.takeNow(room, withTasks)).entries;
+    const args = this.takeArgs(room, withTasks);
+    const [lastSubmission, ...flat] = (await this.scripts.takeTasks(...args)) as string[];
+    if (flat.length > 0) return takenEntries(flat, withTasks);
+    // The second take is sent behind the blocking read, on its connection: Redis runs it as soon
+    // as the read returns, so a task submitted to an idle dispatcher reaches it in the read's
+    // reply instead of a round trip later. It asks for the room there was before the wait; a
+    // dispatcher whose room shrank meanwhile (a worker left) keeps what it cannot start yet read
+    // ahead, still QUEUED, as it does with any take.
+    const pipeline = this.blocking.pipeline().xread("BLOCK", Math.max(1, blockMs), "STREAMS", this.keys.submitted, lastSubmission) as TakingPipeline;
+    const replies = (await pipeline.takeTasks(...args).exec()) ?? [];
+    // The read only waits; what counts is the take (whatever it took is this dispatcher's now).
+    const [takeError, taken] = replies[1] ?? [new Error("the take sent behind the blocking read got no reply")];
+    if (takeError) throw takeError;
+    return takenEntries((taken as string[]).slice(1), withTasks);
   }
 
-  private async takeNow(room: Room, withTasks: boolean): Promise<{ entries: QueueEntry[]; lastSubmission: string }> {
+  /** takeTasks' keys and arguments for this room. */
+  private takeArgs(room: Room, withTasks: boolean): (string | number)[] {
     const rooms = RUNTIMES.flatMap((runtime) => [runtime, Math.max(0, Math.min(room.total, room.byRuntime[runtime] ?? 0))]);
-    const [lastSubmission, ...flat] = (await this.scripts.takeTasks(
+    return [
       this.keys.queue, this.keys.group, this.consumer, room.total, this.keys.taskPrefix, this.keys.waitingPrefix, withTasks ? "1" : "0",
       this.keys.readyPrefix, this.keys.submitted, ...rooms,
-    )) as string[];
-    return { entries: takenEntries(flat, withTasks), lastSubmission };
+    ];
   }
 
   /**
