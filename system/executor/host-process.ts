@@ -54,6 +54,8 @@ interface Slot {
   running: (Job & { id: number; deadline: NodeJS.Timeout }) | undefined;
   /** Set while its thread is being terminated: the host must replace it within REPLACE_GRACE_MS. */
   replacing: NodeJS.Timeout | undefined;
+  /** The next thread's connection, when it said hello before the host said the current one ended. */
+  early?: { socket: Socket; generation: number };
 }
 
 export class HostProcess {
@@ -174,7 +176,7 @@ export class HostProcess {
     }
   }
 
-  /** A connection to the executor channel: it must say at once which slot's current thread it is. */
+  /** A connection to the executor channel: it must say at once which slot's thread it is. */
   private accept(socket: Socket): void {
     const reader = new FrameReader(this.maxFrameBytes);
     let slot: Slot | undefined;
@@ -183,39 +185,55 @@ export class HostProcess {
     socket.on("close", () => {
       clearTimeout(helloTimer);
       // Its task (if any) is answered when the host says why the thread ended, or at its deadline.
-      if (slot && slot.socket === socket) slot.socket = undefined;
+      if (slot?.socket === socket) slot.socket = undefined;
+      if (slot?.early?.socket === socket) slot.early = undefined;
     });
     socket.on("data", (chunk: Buffer) => {
       let messages: FromThread[];
       try {
         messages = reader.push(chunk) as FromThread[];
       } catch (error) {
-        return slot ? this.replaceThread(slot, `the executor sent what its pool cannot read (${(error as Error).message}) and was replaced`) : void socket.destroy();
+        if (slot?.socket === socket) return this.replaceThread(slot, `the executor sent what its pool cannot read (${(error as Error).message}) and was replaced`);
+        return void socket.destroy();
       }
       for (const message of messages) {
         if (slot === undefined) {
-          slot = this.admit(message);
-          if (slot === undefined) return void socket.destroy();
+          const admitted = this.admit(message);
+          if (admitted === undefined) return void socket.destroy();
           clearTimeout(helloTimer);
-          slot.socket = socket;
-          slot.connected = true;
-          this.checkReady();
-          this.startWaiting();
-        } else if (message?.type === "outcome" && slot.socket === socket) {
+          slot = admitted;
+          if (message.type === "hello" && message.generation === slot.generation) this.attach(slot, socket);
+          else slot.early = { socket, generation: slot.generation + 1 };
+        } else if (slot.socket === socket && message?.type === "outcome") {
           this.answered(slot, message);
-        } else {
+        } else if (slot.socket === socket) {
           return this.replaceThread(slot, "the executor sent a message out of turn and was replaced");
+        } else {
+          return void socket.destroy(); // a thread not (or no longer) attached has nothing to say
         }
       }
     });
   }
 
-  /** The slot a hello is the current thread of, when its key proves it and the slot has no connection yet. */
+  /**
+   * The slot whose thread a hello proves to be: its current one, not connected yet, or its next
+   * one (whose hello can arrive before the host's word that the current one ended).
+   */
   private admit(message: FromThread): Slot | undefined {
     if (message?.type !== "hello" || !Number.isInteger(message.slot)) return undefined;
     const slot = this.slots[message.slot];
-    if (!slot || slot.connected || slot.socket || message.generation !== slot.generation) return undefined;
-    return provesThread(this.secret, slot.index, slot.generation, message.key) ? slot : undefined;
+    if (!slot) return undefined;
+    const current = message.generation === slot.generation && !slot.connected && !slot.socket;
+    const next = message.generation === slot.generation + 1 && !slot.early;
+    if (!current && !next) return undefined;
+    return provesThread(this.secret, slot.index, message.generation, message.key) ? slot : undefined;
+  }
+
+  private attach(slot: Slot, socket: Socket): void {
+    slot.socket = socket;
+    slot.connected = true;
+    this.checkReady();
+    this.startWaiting();
   }
 
   private checkReady(): void {
@@ -286,6 +304,9 @@ export class HostProcess {
     slot.socket = undefined;
     slot.connected = false;
     slot.generation = generation + 1;
+    const early = slot.early;
+    slot.early = undefined;
+    if (early && early.generation === slot.generation && !early.socket.destroyed) this.attach(slot, early.socket);
   }
 
   private failed(name: "DeadlineExceeded" | "ResourceLimitExceeded" | "ExecutorCrashed", message: string): ExecutorOutcome {
@@ -307,6 +328,7 @@ export class HostProcess {
       clearTimeout(slot.replacing);
       this.settle(slot, failure);
       slot.socket?.destroy();
+      slot.early?.socket.destroy();
     }
     for (const job of this.waiting.splice(0)) job.resolve(failure);
     this.server.close();

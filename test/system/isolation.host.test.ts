@@ -118,6 +118,24 @@ describe("the second wall: the executor host process", () => {
     }
   });
 
+  it("threads stopped at their deadlines over and over are each replaced: every late task is DeadlineExceeded, the host stays, and the pool serves on", async () => {
+    const pool = new ExecutorPool({ executors: 2, memoryMb: 64, name: "replaced" });
+    try {
+      await expectServing(pool);
+      const pid = pool.hostPid!;
+      const late = await Promise.all(Array.from({ length: 40 }, (_, n) =>
+        pool.run({ functionId: `spin-${n % 3}`, source: "() => { for (;;) {} }", args: serialize([]) }, 30)));
+      for (const outcome of late) {
+        expect(outcome.status).toBe("FAILED");
+        expect((deserialize(outcome.result) as Error).name).toBe("DeadlineExceeded");
+      }
+      await expectServing(pool, 4);
+      expect(pool.hostPid).toBe(pid);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("a killed host fails its running tasks with ExecutorCrashed and is replaced for the next ones", async () => {
     const pool = new ExecutorPool({ executors: 2, memoryMb: 64, name: "killed" });
     try {
