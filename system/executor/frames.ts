@@ -25,7 +25,8 @@ export class FrameReader {
   /** The length of the frame being received, once its header is in. */
   private needed: number | undefined;
 
-  constructor(private readonly maxBytes: number = Number.POSITIVE_INFINITY) {}
+  /** The largest frame accepted; it may change between chunks (a peer gets more once it is trusted). */
+  constructor(public maxBytes: number = Number.POSITIVE_INFINITY) {}
 
   push(chunk: Buffer): unknown[] {
     this.chunks.push(chunk);

@@ -28,7 +28,11 @@ const REPLACE_GRACE_MS = 5_000;
 /** How long close() waits for the host to leave by itself before killing it. */
 const CLOSE_TIMEOUT_MS = 5_000;
 /** How long a connection to the executor channel may take to say which thread it is. */
-const HELLO_TIMEOUT_MS = 5_000;
+const HELLO_TIMEOUT_MS = 2_000;
+/** The largest frame a connection may send before it is admitted (a hello is a few dozen bytes). */
+const HELLO_MAX_BYTES = 1024;
+/** The longest executor name an outcome may give. */
+const MAX_EXECUTOR_NAME = 256;
 
 export interface HostEvents {
   /** The process ended, for whatever reason; `wasReady` tells a crash from a failed start. */
@@ -52,7 +56,10 @@ interface Slot {
   connected: boolean;
   socket: Socket | undefined;
   running: (Job & { id: number; deadline: NodeJS.Timeout }) | undefined;
-  /** Set while its thread is being terminated: the host must replace it within REPLACE_GRACE_MS. */
+  /**
+   * Set while the slot waits for its next thread (its thread is being stopped, or ended and the
+   * next one has not said hello): the host must bring it within REPLACE_GRACE_MS, or is replaced.
+   */
   replacing: NodeJS.Timeout | undefined;
   /** The next thread's connection, when it said hello before the host said the current one ended. */
   early?: { socket: Socket; generation: number };
@@ -83,6 +90,8 @@ export class HostProcess {
   private readonly name: string;
   /** Outcomes are at most maxResultBytes of UTF-8, which V8 writes in at most twice as many bytes. */
   private readonly maxFrameBytes: number;
+  /** Connections that have not said hello yet (a bounded number: anyone in the network namespace can connect). */
+  private unadmitted = 0;
 
   constructor(private readonly options: HostOptions, private readonly events: HostEvents) {
     this.name = options.name;
@@ -160,7 +169,9 @@ export class HostProcess {
   }
 
   private tell(message: ToHost): void {
-    if (this.child.connected) this.child.send(message, (error) => error && this.end("ExecutorCrashed", `the executor host process could not be told to ${message.type}: ${error.message}`));
+    // A send fails only as the channel closes: the host then exits (it leaves when its channel
+    // does), and its exit says why, which a failed send must not hide.
+    if (this.child.connected) this.child.send(message, () => {});
   }
 
   /** Gives waiting tasks to free threads. */
@@ -178,15 +189,26 @@ export class HostProcess {
 
   /** A connection to the executor channel: it must say at once which slot's thread it is. */
   private accept(socket: Socket): void {
-    const reader = new FrameReader(this.maxFrameBytes);
+    socket.on("error", () => {}); // 'close' follows
+    if (this.unadmitted >= 2 * this.slots.length) return void socket.destroy();
+    this.unadmitted++;
+    let admitting = true;
+    const admitted = () => {
+      if (admitting) this.unadmitted--;
+      admitting = false;
+      clearTimeout(helloTimer);
+    };
+    const reader = new FrameReader(HELLO_MAX_BYTES);
     let slot: Slot | undefined;
     const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
-    socket.on("error", () => {}); // 'close' follows
     socket.on("close", () => {
-      clearTimeout(helloTimer);
-      // Its task (if any) is answered when the host says why the thread ended, or at its deadline.
-      if (slot?.socket === socket) slot.socket = undefined;
+      admitted();
       if (slot?.early?.socket === socket) slot.early = undefined;
+      if (slot?.socket !== socket) return;
+      // Its thread lost its channel (it died, or code in it closed it): the host replaces it, and
+      // a task it was running is answered when the host says why the thread ended, or at its deadline.
+      slot.socket = undefined;
+      this.replaceThread(slot);
     });
     socket.on("data", (chunk: Buffer) => {
       let messages: FromThread[];
@@ -198,13 +220,13 @@ export class HostProcess {
       }
       for (const message of messages) {
         if (slot === undefined) {
-          const admitted = this.admit(message);
-          if (admitted === undefined) return void socket.destroy();
-          clearTimeout(helloTimer);
-          slot = admitted;
+          slot = this.admit(message);
+          if (slot === undefined) return void socket.destroy();
+          admitted();
+          reader.maxBytes = this.maxFrameBytes;
           if (message.type === "hello" && message.generation === slot.generation) this.attach(slot, socket);
           else slot.early = { socket, generation: slot.generation + 1 };
-        } else if (slot.socket === socket && message?.type === "outcome") {
+        } else if (slot.socket === socket && isOutcome(message, this.options.maxResultBytes)) {
           this.answered(slot, message);
         } else if (slot.socket === socket) {
           return this.replaceThread(slot, "the executor sent a message out of turn and was replaced");
@@ -232,6 +254,8 @@ export class HostProcess {
   private attach(slot: Slot, socket: Socket): void {
     slot.socket = socket;
     slot.connected = true;
+    clearTimeout(slot.replacing);
+    slot.replacing = undefined;
     this.checkReady();
     this.startWaiting();
   }
@@ -269,12 +293,19 @@ export class HostProcess {
   private replaceThread(slot: Slot, why?: string): void {
     if (why !== undefined) this.settle(slot, this.failed("ExecutorCrashed", why));
     if (slot.replacing) return;
-    slot.socket?.destroy();
+    const socket = slot.socket;
     slot.socket = undefined;
-    slot.replacing = setTimeout(() => {
-      this.end("ExecutorCrashed", `the executor host process did not replace a stopped executor within ${REPLACE_GRACE_MS} ms and was replaced`);
-    }, REPLACE_GRACE_MS);
+    socket?.destroy();
+    this.awaitNextThread(slot);
     this.tell({ type: "stop", slot: slot.index, generation: slot.generation });
+  }
+
+  /** Until the slot's next thread says hello, the host has REPLACE_GRACE_MS to bring it, or is replaced. */
+  private awaitNextThread(slot: Slot): void {
+    clearTimeout(slot.replacing);
+    slot.replacing = setTimeout(() => {
+      this.end("ExecutorCrashed", `the executor host process did not replace an executor thread within ${REPLACE_GRACE_MS} ms and was replaced`);
+    }, REPLACE_GRACE_MS);
   }
 
   private receive(message: FromHost): void {
@@ -298,15 +329,15 @@ export class HostProcess {
     this.settle(slot, reason === "out-of-memory"
       ? this.failed("ResourceLimitExceeded", `the function ran out of the executor's memory limit of ${this.options.memoryMb} MiB`)
       : this.failed("ExecutorCrashed", `the executor died while running the task: ${message}`));
-    clearTimeout(slot.replacing);
-    slot.replacing = undefined;
-    slot.socket?.destroy();
+    const socket = slot.socket;
     slot.socket = undefined;
+    socket?.destroy();
     slot.connected = false;
     slot.generation = generation + 1;
     const early = slot.early;
     slot.early = undefined;
     if (early && early.generation === slot.generation && !early.socket.destroyed) this.attach(slot, early.socket);
+    else this.awaitNextThread(slot);
   }
 
   private failed(name: "DeadlineExceeded" | "ResourceLimitExceeded" | "ExecutorCrashed", message: string): ExecutorOutcome {
@@ -335,6 +366,13 @@ export class HostProcess {
     this.markExited();
     this.events.exited(this, this.isReady);
   }
+}
+
+/** An outcome as a thread must give it (one from code that escaped its sandbox may be anything). */
+function isOutcome(message: FromThread, maxResultBytes: number): message is FromThread & { type: "outcome" } {
+  if (message?.type !== "outcome" || (message.status !== "COMPLETED" && message.status !== "FAILED")) return false;
+  if (typeof message.executor !== "string" || message.executor.length > MAX_EXECUTOR_NAME || typeof message.result !== "string") return false;
+  return message.result.length * 3 <= maxResultBytes || Buffer.byteLength(message.result) <= maxResultBytes;
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {

@@ -16,9 +16,9 @@
  *   thread -> pool outcome  the task's terminal status and serialized result or error
  *
  * A thread's key is an HMAC of its slot and generation (how many threads the slot had before)
- * under a secret only the pool and the host's main thread know: code that escaped the sandbox
- * of one thread knows only its own key, so it cannot take another slot's place, nor its own
- * once replaced.
+ * under a secret only the pool and the host's main thread know. Any process in the network
+ * namespace can connect to the channel; the keys keep them out. They are no wall between the
+ * threads of one host, which share its file descriptors (README, "What is not protected").
  *
  * The host's options travel as its single command-line argument (JSON), so it needs no
  * environment at all; the secret travels over IPC, since command lines are public.

@@ -54,7 +54,7 @@ function startThread(slot: number, generation: number): void {
   let failure: (Error & { code?: string }) | undefined;
   worker.on("error", (error) => (failure ??= error));
   worker.on("exit", () => {
-    const reason: ThreadEnd = state.stopping ? "stopped" : failure?.code === "ERR_WORKER_OUT_OF_MEMORY" ? "out-of-memory" : "crashed";
+    const reason: ThreadEnd = failure?.code === "ERR_WORKER_OUT_OF_MEMORY" ? "out-of-memory" : state.stopping ? "stopped" : "crashed";
     send({ type: "thread-ended", slot, generation, reason, message: failure?.message ?? "the thread exited" });
     if (process.connected) startThread(slot, generation + 1);
   });

@@ -87,7 +87,7 @@ describe("the second wall: the executor host process", () => {
     }
   });
 
-  it("the executor channel admits only the pool's own threads: forged hellos and oversized frames are cut off, and the pool serves on", async () => {
+  it("the executor channel admits only the pool's own threads: forged hellos, oversized frames and silent connections are cut off, and the pool serves on", async () => {
     const pool = new ExecutorPool({ executors: 2, memoryMb: 64, name: "channel" });
     try {
       await expectServing(pool);
@@ -100,6 +100,7 @@ describe("the second wall: the executor host process", () => {
         ["an outcome before any hello", frame({ type: "outcome", id: 1, status: "COMPLETED", result: "[[1],1]", executor: "forged" })],
         ["a frame header announcing 1 GiB", Buffer.from([0x40, 0, 0, 0, 1, 2, 3])],
         ["bytes that are not a frame", Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from("???")])],
+        ["a hello of over 1 KiB (what a connection may send before it is admitted)", frame({ type: "hello", slot: 0, generation: 0, key: "k".repeat(2000) })],
       ];
       for (const [what, bytes] of strangers) {
         const socket = connect(address);
@@ -107,6 +108,9 @@ describe("the second wall: the executor host process", () => {
         socket.write(bytes);
         await closedBy(socket, what);
       }
+      // Connections that say nothing are closed too: at once past a few, the rest after 2 s.
+      const silent = Array.from({ length: 8 }, () => connect(address).on("error", () => {}));
+      await Promise.all(silent.map((socket, n) => closedBy(socket, `silent connection ${n + 1} of 8`)));
       await expectServing(pool, 6);
       // Each thread's key is its own: it proves neither another slot, nor the slot's next thread, nor anything under another secret.
       const key = threadKey("secret", 0, 0);
@@ -213,19 +217,23 @@ function executorChannelsOfThisProcess(): string[] {
     .map((line) => line.trim().split(/\s+/))
     // Num RefCount Protocol Flags Type St Inode Path: a listener has the accept flag (0x10000).
     .filter((fields) => fields.length >= 8 && (parseInt(fields[3], 16) & 0x10000) !== 0 && inodes.has(fields[6]) && fields[7].startsWith("@faaslab-executors-"))
-    .map((fields) => `\0${fields[7].slice(1)}`);
+    // The listing shows the name's NULs (the leading one and the padding after it) as '@'.
+    .map((fields) => `\0${fields[7].slice(1).replace(/@+$/, "")}`);
 }
 
-/** Resolves once the other end closed `socket`; fails, saying `what` was not refused, after 3 s. */
+/** Resolves once the other end closed `socket`, which connected first; fails, saying `what` was not refused, after 3 s. */
 function closedBy(socket: Socket, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    let connected = false;
+    socket.once("connect", () => (connected = true));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`the executor channel did not cut off ${what} within 3 s`));
     }, 3_000);
     socket.on("close", () => {
       clearTimeout(timer);
-      resolve();
+      if (connected) resolve();
+      else reject(new Error(`${what}: could not even connect to the executor channel`));
     });
     socket.resume();
   });
