@@ -192,7 +192,9 @@ export class HostProcess {
     socket.on("error", () => {}); // 'close' follows
     if (this.unadmitted >= 2 * this.slots.length) return void socket.destroy();
     this.unadmitted++;
+    const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
     let admitting = true;
+    /** It said hello, or it is gone: it no longer counts among those waiting for theirs. */
     const admitted = () => {
       if (admitting) this.unadmitted--;
       admitting = false;
@@ -200,7 +202,6 @@ export class HostProcess {
     };
     const reader = new FrameReader(HELLO_MAX_BYTES);
     let slot: Slot | undefined;
-    const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
     socket.on("close", () => {
       admitted();
       if (slot?.early?.socket === socket) slot.early = undefined;
