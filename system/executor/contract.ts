@@ -26,6 +26,16 @@ export interface ExecutorTask {
   runtime?: Runtime;
 }
 
+/**
+ * The messages of the errors a task gets from what keeps its executor rather than from its
+ * function (a deadline, a heap limit, a death), worded once for every pool.
+ */
+export const executorFailure = {
+  deadline: (deadlineMs: number) => `the task ran past its deadline of ${deadlineMs} ms and was stopped`,
+  outOfMemory: (memoryMb: number) => `the function ran out of the executor's memory limit of ${memoryMb} MiB`,
+  died: (why: string) => `the executor died while running the task: ${why}`,
+};
+
 /** A task's terminal outcome, as an executor produced it. */
 export interface ExecutorOutcome {
   status: TerminalStatus;

@@ -13,7 +13,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { serializedTaskError } from "../task.js";
-import type { ExecutorOutcome, ExecutorTask } from "./contract.js";
+import { executorFailure, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
 import { frame, FrameReader } from "./frames.js";
 import { provesThread, type FromHost, type FromThread, type HostOptions, type ThreadEnd, type ToHost, type ToThread } from "./host-protocol.js";
 import { HOST_FILE, hostExecArgv } from "./permissions.js";
@@ -181,7 +181,7 @@ export class HostProcess {
       if (!slot.socket || slot.running || slot.replacing) continue;
       const job = this.waiting.shift()!;
       const id = this.nextId++;
-      const deadline = setTimeout(() => this.passedDeadline(slot), job.deadlineMs);
+      const deadline = setTimeout(() => this.passedDeadline(slot, job.deadlineMs), job.deadlineMs);
       slot.running = { ...job, id, deadline };
       slot.socket.write(frame({ type: "run", id, task: job.task } satisfies ToThread));
     }
@@ -284,9 +284,8 @@ export class HostProcess {
     running.resolve(outcome);
   }
 
-  private passedDeadline(slot: Slot): void {
-    const deadlineMs = slot.running?.deadlineMs;
-    this.settle(slot, this.failed("DeadlineExceeded", `the task ran past its deadline of ${deadlineMs} ms and was stopped`));
+  private passedDeadline(slot: Slot, deadlineMs: number): void {
+    this.settle(slot, this.failed("DeadlineExceeded", executorFailure.deadline(deadlineMs)));
     this.replaceThread(slot);
   }
 
@@ -328,8 +327,8 @@ export class HostProcess {
       return this.end("ExecutorCrashed", `an executor thread ended before it connected to its pool: ${message}`);
     }
     this.settle(slot, reason === "out-of-memory"
-      ? this.failed("ResourceLimitExceeded", `the function ran out of the executor's memory limit of ${this.options.memoryMb} MiB`)
-      : this.failed("ExecutorCrashed", `the executor died while running the task: ${message}`));
+      ? this.failed("ResourceLimitExceeded", executorFailure.outOfMemory(this.options.memoryMb))
+      : this.failed("ExecutorCrashed", executorFailure.died(message)));
     const socket = slot.socket;
     slot.socket = undefined;
     socket?.destroy();
@@ -355,7 +354,7 @@ export class HostProcess {
     const reason = this.endReason ?? { name: "ExecutorCrashed" as const, message: `the executor host process died (${how}) while running the task` };
     this.deathMessage = reason.message;
     this.markReady(this.isReady ? undefined : this.endReason?.message ?? `it exited (${how}) before it was ready; its stderr says why`);
-    const failure: ExecutorOutcome = { status: "FAILED", result: serializedTaskError(reason.name, reason.message), executor: this.name };
+    const failure = this.failed(reason.name, reason.message);
     for (const slot of this.slots) {
       clearTimeout(slot.replacing);
       this.settle(slot, failure);

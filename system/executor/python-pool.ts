@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pythonTaskError } from "../codec/pickle.js";
 import { MAX_DEADLINE_MS, type TaskErrorName } from "../task.js";
-import { DEFAULT_MAX_RESULT_BYTES, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
+import { DEFAULT_MAX_RESULT_BYTES, executorFailure, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
 import { JAIL_UID, defaultPython, jailCommand, jailContents, unreadableByJail } from "./python-jail.js";
 
 export interface PythonPoolOptions {
@@ -110,7 +110,7 @@ export class PythonPool {
     const slot = await this.acquire(deadlineMs);
     if (slot === undefined) {
       if (this.closed) return this.failed("ExecutorCrashed", "the executor pool was closed before the task started");
-      return this.failed("DeadlineExceeded", `the task ran past its deadline of ${deadlineMs} ms and was stopped`);
+      return this.failed("DeadlineExceeded", executorFailure.deadline(deadlineMs));
     }
     try {
       if (!this.jail?.accepting) this.jail = this.startJail();
@@ -342,7 +342,7 @@ class Jail {
     const executor = `${this.options.name}/python-${waiting.slot}`;
     if ("error" in message) {
       // The zygote counts the deadline from when it got the task; the client set it from run().
-      const text = message.error === "DeadlineExceeded" ? `the task ran past its deadline of ${waiting.deadlineMs} ms and was stopped` : message.message;
+      const text = message.error === "DeadlineExceeded" ? executorFailure.deadline(waiting.deadlineMs) : message.message;
       waiting.resolve({ status: "FAILED", result: pythonTaskError(message.error, text), executor: message.answered ? executor : this.options.name });
     } else if (message.result.length > this.options.maxResultBytes) {
       const what = message.status === "COMPLETED" ? "result" : "exception";

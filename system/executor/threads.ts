@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { serializedTaskError } from "../task.js";
-import type { ExecutorOutcome, ExecutorTask } from "./contract.js";
+import { executorFailure, type ExecutorOutcome, type ExecutorTask } from "./contract.js";
 import type { ThreadSettings } from "./thread.js";
 
 export interface ThreadPoolOptions extends ThreadSettings {
@@ -62,13 +62,13 @@ export class ThreadPool {
 
   private describeFailure(error: unknown, deadlinePassed: boolean, deadlineMs: number): string {
     if (deadlinePassed) {
-      return serializedTaskError("DeadlineExceeded", `the task ran past its deadline of ${deadlineMs} ms and was stopped`);
+      return serializedTaskError("DeadlineExceeded", executorFailure.deadline(deadlineMs));
     }
     const code = (error as { code?: string }).code;
     if (code === "ERR_WORKER_OUT_OF_MEMORY") {
-      return serializedTaskError("ResourceLimitExceeded", `the function ran out of the executor's memory limit of ${this.options.memoryMb} MiB`);
+      return serializedTaskError("ResourceLimitExceeded", executorFailure.outOfMemory(this.options.memoryMb));
     }
-    return serializedTaskError("ExecutorCrashed", `the executor died while running the task: ${(error as Error).message}`);
+    return serializedTaskError("ExecutorCrashed", executorFailure.died((error as Error).message));
   }
 
   async close(): Promise<void> {

@@ -67,7 +67,8 @@ export class TaskQueue {
     // The read only waits; what counts is the take (whatever it took is this dispatcher's now).
     const [takeError, taken] = replies[1] ?? [new Error("the take sent behind the blocking read got no reply")];
     if (takeError) throw takeError;
-    return takenEntries((taken as string[]).slice(1), withTasks);
+    const [, ...takenFlat] = taken as string[];
+    return takenEntries(takenFlat, withTasks);
   }
 
   /** takeTasks' keys and arguments for this room. */
